@@ -1,0 +1,3 @@
+module github.com/gonsproject/gons
+
+go 1.24

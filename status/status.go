@@ -1,0 +1,107 @@
+package status
+
+import (
+	"errors"
+	"syscall"
+)
+
+// Sentinel errors that [Error.Err] wraps, for use with [errors.Is].
+var (
+	// ErrUnknownVariable: a gons_* variable that the protocol does not
+	// define, most likely a typo.
+	ErrUnknownVariable = errors.New("unknown variable")
+	// ErrDuplicate: a variable set twice, or a type listed twice in
+	// gons_order.
+	ErrDuplicate = errors.New("given more than once")
+	// ErrSyntax: a malformed gons_order item.
+	ErrSyntax = errors.New("syntax error")
+	// ErrUnknownType: a namespace type name that does not exist.
+	ErrUnknownType = errors.New("unknown namespace type")
+	// ErrNotInOrder: a namespace variable is set but an explicit gons_order
+	// leaves its type out.
+	ErrNotInOrder = errors.New("not listed in gons_order")
+	// ErrWrongType: the namespace file is of another type than the
+	// variable names. It wraps syscall.EINVAL.
+	ErrWrongType = wrapErrno("namespace of another type", syscall.EINVAL)
+	// ErrSecure: the program runs in secure-execution mode (setuid,
+	// setgid or file capabilities) and ignored the gons_* variables of its
+	// caller. It wraps syscall.EPERM.
+	ErrSecure = wrapErrno("secure-execution mode (AT_SECURE) refuses gons_* variables", syscall.EPERM)
+	// ErrNotRun: gons_* variables are set, but the constructor of package
+	// early did not run in this program.
+	ErrNotRun = errors.New("the early constructor did not run")
+)
+
+// Error describes the step that failed at start-up. Nothing after it was
+// switched; [Joined] lists what was switched before it.
+type Error struct {
+	Op   string // "parse", "secure", "open", "check", "setns", "fork", "start"
+	Type string // namespace type, such as "mnt"; "" when the error concerns none
+	Path string // the path from the environment; "" when none
+	Err  error  // a syscall.Errno, or an error wrapping one of the sentinels
+}
+
+// Error returns the error in the form
+// gons: setns mnt "/proc/42/ns/mnt": operation not permitted.
+func (e *Error) Error() string {
+	s := "gons: " + e.Op
+	if e.Type != "" {
+		s += " " + e.Type
+	}
+	if e.Path != "" {
+		s += " " + quote(e.Path)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Ran reports whether the constructor of package early ran in this
+// process. It is false when early is not linked in, was built without cgo
+// or for another OS, or when the binary was linked internally
+// (-ldflags=-linkmode=internal), which skips C constructors.
+func Ran() bool { return rec.state == stateRan }
+
+// Joined returns the namespace types joined at start-up, in the order they
+// were joined. The caller owns the returned slice.
+func Joined() []string {
+	if len(rec.joined) == 0 {
+		return nil
+	}
+	names := make([]string, len(rec.joined))
+	for i, t := range rec.joined {
+		names[i] = typeName(t)
+	}
+	return names
+}
+
+// Err returns nil when every namespace asked for was joined, or none was
+// asked for, and an [*Error] otherwise. When gons_* variables are set but
+// the constructor did not run, it says so and why.
+func Err() error {
+	if rec.state != stateRan {
+		return notRun()
+	}
+	if rec.op == opNone {
+		return nil
+	}
+	return rec.err()
+}
+
+// detailError is an error with a message of its own that wraps a sentinel
+// or an errno.
+type detailError struct {
+	msg string
+	err error
+}
+
+func (e *detailError) Error() string { return e.msg }
+func (e *detailError) Unwrap() error { return e.err }
+
+func wrapErrno(msg string, errno syscall.Errno) error {
+	return &detailError{msg: msg + " (" + errno.Error() + ")", err: errno}
+}

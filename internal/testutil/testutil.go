@@ -1,0 +1,52 @@
+// Package testutil holds what the module's tests share: the rule that a
+// test which cannot run here skips outside CI and fails inside it.
+package testutil
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+)
+
+// InCI reports whether the tests run in CI, where every prerequisite is
+// installed and a skip would hide a test that did not run.
+func InCI() bool { return os.Getenv("CI") != "" }
+
+// Unavailable skips the test with the reason outside CI and fails it in CI.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("required in CI: "+format, args...)
+	}
+	t.Skipf("skipping: "+format, args...)
+}
+
+// RequireRoot stops the test unless it runs as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(t, "needs root (run: go test -exec sudo ./...)")
+	}
+}
+
+// RequireTool stops the test unless the named program is in PATH, and
+// returns its path.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Unavailable(t, "needs %s in PATH: %v", name, err)
+	}
+	return p
+}
+
+// NotSupported reports whether err means the kernel or the sandbox does not
+// allow an operation, as opposed to the operation having gone wrong.
+func NotSupported(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) ||
+		errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSYS) ||
+		errors.Is(err, fs.ErrPermission) || errors.Is(err, errors.ErrUnsupported)
+}

@@ -1,0 +1,9 @@
+module github.com/gonsproject/gons/bench
+
+go 1.24
+
+require github.com/gonsproject/gons v0.0.0
+
+require github.com/thediveo/gons v0.9.9
+
+replace github.com/gonsproject/gons => ../

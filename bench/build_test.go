@@ -66,7 +66,7 @@ func buildGo(b *testing.B, pkg string, l linking, strip bool) string {
 	if l == staticMusl {
 		env = append(env, "CC="+lookTool(b, "musl-gcc"))
 	}
-	name := pkg + "-" + l.String()
+	name := strings.ReplaceAll(pkg, "/", "-") + "-" + l.String()
 	if strip {
 		name += "-stripped"
 	}

@@ -1,0 +1,10 @@
+// Command base is the baseline of the size benchmark: a cgo hello world.
+package main
+
+import "C"
+
+import "os"
+
+func main() {
+	os.Stdout.WriteString("hello, world\n")
+}

@@ -42,6 +42,18 @@ type probeError struct {
 	Errno               int
 }
 
+// UnmarshalJSON decodes Path from bytes: it need not be UTF-8.
+func (e *probeError) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		Op, Type, Msg string
+		Path          []byte
+		Errno         int
+	}
+	err := json.Unmarshal(data, &raw)
+	*e = probeError{Op: raw.Op, Type: raw.Type, Path: string(raw.Path), Msg: raw.Msg, Errno: raw.Errno}
+	return err
+}
+
 // A flavour is one way to build the probe.
 type flavour struct {
 	name    string

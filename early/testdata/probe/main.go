@@ -37,10 +37,12 @@ type Report struct {
 	Child     *Report `json:",omitempty"` // a child's view, with -child
 }
 
-// Error is a status.Error in JSON.
+// Error is a status.Error in JSON. Path is bytes: it need not be UTF-8.
 type Error struct {
-	Op, Type, Path, Msg string
-	Errno               int
+	Op, Type string
+	Path     []byte
+	Msg      string
+	Errno    int
 }
 
 var nsTypes = []string{"cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts"}
@@ -92,7 +94,7 @@ func report(fds []string, exists string) *Report {
 		e := &Error{Msg: err.Error()}
 		var se *status.Error
 		if errors.As(err, &se) {
-			e.Op, e.Type, e.Path = se.Op, se.Type, se.Path
+			e.Op, e.Type, e.Path = se.Op, se.Type, []byte(se.Path)
 		}
 		var errno syscall.Errno
 		if errors.As(err, &errno) {

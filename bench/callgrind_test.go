@@ -13,7 +13,7 @@ import (
 // early/preinit_linux.c) and thediveo/gons' (init in the cgo preamble of
 // gons.go, which calls gonamespaces).
 const (
-	earlyCtor    = "gons_fake_init"
+	earlyCtor    = "gons_preinit"
 	thediveoCtor = "init"
 )
 

@@ -1,6 +1,6 @@
 module github.com/gonsproject/gons/bench
 
-go 1.24
+go 1.24.0
 
 require github.com/gonsproject/gons v0.0.0
 

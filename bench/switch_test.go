@@ -15,9 +15,13 @@ import (
 //   - the floor (testdata/floor, C, built with gcc), which makes only the
 //     open, setns and close calls of the same switches (and, for pid, the
 //     fork that running inside a PID namespace takes), and with no
-//     argument exits at once;
-//   - testdata/thediveo the same way, for the types thediveo/gons
-//     supports (no time; its pid switch aborts the Go runtime).
+//     argument switches nothing;
+//   - the floor with -checked, which also makes the calls of the checks
+//     that early adds to a switch (a stat of its own namespace, an
+//     NS_GET_NSTYPE ioctl and an fstat of the opened file);
+//   - testdata/thediveo the same way as early, for the types thediveo/gons
+//     supports (no time; its pid switch aborts the Go runtime), and the
+//     floor of just those types.
 //
 // The cost of a switch is the median of the per-iteration differences
 // between the switched and the idle run of the same binary, divided by the
@@ -25,9 +29,9 @@ import (
 // their C library's start to its call of main, past every constructor and
 // before the Go runtime starts (to the point of having switched, for the
 // floor; see testdata/mark). That leaves out the noise of fork, exec, the
-// Go runtime and exit: a switch costs microseconds, an exec milliseconds. Before timing, a probe built with each library
-// checks that the same variables really move it into the holder's
-// namespaces.
+// Go runtime and exit: a switch costs microseconds, an exec milliseconds.
+// Before timing, a probe built with each library checks that the same
+// variables really move it into the holder's namespaces.
 func BenchmarkSwitch(b *testing.B) {
 	for _, t := range nsTypes {
 		b.Run(t, func(b *testing.B) { benchSwitch(b, []string{t}) })
@@ -40,6 +44,19 @@ func thediveoTypes(types []string) []string {
 	return slices.DeleteFunc(slices.Clone(types), func(t string) bool { return t == "time" || t == "pid" })
 }
 
+// pair is an idle and a switching run of one binary.
+type pair struct {
+	idle, switching *subject
+	n               int // the number of types switched
+}
+
+// cost returns the median per-switch cost of p from the times of all
+// subjects (indexed as in subjects).
+func (p *pair) cost(subjects []*subject, t [][]times) float64 {
+	i, s := slices.Index(subjects, p.idle), slices.Index(subjects, p.switching)
+	return pick(t[s], ctorsTime).minus(pick(t[i], ctorsTime)).median() / float64(p.n)
+}
+
 func benchSwitch(b *testing.B, types []string) {
 	h := getHolder(b, "root")
 	if len(types) > 1 || types[0] == "user" {
@@ -48,52 +65,64 @@ func benchSwitch(b *testing.B, types []string) {
 	env := baseEnv()
 	earlyBin := buildGo(b, "early", timedGlibc, false)
 	floorBin := buildC(b, "floor")
-	earlyEnv := h.env(types)
-	checkProbe(b, "probe", earlyEnv, h, types)
-	subjects := []*subject{
-		{name: "early", path: earlyBin, env: env},
-		{name: "early switching", path: earlyBin, env: earlyEnv},
-		{name: "floor", path: floorBin, env: env},
-		{name: "floor switching", path: floorBin, env: env, args: h.floorArgs(types)},
+	checkProbe(b, "probe", h.env(types), h, types)
+
+	floorIdle := &subject{name: "floor", path: floorBin, env: env}
+	early := pair{
+		idle:      &subject{name: "early", path: earlyBin, env: env},
+		switching: &subject{name: "early switching", path: earlyBin, env: h.env(types)},
+		n:         len(types),
 	}
+	floor := pair{
+		idle:      floorIdle,
+		switching: &subject{name: "floor switching", path: floorBin, env: env, args: h.floorArgs(types)},
+		n:         len(types),
+	}
+	checked := pair{
+		idle: floorIdle,
+		switching: &subject{name: "floor switching with checks", path: floorBin, env: env,
+			args: append([]string{"-checked"}, h.floorArgs(types)...)},
+		n: len(types),
+	}
+	subjects := []*subject{early.idle, early.switching, floorIdle, floor.switching, checked.switching}
+
+	var thediveo, tdFloor pair
 	tdTypes := thediveoTypes(types)
 	if len(tdTypes) > 0 {
 		tdBin := buildGo(b, "thediveo", timedGlibc, false)
-		tdEnv := h.env(tdTypes)
-		checkProbe(b, "probethediveo", tdEnv, h, tdTypes)
-		subjects = append(subjects,
-			&subject{name: "thediveo", path: tdBin, env: env},
-			&subject{name: "thediveo switching", path: tdBin, env: tdEnv})
+		checkProbe(b, "probethediveo", h.env(tdTypes), h, tdTypes)
+		thediveo = pair{
+			idle:      &subject{name: "thediveo", path: tdBin, env: env},
+			switching: &subject{name: "thediveo switching", path: tdBin, env: h.env(tdTypes)},
+			n:         len(tdTypes),
+		}
+		subjects = append(subjects, thediveo.idle, thediveo.switching)
+		tdFloor = floor
 		if len(tdTypes) < len(types) {
 			// The floor of what thediveo switches, to compare like with like.
-			subjects = append(subjects, &subject{
-				name: "floor switching as thediveo", path: floorBin, env: env, args: h.floorArgs(tdTypes),
-			})
+			tdFloor = pair{
+				idle: floorIdle,
+				switching: &subject{name: "floor switching as thediveo", path: floorBin, env: env,
+					args: h.floorArgs(tdTypes)},
+				n: len(tdTypes),
+			}
+			subjects = append(subjects, tdFloor.switching)
 		}
 	} else {
 		b.Logf("thediveo/gons: %s not supported (no time namespace; a pid switch aborts the Go runtime)", types[0])
 	}
 
 	t := alternate(b, subjects)
-	s := make([]samples, len(t))
-	for i := range t {
-		s[i] = pick(t[i], ctorsTime)
-	}
-	n := float64(len(types))
-	early := s[1].minus(s[0]).median() / n
-	floor := s[3].minus(s[2]).median() / n
-	b.ReportMetric(early, "early-ns/switch")
-	b.ReportMetric(floor, "floor-ns/switch")
-	b.ReportMetric(ratio(early, floor), "early/floor-ratio")
+	earlyCost, floorCost, checkedCost := early.cost(subjects, t), floor.cost(subjects, t), checked.cost(subjects, t)
+	b.ReportMetric(earlyCost, "early-ns/switch")
+	b.ReportMetric(floorCost, "floor-ns/switch")
+	b.ReportMetric(checkedCost, "checked-floor-ns/switch")
+	b.ReportMetric(ratio(earlyCost, floorCost), "early/floor-ratio")
+	b.ReportMetric(ratio(earlyCost, checkedCost), "early/checked-floor-ratio")
 	if len(tdTypes) > 0 {
-		tn := float64(len(tdTypes))
-		td := s[5].minus(s[4]).median() / tn
-		tdFloor := floor
-		if len(s) > 6 {
-			tdFloor = s[6].minus(s[2]).median() / tn
-		}
-		b.ReportMetric(td, "thediveo-ns/switch")
-		b.ReportMetric(ratio(td, tdFloor), "thediveo/floor-ratio")
+		tdCost := thediveo.cost(subjects, t)
+		b.ReportMetric(tdCost, "thediveo-ns/switch")
+		b.ReportMetric(ratio(tdCost, tdFloor.cost(subjects, t)), "thediveo/floor-ratio")
 	}
 }
 

@@ -9,6 +9,12 @@
  *
  * With no argument it switches nothing: the baseline of the floor.
  *
+ * With -checked before the arguments it also makes the checks that early
+ * adds to each switch (see early/preinit_linux.c): a stat(2) of
+ * /proc/self/ns/<type> to skip a namespace the process is in already, then
+ * for each path an ioctl(NS_GET_NSTYPE) and an fstat(2) of the opened fd.
+ * That is the floor of early's design, as opposed to the floor of a switch.
+ *
  * Like the Go subjects (see testdata/mark), it prints the nanoseconds from
  * a .preinit_array mark to the point where it runs in the target
  * namespaces: after the last close, or in the forked child for pid.
@@ -16,9 +22,12 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,41 +64,69 @@ static const struct {
 	{"user", CLONE_NEWUSER},     {"uts", CLONE_NEWUTS},
 };
 
-/* Returns the CLONE_NEW* flag of the type that arg starts with, and sets
- * *path to what follows the '='; returns 0 for an unknown type. */
+/* Returns the index in types of the type that arg starts with, and sets
+ * *path to what follows the '='; returns -1 for an unknown type. */
 static int parse(const char *arg, const char **path)
 {
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+	for (int i = 0; i < (int)(sizeof(types) / sizeof(types[0])); i++) {
 		size_t n = strlen(types[i].name);
 		if (strncmp(arg, types[i].name, n) == 0 && arg[n] == '=') {
 			*path = arg + n + 1;
-			return types[i].flag;
+			return i;
 		}
 	}
-	return 0;
+	return -1;
+}
+
+/* The checks of -checked for fd, of type index t, whose own namespace is
+ * self: returns 0 when fd is a namespace of that type other than self,
+ * 1 when it is self, -1 on a failed call. */
+static int check(int fd, int t, const struct stat *self)
+{
+	struct stat st;
+
+	if (ioctl(fd, NS_GET_NSTYPE) != types[t].flag || fstat(fd, &st) < 0)
+		return -1;
+	return st.st_dev == self->st_dev && st.st_ino == self->st_ino;
 }
 
 int main(int argc, char **argv)
 {
-	int fds[MAXNS], flags[MAXNS], n = 0, forks = 0;
+	int fds[MAXNS], idx[MAXNS], n = 0, forks = 0, checked = 0;
+	const char *paths[MAXNS];
+	struct stat self[MAXNS];
 
+	if (argc > 1 && strcmp(argv[1], "-checked") == 0) {
+		checked = 1;
+		argv++;
+		argc--;
+	}
 	for (int i = 1; i < argc && n < MAXNS; i++, n++) {
-		const char *path;
-		flags[n] = parse(argv[i], &path);
-		if (flags[n] == 0) {
+		idx[n] = parse(argv[i], &paths[n]);
+		if (idx[n] < 0) {
 			fprintf(stderr, "floor: bad argument %s\n", argv[i]);
 			return 1;
 		}
-		forks |= flags[n] == CLONE_NEWPID;
-		fds[n] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[n] < 0) {
-			perror(path);
+		if (checked) {
+			char own[32];
+			snprintf(own, sizeof(own), "/proc/self/ns/%s", types[idx[n]].name);
+			if (stat(own, &self[n]) < 0) {
+				perror(own);
+				return 1;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		forks |= types[idx[i]].flag == CLONE_NEWPID;
+		fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0 || (checked && check(fds[i], idx[i], &self[i]) != 0)) {
+			perror(paths[i]);
 			return 1;
 		}
 	}
 	for (int i = 0; i < n; i++) {
-		if (setns(fds[i], flags[i]) < 0) {
-			perror(argv[i + 1]);
+		if (setns(fds[i], types[idx[i]].flag) < 0) {
+			perror(paths[i]);
 			return 1;
 		}
 		close(fds[i]);

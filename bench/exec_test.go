@@ -104,7 +104,9 @@ type samples []time.Duration
 
 // median returns the median of s, the mean of the middle two for an even
 // count, and 0 for none.
-func (s samples) median() float64 {
+func (s samples) median() float64 { return median(s) }
+
+func median[T ~int64](s []T) float64 {
 	if len(s) == 0 {
 		return 0
 	}

@@ -18,7 +18,7 @@ func enum(t *testing.T, name, prefix string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := regexp.MustCompile(`(?s)enum `+name+` \{(.*?)\};`).FindSubmatch(src)
+	body := regexp.MustCompile(`(?s)enum ` + name + ` \{(.*?)\};`).FindSubmatch(src)
 	if body == nil {
 		t.Fatalf("no enum %s in gons.h", name)
 	}

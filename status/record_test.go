@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 )
 
 // enum returns the enumerators of the C enum name in early/gons.h, in
@@ -113,10 +114,28 @@ func TestError(t *testing.T) {
 	}
 }
 
+// TestRecordLayout checks the mirror of struct gons_record against the
+// offsets that early checks at compile time.
+func TestRecordLayout(t *testing.T) {
+	var r cRecord
+	got := []uintptr{unsafe.Offsetof(r.op), unsafe.Offsetof(r.oth), unsafe.Offsetof(r.path), unsafe.Sizeof(r)}
+	if want := []uintptr{10 * 4, 15 * 4, 16 * 4, 16*4 + 4096 + 256}; !slices.Equal(got, want) {
+		t.Errorf("offsets of op, other, path and size %v, want %v", got, want)
+	}
+}
+
+// setRecord makes r the record of a constructor that ran, until the test
+// ends.
+func setRecord(t *testing.T, s int, r *cRecord) {
+	savedState, savedRec := state, crec
+	t.Cleanup(func() { state, crec = savedState, savedRec })
+	record(s, unsafe.Pointer(r))
+}
+
 func TestAPI(t *testing.T) {
-	saved := rec
-	t.Cleanup(func() { rec = saved })
-	record(stateRan, []int{6, 2, 4}, opSetns, 3, int(syscall.EPERM), 0, 0, -1, "/n", "")
+	r := &cRecord{ran: 1, njoined: 3, joined: [8]int32{6, 2, 4}, op: opSetns, typ: 3, errno: int32(syscall.EPERM), oth: -1}
+	copy(r.path[:], "/n")
+	setRecord(t, stateRan, r)
 	if !Ran() {
 		t.Error("Ran() = false after the constructor ran")
 	}
@@ -127,18 +146,17 @@ func TestAPI(t *testing.T) {
 	if Joined()[0] != "user" {
 		t.Error("Joined() returns shared state")
 	}
-	if err := Err(); !errors.Is(err, syscall.EPERM) {
+	var e *Error
+	if err := Err(); !errors.Is(err, syscall.EPERM) || !errors.As(err, &e) || e.Path != "/n" || e.Type != "net" {
 		t.Errorf("Err() = %v", err)
 	}
-	record(stateRan, nil, opNone, -1, 0, 0, 0, -1, "", "")
+	setRecord(t, stateRan, &cRecord{ran: 1})
 	if Err() != nil || Joined() != nil {
 		t.Errorf("nothing asked for: Err() = %v, Joined() = %v", Err(), Joined())
 	}
 }
 
 func TestNotRun(t *testing.T) {
-	saved := rec
-	t.Cleanup(func() { rec = saved })
 	for _, tt := range []struct {
 		state int
 		why   string
@@ -148,7 +166,7 @@ func TestNotRun(t *testing.T) {
 		{stateNoCgo, "CGO_ENABLED=0"},
 		{stateNoLinux, "Linux only"},
 	} {
-		rec = outcome{state: tt.state}
+		setRecord(t, tt.state, nil)
 		os.Unsetenv("gons_net")
 		if err := Err(); err != nil {
 			t.Errorf("state %d without gons_*: Err() = %v", tt.state, err)

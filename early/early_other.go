@@ -4,13 +4,13 @@ package early
 
 import (
 	"runtime"
-	_ "unsafe" // for go:linkname
+	"unsafe"
 
 	_ "github.com/gonsproject/gons/status" // defines record
 )
 
 //go:linkname record github.com/gonsproject/gons/status.record
-func record(state int, joined []int, op, typ, errno, code, index, other int, path, detail string)
+func record(state int, r unsafe.Pointer)
 
 // States of the record, as in status/record.go.
 const (
@@ -24,5 +24,5 @@ func init() {
 	if runtime.GOOS != "linux" {
 		state = stateNoLinux
 	}
-	record(state, nil, 0, -1, 0, 0, 0, -1, "", "")
+	record(state, nil)
 }

@@ -9,14 +9,15 @@
  * system calls either; the constructor in preinit_linux.c does those.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "gons.h"
 
-const char *const gons_type_names[GONS_NTYPES] = {
-	[GONS_CGROUP] = "cgroup", [GONS_IPC] = "ipc",   [GONS_MNT] = "mnt",
-	[GONS_NET] = "net",       [GONS_PID] = "pid",   [GONS_TIME] = "time",
-	[GONS_USER] = "user",     [GONS_UTS] = "uts",
+/* An array of arrays, not of pointers: no relocations, no writable data. */
+const char gons_type_names[GONS_NTYPES][8] = {
+	[GONS_CGROUP] = "cgroup", [GONS_IPC] = "ipc",   [GONS_MNT] = "mnt",   [GONS_NET] = "net",
+	[GONS_PID] = "pid",       [GONS_TIME] = "time", [GONS_USER] = "user", [GONS_UTS] = "uts",
 };
 
 /*
@@ -25,14 +26,23 @@ const char *const gons_type_names[GONS_NTYPES] = {
  * join them; pid comes last because joining it means a fork at the end.
  */
 static const int default_order[GONS_NTYPES] = {
-	GONS_USER, GONS_MNT, GONS_CGROUP, GONS_IPC,
-	GONS_NET,  GONS_UTS, GONS_TIME,   GONS_PID,
+	GONS_USER, GONS_MNT, GONS_CGROUP, GONS_IPC, GONS_NET, GONS_UTS, GONS_TIME, GONS_PID,
 };
 
 /* Returns 1 when s begins with "gons_", 0 otherwise. The && stops at the NUL of a shorter s. */
 static int is_gons(const char *s)
 {
 	return s[0] == 'g' && s[1] == 'o' && s[2] == 'n' && s[3] == 's' && s[4] == '_';
+}
+
+/* Returns the length of s up to its first c or its end. */
+static size_t span(const char *s, char c)
+{
+	size_t n = 0;
+
+	while (s[n] != '\0' && s[n] != c)
+		n++;
+	return n;
 }
 
 /* Returns the type named by the len bytes at s, or -1. */
@@ -90,10 +100,10 @@ static int parse_fail(struct gons_record *rec, int code, int type, const char *d
  * with rec filled.
  */
 static int parse_var(const char *var, struct gons_spec *spec, const char **order, unsigned *seen,
-		     struct gons_record *rec)
+                     struct gons_record *rec)
 {
 	const char *name = var + 5;
-	size_t len = strcspn(name, "=");
+	size_t len = span(name, '=');
 	const char *value = name[len] == '=' ? name + len + 1 : name + len;
 	int t = len == 5 && memcmp(name, "order", 5) == 0 ? GONS_NTYPES : type_of(name, len);
 	unsigned bit = 1u << (t < 0 ? 0 : t);
@@ -130,8 +140,8 @@ static int is_blank(char c)
  * appends its type to spec if that type's variable is set. Returns 0, or -1
  * with rec filled.
  */
-static int parse_item(const char *begin, const char *end, int index, unsigned *listed,
-		      struct gons_spec *spec, struct gons_record *rec)
+static int parse_item(const char *begin, const char *end, int index, unsigned *listed, struct gons_spec *spec,
+                      struct gons_record *rec)
 {
 	while (begin < end && is_blank(*begin))
 		begin++;
@@ -183,7 +193,7 @@ static int parse_order(const char *order, struct gons_spec *spec, struct gons_re
 	}
 	/* Each type may be listed once, so this ends at the 9th item at the latest. */
 	for (int index = 1;; index++) {
-		const char *end = order + strcspn(order, ",");
+		const char *end = order + span(order, ',');
 		if (parse_item(order, end, index, &listed, spec, rec) < 0)
 			return -1;
 		if (*end == '\0')

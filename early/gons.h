@@ -50,7 +50,7 @@ enum gons_code {
 	GONS_NCODES,
 };
 
-#define GONS_PATH_MAX 4096 /* PATH_MAX, including the NUL */
+#define GONS_PATH_MAX   4096 /* PATH_MAX, including the NUL */
 #define GONS_DETAIL_MAX 256
 
 /*
@@ -58,16 +58,16 @@ enum gons_code {
  * allocates; the Go shim copies it out in early's init.
  */
 struct gons_record {
-	int ran;                   /* 1 once the constructor has run */
-	int njoined;               /* entries used in joined */
-	int joined[GONS_NTYPES];   /* types joined, in order */
-	int op;                    /* enum gons_op; GONS_OP_NONE: no failure */
-	int type;                  /* enum gons_type, or -1 */
-	int err;                   /* errno, or 0 */
-	int code;                  /* enum gons_code */
-	int index;                 /* see enum gons_code */
-	int other;                 /* see enum gons_code */
-	char path[GONS_PATH_MAX];  /* see enum gons_code; cut short if need be */
+	int ran;                  /* 1 once the constructor has run */
+	int njoined;              /* entries used in joined */
+	int joined[GONS_NTYPES];  /* types joined, in order */
+	int op;                   /* enum gons_op; GONS_OP_NONE: no failure */
+	int type;                 /* enum gons_type, or -1 */
+	int err;                  /* errno, or 0 */
+	int code;                 /* enum gons_code */
+	int index;                /* see enum gons_code */
+	int other;                /* see enum gons_code */
+	char path[GONS_PATH_MAX]; /* see enum gons_code; cut short if need be */
 	char detail[GONS_DETAIL_MAX];
 };
 
@@ -76,11 +76,11 @@ struct gons_spec {
 	const char *path[GONS_NTYPES]; /* NULL: not asked for */
 	int order[GONS_NTYPES];        /* types to switch, in order */
 	int norder;
-	unsigned bang;                 /* bit (1 << type): open before the first switch */
+	unsigned bang; /* bit (1 << type): open before the first switch */
 };
 
 extern struct gons_record gons_record;
-extern const char *const gons_type_names[GONS_NTYPES];
+extern const char gons_type_names[GONS_NTYPES][8];
 
 int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec);
 void gons_strip(char **env);

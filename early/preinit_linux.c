@@ -14,11 +14,10 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <string.h>
+#include <stdint.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
+#include <sys/resource.h> /* RLIMIT_CORE */
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,9 +45,41 @@ static const int clone_flag[GONS_NTYPES] = {
 
 /* A namespace, as the inode of its nsfs file. ino 0: unknown. */
 struct ns_id {
-	dev_t dev;
-	ino_t ino;
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
 };
+
+/*
+ * struct statx of <linux/stat.h> (Linux 4.11), the same on every
+ * architecture, which musl's headers lack. statx(2) spares the libc's
+ * stat wrappers, which differ between architectures and cost more code.
+ */
+struct gons_statx {
+	uint32_t mask, blksize;
+	uint64_t attributes;
+	uint32_t nlink, uid, gid;
+	uint16_t mode, spare0;
+	uint64_t ino, size, blocks, attributes_mask;
+	uint64_t times[8]; /* atime, btime, ctime, mtime */
+	uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+	uint64_t spare[14];
+};
+
+#define GONS_STATX_INO 0x100U
+
+/*
+ * Reads the namespace identity of path, relative to fd; an empty path
+ * means fd itself. Returns 0, or -1 with errno set.
+ */
+static int ns_id_of(int fd, const char *path, struct ns_id *id)
+{
+	struct gons_statx stx;
+
+	if (syscall(SYS_statx, fd, path, *path ? 0 : AT_EMPTY_PATH, GONS_STATX_INO, &stx) < 0)
+		return -1;
+	*id = (struct ns_id){ stx.dev_major, stx.dev_minor, stx.ino };
+	return 0;
+}
 
 /* Returns the type whose CLONE_NEW* flag is flag, or -1. */
 static int type_of_flag(long flag)
@@ -97,23 +128,24 @@ static int ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
  */
 static void read_self(const struct gons_spec *spec, struct ns_id *self)
 {
-	char path[32] = "/proc/self/ns/";
-	struct stat st;
+	int dir = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
+	if (dir < 0)
+		return;
 	for (int i = 0; i < spec->norder; i++) {
 		int t = spec->order[i];
-		strcpy(path + 14, gons_type_names[t]);
-		if (stat(path, &st) == 0)
-			self[t] = (struct ns_id){st.st_dev, st.st_ino};
+		ns_id_of(dir, gons_type_names[t], &self[t]);
 	}
+	syscall(SYS_close, dir);
 }
 
 /* Returns 1 when fd is the namespace self, 0 when not or unknown. */
 static int is_self(int fd, const struct ns_id *self)
 {
-	struct stat st;
+	struct ns_id id;
 
-	return self->ino != 0 && fstat(fd, &st) == 0 && st.st_dev == self->dev && st.st_ino == self->ino;
+	return self->ino != 0 && ns_id_of(fd, "", &id) == 0 && id.ino == self->ino &&
+	       id.dev_major == self->dev_major && id.dev_minor == self->dev_minor;
 }
 
 /* Joins the namespace fd of type t. Returns 0, or -1 with rec filled. */
@@ -156,7 +188,7 @@ static void close_all(int *fd)
 static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int *pid_self)
 {
 	int pid = 0;
-	struct ns_id self[GONS_NTYPES] = {{0}};
+	struct ns_id self[GONS_NTYPES] = { { 0 } };
 	int fd[GONS_NTYPES];
 
 	for (int t = 0; t < GONS_NTYPES; t++)
@@ -198,6 +230,20 @@ out:
 	return pid;
 }
 
+/*
+ * _Fork (glibc 2.34, musl 1.2.3) forks without running atfork handlers.
+ * None are needed: the parent only relays and never uses the state they
+ * would reset, and only one thread exists. It spares the several KiB of
+ * fork()'s atfork machinery in a static binary.
+ */
+#define gons_fork _Fork
+#ifdef __GLIBC__
+#if !__GLIBC_PREREQ(2, 34)
+#undef gons_fork
+#define gons_fork fork
+#endif
+#endif
+
 /* The child of the PID relay, for the signal handler. */
 static volatile pid_t relay_child;
 
@@ -212,23 +258,23 @@ static void forward(int sig, siginfo_t *info, void *ctx)
 
 	(void)ctx;
 	if (info->si_code != SI_KERNEL)
-		kill(relay_child, sig);
+		syscall(SYS_kill, relay_child, sig);
 	errno = saved;
 }
 
 /* Dies of sig, as the child did, without dumping core a second time. */
 static void __attribute__((noreturn)) die_of(int sig)
 {
-	struct rlimit none = {0, 0};
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	uint64_t none[2] = { 0, 0 }; /* struct rlimit64 */
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t set;
 
-	setrlimit(RLIMIT_CORE, &none);
+	syscall(SYS_prlimit64, 0, RLIMIT_CORE, none, NULL);
 	sigaction(sig, &dfl, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	kill(getpid(), sig);
+	syscall(SYS_kill, syscall(SYS_getpid), sig);
 	_exit(128 + sig);
 }
 
@@ -239,7 +285,7 @@ static void __attribute__((noreturn)) die_of(int sig)
  */
 static void __attribute__((noreturn)) relay(pid_t child, const sigset_t *mask)
 {
-	struct sigaction sa = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART };
 	int status;
 
 	relay_child = child;
@@ -248,7 +294,7 @@ static void __attribute__((noreturn)) relay(pid_t child, const sigset_t *mask)
 		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
 			sigaction(sig, &sa, NULL); /* fails for the libc's own signals, as it should */
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	while (waitpid(child, &status, 0) < 0)
+	while (syscall(SYS_wait4, child, &status, 0, NULL) < 0)
 		if (errno != EINTR)
 			_exit(127);
 	if (WIFSIGNALED(status))
@@ -285,7 +331,7 @@ static void fork_into_pid(int self, struct gons_record *rec)
 	/* Blocked until the relay's handlers are in place, so no signal is lost. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid_t child = fork();
+	pid_t child = gons_fork();
 	int err = errno;
 	if (child > 0) {
 		if (self >= 0)
@@ -300,13 +346,13 @@ static void fork_into_pid(int self, struct gons_record *rec)
 			_exit(127);
 	}
 	if (child == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		/*
 		 * The parent is outside the namespace, so getppid() is 0 while it
 		 * lives; anything else means it died before PDEATHSIG was set.
 		 */
-		if (getppid() != 0)
-			kill(getpid(), SIGKILL);
+		if (syscall(SYS_getppid) != 0)
+			syscall(SYS_kill, syscall(SYS_getpid), SIGKILL);
 	}
 	if (self >= 0)
 		syscall(SYS_close, self);

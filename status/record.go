@@ -3,11 +3,11 @@ package status
 import (
 	"syscall"
 	"unicode/utf8"
-	_ "unsafe" // for go:linkname
+	"unsafe"
 )
 
-// The values below mirror the C enums in early/gons.h; TestRecordCodes in
-// package early keeps both in step.
+// The values below mirror the C enums in early/gons.h; TestRecordCodes
+// keeps both in step.
 
 // States of the record.
 const (
@@ -57,9 +57,35 @@ func typeName(t int) string {
 	return typeNames[t]
 }
 
-// outcome is what the constructor left behind.
+// cRecord mirrors struct gons_record of early/gons.h, which early hands
+// over as it is. TestRecordLayout and a compile-time check in early keep the
+// two layouts in step.
+type cRecord struct {
+	ran, njoined                     int32
+	joined                           [8]int32
+	op, typ, errno, code, index, oth int32
+	path                             [4096]byte
+	detail                           [256]byte
+}
+
+var (
+	state int      // one of the states above
+	crec  *cRecord // the constructor's record, in C memory; nil unless it ran
+)
+
+// record receives the constructor's record from package early, once, in
+// early's Go init. It is defined here and declared without a body in early
+// (the "push" form of go:linkname), so that status needs no cgo and exports
+// no setter, and a program that imports only status still links. It only
+// keeps the pointer: decoding waits until the program asks.
+//
+//go:linkname record
+func record(s int, r unsafe.Pointer) {
+	state, crec = s, (*cRecord)(r)
+}
+
+// outcome is the decoded record.
 type outcome struct {
-	state  int
 	joined []int
 	op     int
 	typ    int // index into typeNames, -1 for none
@@ -71,19 +97,30 @@ type outcome struct {
 	detail string
 }
 
-var rec outcome
-
-// record receives the constructor's outcome from package early, once, in
-// early's Go init. It is defined here and declared without a body in early
-// (the "push" form of go:linkname), so that status needs no cgo and exports
-// no setter, and a program that imports only status still links.
-//
-//go:linkname record
-func record(state int, joined []int, op, typ, errno, code, index, other int, path, detail string) {
-	rec = outcome{
-		state: state, joined: joined, op: op, typ: typ, errno: syscall.Errno(errno),
-		code: code, index: index, other: other, path: path, detail: detail,
+// load decodes the record; the zero outcome when there is none.
+func load() outcome {
+	r := crec
+	if r == nil {
+		return outcome{typ: -1, other: -1}
 	}
+	o := outcome{
+		op: int(r.op), typ: int(r.typ), errno: syscall.Errno(r.errno), code: int(r.code),
+		index: int(r.index), other: int(r.oth), path: cstring(r.path[:]), detail: cstring(r.detail[:]),
+	}
+	for _, t := range r.joined[:min(max(int(r.njoined), 0), len(r.joined))] {
+		o.joined = append(o.joined, int(t))
+	}
+	return o
+}
+
+// cstring returns the NUL-terminated string at the start of b.
+func cstring(b []byte) string {
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
 }
 
 // err turns a recorded failure into an *Error.
@@ -148,7 +185,7 @@ func notRun() error {
 		return nil
 	}
 	why := "package early is not linked into this program"
-	switch rec.state {
+	switch state {
 	case stateNoCtor:
 		why = "the program was linked internally (-linkmode=internal), which skips C constructors"
 	case stateNoCgo:
@@ -160,7 +197,7 @@ func notRun() error {
 }
 
 // quote returns s in double quotes, with quotes, backslashes, control
-// characters and bytes that are not UTF-8 escaped, the way Go writes them.
+// characters and bytes that are not UTF-8 escaped as \xNN.
 func quote(s string) string {
 	const hex = "0123456789abcdef"
 	b := make([]byte, 0, len(s)+2)

@@ -1,36 +1,54 @@
 package status
 
-import (
-	"errors"
-	"syscall"
-)
+import "syscall"
 
-// Sentinel errors that [Error.Err] wraps, for use with [errors.Is].
+// Sentinel errors that [Error.Err] wraps, for use with [errors.Is]. They
+// are initialized statically, so that linking status costs no init code.
 var (
 	// ErrUnknownVariable: a gons_* variable that the protocol does not
 	// define, most likely a typo.
-	ErrUnknownVariable = errors.New("unknown variable")
+	ErrUnknownVariable error = &sentinel{msg: "unknown variable"}
 	// ErrDuplicate: a variable set twice, or a type listed twice in
 	// gons_order.
-	ErrDuplicate = errors.New("given more than once")
+	ErrDuplicate error = &sentinel{msg: "given more than once"}
 	// ErrSyntax: a malformed gons_order item.
-	ErrSyntax = errors.New("syntax error")
+	ErrSyntax error = &sentinel{msg: "syntax error"}
 	// ErrUnknownType: a namespace type name that does not exist.
-	ErrUnknownType = errors.New("unknown namespace type")
+	ErrUnknownType error = &sentinel{msg: "unknown namespace type"}
 	// ErrNotInOrder: a namespace variable is set but an explicit gons_order
 	// leaves its type out.
-	ErrNotInOrder = errors.New("not listed in gons_order")
+	ErrNotInOrder error = &sentinel{msg: "not listed in gons_order"}
 	// ErrWrongType: the namespace file is of another type than the
 	// variable names. It wraps syscall.EINVAL.
-	ErrWrongType = wrapErrno("namespace of another type", syscall.EINVAL)
+	ErrWrongType error = &sentinel{msg: "namespace of another type", errno: syscall.EINVAL}
 	// ErrSecure: the program runs in secure-execution mode (setuid,
 	// setgid or file capabilities) and ignored the gons_* variables of its
 	// caller. It wraps syscall.EPERM.
-	ErrSecure = wrapErrno("secure-execution mode (AT_SECURE) refuses gons_* variables", syscall.EPERM)
+	ErrSecure error = &sentinel{msg: "secure-execution mode (AT_SECURE) refuses gons_* variables", errno: syscall.EPERM}
 	// ErrNotRun: gons_* variables are set, but the constructor of package
 	// early did not run in this program.
-	ErrNotRun = errors.New("the early constructor did not run")
+	ErrNotRun error = &sentinel{msg: "the early constructor did not run"}
 )
+
+// sentinel is an error of this package, which may wrap an errno.
+type sentinel struct {
+	msg   string
+	errno syscall.Errno
+}
+
+func (e *sentinel) Error() string {
+	if e.errno != 0 {
+		return e.msg + " (" + e.errno.Error() + ")"
+	}
+	return e.msg
+}
+
+func (e *sentinel) Unwrap() error {
+	if e.errno != 0 {
+		return e.errno
+	}
+	return nil
+}
 
 // Error describes the step that failed at start-up. Nothing after it was
 // switched; [Joined] lists what was switched before it.
@@ -64,17 +82,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // process. It is false when early is not linked in, was built without cgo
 // or for another OS, or when the binary was linked internally
 // (-ldflags=-linkmode=internal), which skips C constructors.
-func Ran() bool { return rec.state == stateRan }
+func Ran() bool { return state == stateRan }
 
 // Joined returns the namespace types joined at start-up, in the order they
 // were joined. The caller owns the returned slice.
 func Joined() []string {
-	if len(rec.joined) == 0 {
-		return nil
-	}
-	names := make([]string, len(rec.joined))
-	for i, t := range rec.joined {
-		names[i] = typeName(t)
+	var names []string
+	for _, t := range load().joined {
+		names = append(names, typeName(t))
 	}
 	return names
 }
@@ -83,13 +98,13 @@ func Joined() []string {
 // asked for, and an [*Error] otherwise. When gons_* variables are set but
 // the constructor did not run, it says so and why.
 func Err() error {
-	if rec.state != stateRan {
+	if state != stateRan {
 		return notRun()
 	}
-	if rec.op == opNone {
-		return nil
+	if o := load(); o.op != opNone {
+		return o.err()
 	}
-	return rec.err()
+	return nil
 }
 
 // detailError is an error with a message of its own that wraps a sentinel
@@ -101,7 +116,3 @@ type detailError struct {
 
 func (e *detailError) Error() string { return e.msg }
 func (e *detailError) Unwrap() error { return e.err }
-
-func wrapErrno(msg string, errno syscall.Errno) error {
-	return &detailError{msg: msg + " (" + errno.Error() + ")", err: errno}
-}

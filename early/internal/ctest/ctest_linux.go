@@ -40,7 +40,7 @@ type Result struct {
 }
 
 // TypeName returns the name of type t.
-func TypeName(t int) string { return C.GoString(C.gons_type_names[t]) }
+func TypeName(t int) string { return C.GoString(&C.gons_type_names[t][0]) }
 
 // Parse runs gons_parse and then gons_strip on env, the way the
 // constructor does.

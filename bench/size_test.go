@@ -8,12 +8,16 @@ import (
 
 // sizeVariants are the programs of the size benchmark: testdata/size/base
 // plus what the metric names.
-var sizeVariants = []struct{ metric, pkg string }{
-	{"early", "size/early"},
-	{"early+status", "size/status"},
-	{"thediveo", "size/thediveo"},
-	{"thediveo+status", "size/thediveostatus"},
-	{"thediveo-reexec", "size/thediveoreexec"},
+var sizeVariants = []struct {
+	metric, pkg string
+	reexec      bool // needs package reexec
+}{
+	{"early", "size/early", false},
+	{"early+status", "size/status", false},
+	{"reexec", "size/reexec", true},
+	{"thediveo", "size/thediveo", false},
+	{"thediveo+status", "size/thediveostatus", false},
+	{"thediveo-reexec", "size/thediveoreexec", false},
 }
 
 // BenchmarkSize reports, for each way of linking, the size of a stripped
@@ -33,7 +37,11 @@ func BenchmarkSize(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(float64(baseFile), "base-file-bytes")
 			b.ReportMetric(float64(baseLoaded), "base-loaded-bytes")
+			reexec := haveReexec(b)
 			for _, v := range sizeVariants {
+				if v.reexec && !reexec {
+					continue
+				}
 				file, loaded := binarySize(b, buildGo(b, v.pkg, l, true))
 				b.ReportMetric(float64(file-baseFile), v.metric+"-file-bytes")
 				b.ReportMetric(float64(loaded-baseLoaded), v.metric+"-loaded-bytes")

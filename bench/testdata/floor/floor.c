@@ -59,9 +59,9 @@ static const struct {
 	const char *name;
 	int flag;
 } types[] = {
-	{"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"mnt", CLONE_NEWNS},
-	{"net", CLONE_NEWNET},       {"pid", CLONE_NEWPID}, {"time", CLONE_NEWTIME},
-	{"user", CLONE_NEWUSER},     {"uts", CLONE_NEWUTS},
+	{ "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC }, { "mnt", CLONE_NEWNS },
+	{ "net", CLONE_NEWNET },       { "pid", CLONE_NEWPID }, { "time", CLONE_NEWTIME },
+	{ "user", CLONE_NEWUSER },     { "uts", CLONE_NEWUTS },
 };
 
 /* Returns the index in types of the type that arg starts with, and sets

@@ -1,0 +1,25 @@
+// Command reexec is testdata/size/base running an action through package
+// reexec, as the example in its issue does.
+package main
+
+import "C"
+
+import (
+	"os"
+
+	"github.com/gonsproject/gons/reexec"
+)
+
+func init() {
+	reexec.Register("answer", func() { os.Stdout.WriteString("42\n") })
+}
+
+func main() {
+	reexec.CheckAction()
+	var answer int
+	if err := reexec.RunReexecAction("answer", reexec.Result(&answer)); err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
+	os.Stdout.WriteString("hello, world\n")
+}

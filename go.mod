@@ -1,3 +1,8 @@
 module github.com/gonsproject/gons
 
-go 1.24
+go 1.24.0
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	golang.org/x/sys v0.40.0 // indirect
+)

@@ -101,7 +101,7 @@ func (o *outcome) err() *Error {
 			e.Err = o.errno
 		}
 	case codeUnknownVar:
-		e.Err = detail(quote(o.detail), ErrUnknownVariable)
+		e.Err = detail("unknown variable "+quote(o.detail), ErrUnknownVariable)
 	case codeDuplicateVar:
 		e.Err = detail(o.detail+" set more than once", ErrDuplicate)
 	case codeEmptyItem:
@@ -109,7 +109,7 @@ func (o *outcome) err() *Error {
 	case codeBangAlone:
 		e.Err = detail("gons_order: item "+itoa(o.index)+" is \"!\" without a type", ErrSyntax)
 	case codeUnknownType:
-		e.Err = detail("gons_order: "+quote(o.detail), ErrUnknownType)
+		e.Err = detail("gons_order: unknown namespace type "+quote(o.detail), ErrUnknownType)
 	case codeDuplicateType:
 		e.Err = detail("gons_order: "+e.Type+" listed more than once", ErrDuplicate)
 	case codeNotInOrder:

@@ -1,0 +1,263 @@
+package early_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+// bindNS bind-mounts the holder's namespace file of type typ onto a file
+// in a fresh directory of the test's mount namespace and returns its path.
+// Holders made before it do not see the mount.
+func bindNS(t *testing.T, h *holder, typ string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(dir, typ)
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount(h.path(typ), file, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind-mounting %s: %v", h.path(typ), err)
+	}
+	t.Cleanup(func() { unix.Unmount(file, unix.MNT_DETACH) })
+	return file
+}
+
+// deadPid returns the PID of a process that has exited and been reaped.
+func deadPid(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// nobody runs cmd as user and group nobody.
+func nobody(cmd *exec.Cmd) *exec.Cmd {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	return cmd
+}
+
+// TestBadInput checks that every malformed or unusable input gives a clear
+// error, switches nothing (or, past the first switch, nothing more), and
+// leaves no fd open.
+func TestBadInput(t *testing.T) {
+	h := startHolder(t)
+	self := selfNS(t)
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	regular := filepath.Join(t.TempDir(), "regular")
+	if err := os.WriteFile(regular, []byte("net"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	long := "/" + strings.Repeat("x", 5000)
+	dead := "/proc/" + strconv.Itoa(deadPid(t)) + "/ns/net"
+	netFile := bindNS(t, h, "net")
+
+	tests := []struct {
+		name   string
+		env    []string
+		nobody bool
+		want   probeError // Msg: a part of the message
+		joined []string
+	}{{
+		name: "unknown type in order",
+		env:  []string{"gons_net=" + h.path("net"), "gons_order=net,foo"},
+		want: probeError{Op: "parse", Msg: `gons_order: unknown namespace type "foo"`},
+	}, {
+		name: "duplicate type",
+		env:  []string{"gons_net=" + h.path("net"), "gons_order=net,!net"},
+		want: probeError{Op: "parse", Type: "net", Msg: "gons_order: net listed more than once"},
+	}, {
+		name: "empty item",
+		env:  []string{"gons_net=" + h.path("net"), "gons_order=net, ,uts"},
+		want: probeError{Op: "parse", Msg: "gons_order: item 2 is empty"},
+	}, {
+		name: "trailing comma",
+		env:  []string{"gons_net=" + h.path("net"), "gons_order=net,"},
+		want: probeError{Op: "parse", Msg: "gons_order: item 2 is empty"},
+	}, {
+		name: "bang alone",
+		env:  []string{"gons_net=" + h.path("net"), "gons_order=net,!"},
+		want: probeError{Op: "parse", Msg: `gons_order: item 2 is "!" without a type`},
+	}, {
+		name: "variable left out of the order",
+		env:  []string{"gons_net=" + h.path("net"), "gons_uts=" + h.path("uts"), "gons_order=net"},
+		want: probeError{Op: "parse", Type: "uts", Msg: "gons_uts is set but gons_order leaves uts out"},
+	}, {
+		name: "unknown variable",
+		env:  []string{"gons_net=" + h.path("net"), "gons_nett=" + h.path("net")},
+		want: probeError{Op: "parse", Msg: `unknown variable "gons_nett"`},
+	}, {
+		name: "uppercase type",
+		env:  []string{"gons_NET=" + h.path("net")},
+		want: probeError{Op: "parse", Msg: `unknown variable "gons_NET"`},
+	}, {
+		name: "relative path that does not exist",
+		env:  []string{"gons_net=no/such/ns"},
+		want: probeError{Op: "open", Type: "net", Path: "no/such/ns", Errno: int(syscall.ENOENT)},
+	}, {
+		name: "absolute path that does not exist",
+		env:  []string{"gons_net=/no/such/ns"},
+		want: probeError{Op: "open", Type: "net", Path: "/no/such/ns", Errno: int(syscall.ENOENT)},
+	}, {
+		name: "path longer than PATH_MAX",
+		env:  []string{"gons_net=" + long},
+		want: probeError{Op: "parse", Type: "net", Path: long[:4092] + "...", Errno: int(syscall.ENAMETOOLONG),
+			Msg: "gons_net is longer than PATH_MAX"},
+	}, {
+		name: "directory",
+		env:  []string{"gons_net=/proc/self/ns"},
+		want: probeError{Op: "check", Type: "net", Path: "/proc/self/ns", Errno: int(syscall.ENOTTY), Msg: "not a namespace file"},
+	}, {
+		name: "regular file",
+		env:  []string{"gons_net=" + regular},
+		want: probeError{Op: "check", Type: "net", Path: regular, Errno: int(syscall.ENOTTY), Msg: "not a namespace file"},
+	}, {
+		name: "fifo",
+		env:  []string{"gons_net=" + fifo},
+		want: probeError{Op: "check", Type: "net", Path: fifo, Errno: int(syscall.ENOTTY), Msg: "not a namespace file"},
+	}, {
+		name: "namespace of the wrong type",
+		env:  []string{"gons_net=" + h.path("uts")},
+		want: probeError{Op: "check", Type: "net", Path: h.path("uts"), Errno: int(syscall.EINVAL),
+			Msg: "a uts namespace, not net"},
+	}, {
+		name: "wrong type found before the first switch",
+		env:  []string{"gons_user=" + h.path("user"), "gons_net=" + h.path("uts")},
+		want: probeError{Op: "check", Type: "net", Path: h.path("uts"), Errno: int(syscall.EINVAL)},
+	}, {
+		name: "dead process",
+		env:  []string{"gons_net=" + dead},
+		want: probeError{Op: "open", Type: "net", Path: dead, Errno: int(syscall.ENOENT)},
+	}, {
+		name: "order of 100,000 characters, one item",
+		env:  []string{"gons_net=" + h.path("net"), "gons_order=" + strings.Repeat("n", 100000)},
+		want: probeError{Op: "parse", Msg: `gons_order: unknown namespace type "nnnn`},
+	}, {
+		name: "order of 100,000 characters, many items",
+		env:  []string{"gons_net=" + h.path("net"), "gons_order=" + strings.Repeat("net,", 25000)},
+		want: probeError{Op: "parse", Type: "net", Msg: "net listed more than once"},
+	}, {
+		name: "non-UTF-8 order",
+		env:  []string{"gons_net=" + h.path("net"), "gons_order=n\xffet"},
+		want: probeError{Op: "parse", Msg: `gons_order: unknown namespace type "n\xffet"`},
+	}, {
+		name: "non-UTF-8 path",
+		env:  []string{"gons_net=/no/such/\xff"},
+		want: probeError{Op: "open", Type: "net", Path: "/no/such/\xff", Errno: int(syscall.ENOENT),
+			Msg: `"/no/such/\xff"`},
+	}, {
+		name:   "no permission to open",
+		env:    []string{"gons_net=" + h.path("net")},
+		nobody: true,
+		want:   probeError{Op: "open", Type: "net", Path: h.path("net"), Errno: int(syscall.EACCES)},
+	}, {
+		name:   "no permission to join",
+		env:    []string{"gons_net=" + netFile},
+		nobody: true,
+		want:   probeError{Op: "setns", Type: "net", Path: netFile, Errno: int(syscall.EPERM)},
+	}, {
+		name:   "failure after the first switch",
+		env:    []string{"gons_uts=" + h.path("uts"), "gons_net=/no/such/ns", "gons_order=uts,net"},
+		want:   probeError{Op: "open", Type: "net", Path: "/no/such/ns", Errno: int(syscall.ENOENT)},
+		joined: []string{"uts"},
+	}, {
+		name:   "path visible only before the mnt switch, opened after it",
+		env:    []string{"gons_mnt=" + h.path("mnt"), "gons_net=" + netFile, "gons_order=mnt,net"},
+		want:   probeError{Op: "check", Type: "net", Path: netFile, Errno: int(syscall.ENOTTY)},
+		joined: []string{"mnt"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := probeCmd(probe(t, dynamic), tt.env)
+			if tt.nobody {
+				nobody(cmd)
+			}
+			r := run(t, cmd)
+			if r.Err == nil {
+				t.Fatalf("Err() = nil, want %+v", tt.want)
+			}
+			got := *r.Err
+			if !strings.Contains(got.Msg, tt.want.Msg) {
+				t.Errorf("Err() = %q, want it to contain %q", got.Msg, tt.want.Msg)
+			}
+			if q := strconv.Quote(tt.want.Path); tt.want.Path != "" && !strings.Contains(got.Msg, q[:min(len(q), 40)]) {
+				t.Errorf("Err() = %q does not name the path", got.Msg)
+			}
+			got.Msg, tt.want.Msg = "", ""
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Err() %q (-want +got):\n%s", r.Err.Msg, diff)
+			}
+			if !slices.Equal(r.Joined, tt.joined) {
+				t.Errorf("Joined() = %v, want %v", r.Joined, tt.joined)
+			}
+			for _, typ := range allTypes {
+				want := self[typ]
+				if slices.Contains(tt.joined, typ) {
+					want = h.ns[typ]
+				}
+				if r.NS[typ] != want {
+					t.Errorf("%s namespace %s, want %s", typ, r.NS[typ], want)
+				}
+			}
+			checkClean(t, r)
+		})
+	}
+}
+
+// TestBang checks that "!" opens a path before the first switch: the
+// holder's net namespace, bind-mounted where only the test's mount
+// namespace sees it, is reachable with !net and not without (see the
+// TestBadInput case above).
+func TestBang(t *testing.T) {
+	h := startHolder(t)
+	self := selfNS(t)
+	netFile := bindNS(t, h, "net")
+	for _, f := range flavours {
+		t.Run(f.name, func(t *testing.T) {
+			r := runProbe(t, f, []string{"gons_mnt=" + h.path("mnt"), "gons_net=" + netFile, "gons_order=mnt,!net"},
+				"-exists", h.marker)
+			checkJoined(t, r, h, self, "mnt", "net")
+			if want := []string{"mnt", "net"}; !slices.Equal(r.Joined, want) {
+				t.Errorf("Joined() = %v, want %v", r.Joined, want)
+			}
+		})
+	}
+}
+
+// TestAlreadyMember checks that a namespace the process is in is skipped:
+// no error, not reported as joined, and the working directory is kept
+// (joining a mount namespace resets it).
+func TestAlreadyMember(t *testing.T) {
+	h := startHolder(t)
+	env := []string{"gons_user=/proc/self/ns/user", "gons_mnt=/proc/self/ns/mnt", "gons_net=" + h.path("net")}
+	cmd := probeCmd(probe(t, dynamic), env)
+	cmd.Dir = t.TempDir()
+	r := run(t, cmd)
+	if r.Err != nil {
+		t.Fatalf("Err() = %+v", r.Err)
+	}
+	if want := []string{"net"}; !slices.Equal(r.Joined, want) {
+		t.Errorf("Joined() = %v, want %v", r.Joined, want)
+	}
+	if r.Cwd != cmd.Dir {
+		t.Errorf("working directory %q, want %q", r.Cwd, cmd.Dir)
+	}
+}

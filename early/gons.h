@@ -1,0 +1,90 @@
+/*
+ * Declarations shared by the constructor (preinit_linux.c), the parser
+ * (env_linux.c) and the Go shim (early_linux.go). Every global symbol
+ * carries the gons_ prefix so that the module links next to any other cgo
+ * package.
+ *
+ * The enums are mirrored in status/record.go; TestRecordCodes in package
+ * early keeps the two in step.
+ */
+#ifndef GONS_H
+#define GONS_H
+
+/* Namespace types, in the index order of status.typeNames. */
+enum gons_type {
+	GONS_CGROUP,
+	GONS_IPC,
+	GONS_MNT,
+	GONS_NET,
+	GONS_PID,
+	GONS_TIME,
+	GONS_USER,
+	GONS_UTS,
+	GONS_NTYPES,
+};
+
+/* The step that failed. */
+enum gons_op {
+	GONS_OP_NONE,
+	GONS_OP_PARSE,
+	GONS_OP_SECURE,
+	GONS_OP_OPEN,
+	GONS_OP_CHECK,
+	GONS_OP_SETNS,
+	GONS_OP_FORK,
+};
+
+/* Why parsing or checking failed, where errno alone does not say. */
+enum gons_code {
+	GONS_CODE_NONE,
+	GONS_CODE_UNKNOWN_VAR,    /* detail: the variable's name */
+	GONS_CODE_DUPLICATE_VAR,  /* detail: the variable's name */
+	GONS_CODE_EMPTY_ITEM,     /* index: position in gons_order, from 1 */
+	GONS_CODE_BANG_ALONE,     /* index: position in gons_order, from 1 */
+	GONS_CODE_UNKNOWN_TYPE,   /* detail: the item */
+	GONS_CODE_DUPLICATE_TYPE, /* type */
+	GONS_CODE_NOT_IN_ORDER,   /* type */
+	GONS_CODE_PATH_TOO_LONG,  /* type, path cut short, err ENAMETOOLONG */
+	GONS_CODE_WRONG_TYPE,     /* type, path, other: what the file really is */
+	GONS_CODE_NOT_NAMESPACE,  /* type, path, err from NS_GET_NSTYPE */
+	GONS_NCODES,
+};
+
+#define GONS_PATH_MAX 4096 /* PATH_MAX, including the NUL */
+#define GONS_DETAIL_MAX 256
+
+/*
+ * What happened, for package status. Fixed size, so the constructor never
+ * allocates; the Go shim copies it out in early's init.
+ */
+struct gons_record {
+	int ran;                   /* 1 once the constructor has run */
+	int njoined;               /* entries used in joined */
+	int joined[GONS_NTYPES];   /* types joined, in order */
+	int op;                    /* enum gons_op; GONS_OP_NONE: no failure */
+	int type;                  /* enum gons_type, or -1 */
+	int err;                   /* errno, or 0 */
+	int code;                  /* enum gons_code */
+	int index;                 /* see enum gons_code */
+	int other;                 /* see enum gons_code */
+	char path[GONS_PATH_MAX];  /* see enum gons_code; cut short if need be */
+	char detail[GONS_DETAIL_MAX];
+};
+
+/* What the environment asks for; the paths point into the environment. */
+struct gons_spec {
+	const char *path[GONS_NTYPES]; /* NULL: not asked for */
+	int order[GONS_NTYPES];        /* types to switch, in order */
+	int norder;
+	unsigned bang;                 /* bit (1 << type): open before the first switch */
+};
+
+extern struct gons_record gons_record;
+extern const char *const gons_type_names[GONS_NTYPES];
+
+int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec);
+void gons_strip(char **env);
+void gons_fail(struct gons_record *rec, int op, int type, int err, const char *path);
+void gons_copy(char *dst, int size, const char *src, int len);
+
+#endif

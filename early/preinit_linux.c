@@ -1,0 +1,341 @@
+//go:build cgo
+
+/*
+ * The constructor that joins namespaces before the Go runtime starts.
+ *
+ * A Go program is multi-threaded before any of its code runs, and the
+ * kernel lets only a single-threaded process join a mnt, user or time
+ * namespace. A C constructor runs before the runtime, with one thread. It
+ * must not allocate, must not call into Go, and records what happened in
+ * gons_record for package status instead of printing or exiting.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gons.h"
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+/* _IO(0xb7, 0x3) from <linux/nsfs.h>, which musl's headers lack; Linux 4.11. */
+#define GONS_NS_GET_NSTYPE 0xb703
+
+extern char **environ;
+
+struct gons_record gons_record;
+
+static const int clone_flag[GONS_NTYPES] = {
+	[GONS_CGROUP] = CLONE_NEWCGROUP, [GONS_IPC] = CLONE_NEWIPC, [GONS_MNT] = CLONE_NEWNS,
+	[GONS_NET] = CLONE_NEWNET,       [GONS_PID] = CLONE_NEWPID, [GONS_TIME] = CLONE_NEWTIME,
+	[GONS_USER] = CLONE_NEWUSER,     [GONS_UTS] = CLONE_NEWUTS,
+};
+
+/* A namespace, as the inode of its nsfs file. ino 0: unknown. */
+struct ns_id {
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Returns the type whose CLONE_NEW* flag is flag, or -1. */
+static int type_of_flag(long flag)
+{
+	for (int t = 0; t < GONS_NTYPES; t++)
+		if (clone_flag[t] == flag)
+			return t;
+	return -1;
+}
+
+/*
+ * Opens the namespace file of type t. Returns the fd, or -1 with rec
+ * filled. O_NONBLOCK keeps a FIFO at that path from blocking the open;
+ * O_NOCTTY keeps a terminal from becoming the controlling one.
+ */
+static int ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
+{
+	const char *path = spec->path[t];
+	int fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_OPEN, t, err, path);
+		return -1;
+	}
+	long got = syscall(SYS_ioctl, fd, GONS_NS_GET_NSTYPE);
+	if (got == clone_flag[t])
+		return fd;
+	int err = errno;
+	syscall(SYS_close, fd);
+	if (got < 0) {
+		gons_fail(rec, GONS_OP_CHECK, t, err, path);
+		rec->code = GONS_CODE_NOT_NAMESPACE;
+	} else {
+		gons_fail(rec, GONS_OP_CHECK, t, EINVAL, path);
+		rec->code = GONS_CODE_WRONG_TYPE;
+		rec->other = type_of_flag(got);
+	}
+	return -1;
+}
+
+/*
+ * Reads which namespaces of the types in spec the process is in, before
+ * the first switch: only a switch of type t changes the namespace of type
+ * t, and /proc need not show this process after a mnt switch. A type
+ * /proc cannot tell is left unknown and simply joined.
+ */
+static void read_self(const struct gons_spec *spec, struct ns_id *self)
+{
+	char path[32] = "/proc/self/ns/";
+	struct stat st;
+
+	for (int i = 0; i < spec->norder; i++) {
+		int t = spec->order[i];
+		strcpy(path + 14, gons_type_names[t]);
+		if (stat(path, &st) == 0)
+			self[t] = (struct ns_id){st.st_dev, st.st_ino};
+	}
+}
+
+/* Returns 1 when fd is the namespace self, 0 when not or unknown. */
+static int is_self(int fd, const struct ns_id *self)
+{
+	struct stat st;
+
+	return self->ino != 0 && fstat(fd, &st) == 0 && st.st_dev == self->dev && st.st_ino == self->ino;
+}
+
+/* Joins the namespace fd of type t. Returns 0, or -1 with rec filled. */
+static int join(int fd, int t, const char *path, struct gons_record *rec)
+{
+	/*
+	 * Root of the user namespace must not be able to ptrace this process
+	 * or open its /proc files once it is a member (cf. CVE-2019-5736).
+	 */
+	if (t == GONS_USER && syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_SETNS, t, err, path);
+		return -1;
+	}
+	if (syscall(SYS_setns, fd, clone_flag[t]) < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_SETNS, t, err, path);
+		return -1;
+	}
+	rec->joined[rec->njoined++] = t;
+	return 0;
+}
+
+static void close_all(int *fd)
+{
+	for (int t = 0; t < GONS_NTYPES; t++)
+		if (fd[t] >= 0) {
+			syscall(SYS_close, fd[t]);
+			fd[t] = -1;
+		}
+}
+
+/*
+ * Joins the namespaces of spec in order, stopping at the first failure,
+ * which it records. Every fd it opens is closed on return, but for
+ * *pid_self: when it joins a PID namespace, it returns 1 and leaves there
+ * an fd of the one the process is in (or -1), for fork_into_pid. It
+ * returns 0 otherwise.
+ */
+static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int *pid_self)
+{
+	int pid = 0;
+	struct ns_id self[GONS_NTYPES] = {{0}};
+	int fd[GONS_NTYPES];
+
+	for (int t = 0; t < GONS_NTYPES; t++)
+		fd[t] = -1;
+	read_self(spec, self);
+	/*
+	 * Open and check every "!" path first, while paths resolve as the
+	 * caller sees them; if one is bad, nothing has been switched yet.
+	 */
+	for (int i = 0; i < spec->norder; i++) {
+		int t = spec->order[i];
+		if ((spec->bang & (1u << t)) && (fd[t] = ns_open(spec, t, rec)) < 0)
+			goto out;
+	}
+	for (int i = 0; i < spec->norder; i++) {
+		int t = spec->order[i];
+		if (fd[t] < 0 && (fd[t] = ns_open(spec, t, rec)) < 0)
+			goto out;
+		/* Joining one's own user namespace is EINVAL; own mnt resets cwd. */
+		if (is_self(fd[t], &self[t])) {
+			syscall(SYS_close, fd[t]);
+			fd[t] = -1;
+			continue;
+		}
+		if (t == GONS_PID)
+			*pid_self = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (join(fd[t], t, spec->path[t], rec) < 0)
+			goto out;
+		pid |= t == GONS_PID;
+		syscall(SYS_close, fd[t]);
+		fd[t] = -1;
+	}
+out:
+	close_all(fd);
+	if (!pid && *pid_self >= 0) {
+		syscall(SYS_close, *pid_self);
+		*pid_self = -1;
+	}
+	return pid;
+}
+
+/* The child of the PID relay, for the signal handler. */
+static volatile pid_t relay_child;
+
+/*
+ * Passes a signal on to the child. Signals the kernel sends (from the
+ * terminal, say) go to the whole process group, so the child has them
+ * already.
+ */
+static void forward(int sig, siginfo_t *info, void *ctx)
+{
+	int saved = errno;
+
+	(void)ctx;
+	if (info->si_code != SI_KERNEL)
+		kill(relay_child, sig);
+	errno = saved;
+}
+
+/* Dies of sig, as the child did, without dumping core a second time. */
+static void __attribute__((noreturn)) die_of(int sig)
+{
+	struct rlimit none = {0, 0};
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t set;
+
+	setrlimit(RLIMIT_CORE, &none);
+	sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	kill(getpid(), sig);
+	_exit(128 + sig);
+}
+
+/*
+ * The parent after the PID fork: it stays outside the namespace, passes
+ * signals on to the child, and ends as the child ended. It never returns
+ * and never starts the Go runtime.
+ */
+static void __attribute__((noreturn)) relay(pid_t child, const sigset_t *mask)
+{
+	struct sigaction sa = {.sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART};
+	int status;
+
+	relay_child = child;
+	sigfillset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaction(sig, &sa, NULL); /* fails for the libc's own signals, as it should */
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	if (WIFSIGNALED(status))
+		die_of(WTERMSIG(status));
+	_exit(WEXITSTATUS(status));
+}
+
+/*
+ * Undoes the PID join after a failed fork, through self, an fd of the PID
+ * namespace the process is in (or -1): a Go runtime cannot start threads
+ * otherwise. Returns 0, or -1 when that is impossible.
+ */
+static int leave_pid(int self, struct gons_record *rec)
+{
+	int n = 0;
+
+	for (int i = 0; i < rec->njoined; i++)
+		if (rec->joined[i] != GONS_PID)
+			rec->joined[n++] = rec->joined[i];
+	rec->njoined = n;
+	return self >= 0 && syscall(SYS_setns, self, CLONE_NEWPID) == 0 ? 0 : -1;
+}
+
+/*
+ * After setns(CLONE_NEWPID) only children enter the namespace, and the
+ * kernel refuses new threads to the process, so the Go program continues
+ * in a child while this process relays. self is an fd of the PID namespace
+ * the process itself is in, or -1.
+ */
+static void fork_into_pid(int self, struct gons_record *rec)
+{
+	sigset_t all, old;
+
+	/* Blocked until the relay's handlers are in place, so no signal is lost. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid_t child = fork();
+	int err = errno;
+	if (child > 0) {
+		if (self >= 0)
+			syscall(SYS_close, self);
+		relay(child, &old);
+	}
+	if (child < 0) {
+		/* A failure recorded earlier, after the PID join, stays the one reported. */
+		if (rec->op == GONS_OP_NONE)
+			gons_fail(rec, GONS_OP_FORK, GONS_PID, err, NULL);
+		if (leave_pid(self, rec) < 0)
+			_exit(127);
+	}
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/*
+		 * The parent is outside the namespace, so getppid() is 0 while it
+		 * lives; anything else means it died before PDEATHSIG was set.
+		 */
+		if (getppid() != 0)
+			kill(getpid(), SIGKILL);
+	}
+	if (self >= 0)
+		syscall(SYS_close, self);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+__attribute__((constructor)) static void gons_preinit(void)
+{
+	static struct gons_spec spec;
+	struct gons_record *rec = &gons_record;
+
+	rec->ran = 1;
+	if (environ == NULL)
+		return;
+	int found = gons_parse(environ, &spec, rec);
+	if (found == 0)
+		return; /* Nothing asked for: back to the Go runtime. */
+	gons_strip(environ);
+	/*
+	 * A setuid, setgid or file-capability program must not let its caller
+	 * choose its namespaces.
+	 */
+	if (getauxval(AT_SECURE)) {
+		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
+		return;
+	}
+	if (found < 0)
+		return;
+	int pid_self = -1;
+	if (switch_all(&spec, rec, &pid_self))
+		fork_into_pid(pid_self, rec);
+}

@@ -1,0 +1,95 @@
+package early_test
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// setuidCopy copies the probe built as f to a directory everybody can
+// read, owned by root with the setuid bit set.
+func setuidCopy(t *testing.T, f flavour) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := os.Open(probe(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	path := filepath.Join(dir, "probe")
+	dst, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(dst, src)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(path, os.ModeSetuid|0o755) // after writing, which clears the bit
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSecure checks that a setuid-root program run by an unprivileged user
+// ignores the caller's gons_* variables, says so, and hides them.
+func TestSecure(t *testing.T) {
+	h := startHolder(t)
+	self := selfNS(t)
+	for _, f := range flavours {
+		t.Run(f.name, func(t *testing.T) {
+			cmd := nobody(probeCmd(setuidCopy(t, f), h.env("net", "mnt", "user")))
+			r := run(t, cmd)
+			if r.Err == nil || r.Err.Op != "secure" || !strings.Contains(r.Err.Msg, "AT_SECURE") {
+				t.Fatalf("Err() = %+v, want a refusal with Op secure", r.Err)
+			}
+			if len(r.Joined) != 0 {
+				t.Errorf("Joined() = %v, want nothing", r.Joined)
+			}
+			for _, typ := range allTypes {
+				if r.NS[typ] != self[typ] {
+					t.Errorf("%s namespace %s, want the caller's %s", typ, r.NS[typ], self[typ])
+				}
+			}
+			checkClean(t, r)
+		})
+	}
+}
+
+// TestNotRun checks that a program whose constructor cannot run says so.
+func TestNotRun(t *testing.T) {
+	for _, tt := range []struct {
+		f   flavour
+		why string
+	}{
+		{internal, "-linkmode=internal"},
+		{noCgo, "CGO_ENABLED=0"},
+	} {
+		t.Run(tt.f.name, func(t *testing.T) {
+			r := runProbe(t, tt.f, nil)
+			if r.Ran || r.Err != nil {
+				t.Errorf("without gons_*: Ran() = %v, Err() = %+v; want false, nil", r.Ran, r.Err)
+			}
+			r = runProbe(t, tt.f, []string{"gons_net=/proc/1/ns/net"})
+			if r.Ran || r.Err == nil || r.Err.Op != "start" || !strings.Contains(r.Err.Msg, tt.why) ||
+				!strings.Contains(r.Err.Msg, "gons_net") {
+				t.Errorf("with gons_net: Ran() = %v, Err() = %+v; want false and an error naming gons_net and %s",
+					r.Ran, r.Err, tt.why)
+			}
+			if !slices.Equal(r.Env, []string{"gons_net=/proc/1/ns/net"}) {
+				t.Errorf("environment %v: without the constructor, the variable stays", r.Env)
+			}
+		})
+	}
+}

@@ -27,7 +27,7 @@ func init() {
 	reexec.Register("sigkill", func() {
 		fmt.Fprint(os.Stderr, "marker:sigkill")
 		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
+		time.Sleep(time.Hour)
 	})
 	reexec.Register("notjson", func() {
 		fmt.Fprint(os.Stderr, "marker:notjson")

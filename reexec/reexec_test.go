@@ -30,7 +30,6 @@ type payload struct {
 }
 
 func init() {
-	reexec.Register("answertoeverything", func() { fmt.Fprintln(os.Stdout, "42") })
 	reexec.Register("double", func() {
 		var n int
 		if err := reexec.DecodeParam(&n); err != nil {

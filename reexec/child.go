@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/gonsproject/gons/status"
 )
@@ -69,8 +68,9 @@ func runChild(name string) int {
 		fmt.Fprintf(os.Stderr, "reexec: %s=%q: not a descriptor\n", envFD, fdEnv)
 		return 2
 	}
-	// The socket must not leak into processes the action starts.
-	syscall.CloseOnExec(fd)
+	// The socket, and whatever else the parent passed, must not leak
+	// into processes the action starts.
+	closeOnExecFrom(fd)
 	conn := os.NewFile(uintptr(fd), "reexec")
 	fail := func(kind string, err error) int {
 		b, _ := json.Marshal(toWire(kind, err))

@@ -47,7 +47,9 @@
 // ([PR_SET_PDEATHSIG]; reexec starts it from a locked thread), and so dies
 // with the parent. It inherits the parent's environment without any gons_*
 // variable, so an empty [Namespaces] list means the parent's namespaces,
-// and [Environment] adds variables. Its standard input is /dev/null.
+// and [Environment] adds variables. Its standard input is /dev/null, and
+// it marks every inherited descriptor from 3 on close-on-exec before the
+// action runs, so that processes the action starts inherit none of them.
 //
 // A child that joins a PID namespace is two processes: early forks once,
 // and the process reexec started relays signals and the exit status of the

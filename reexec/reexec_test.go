@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/reexec"
 	"github.com/gonsproject/gons/reexec/cover"
 )
@@ -196,5 +198,23 @@ func TestRegisterPanics(t *testing.T) {
 			}()
 			f()
 		})
+	}
+}
+
+// grandchildFDs returns what the descriptors of a shell that the action
+// starts point to.
+var grandchildFDs = reexec.RegisterFunc("grandchildfds", func(struct{}) (string, error) {
+	out, err := exec.Command("sh", "-c", `ls -l /proc/$$/fd/`).Output()
+	return string(out), err
+})
+
+func TestSocketDoesNotLeak(t *testing.T) {
+	testutil.RequireTool(t, "sh")
+	fds, err := grandchildFDs.Run(context.Background(), struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(fds, "socket:") {
+		t.Fatalf("a process the action started inherited a socket:\n%s", fds)
 	}
 }

@@ -80,7 +80,7 @@ func run(ctx context.Context, name string, o *options) error {
 	if err != nil {
 		return fail("switch", err)
 	}
-	env = hook.Apply(env, mnt)
+	env, extra := hook.Apply(env, mnt, childFD+1)
 	env = append(env, envAction+"="+name, envFD+"="+strconv.Itoa(childFD))
 
 	paramTag, param := byte(tagNoParam), []byte(nil)
@@ -113,7 +113,7 @@ func run(ctx context.Context, name string, o *options) error {
 	cmd := exec.CommandContext(ctx, "/proc/self/exe")
 	cmd.Args = []string{arg0}
 	cmd.Env = env
-	cmd.ExtraFiles = []*os.File{peer}
+	cmd.ExtraFiles = append([]*os.File{peer}, extra...)
 	cmd.WaitDelay = grace
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout bytes.Buffer

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gonsproject/gons/reexec"
@@ -77,19 +78,33 @@ func setup() (cleanup func(), err error) {
 	if err := os.Setenv("GOCOVERDIR", dir); err != nil {
 		return cleanup, err
 	}
-	viaProc := "GOCOVERDIR=/proc/" + strconv.Itoa(os.Getpid()) + "/root" + dir
-	rewrite := func(env []string, mnt bool) []string {
+	// A child in another mount namespace reaches the directory through
+	// a descriptor of it, by its own /proc/self/fd: unlike
+	// /proc/<pid>/root<dir>, that needs neither ptrace access to the
+	// test process (refused from another user namespace) nor a /proc
+	// that shows the test process.
+	d, err := os.Open(dir)
+	if err != nil {
+		return cleanup, err
+	}
+	rewrite := hook.Func(func(env []string, mnt bool, nextFD int) ([]string, []*os.File) {
 		if !mnt {
-			return env
+			return env, nil
 		}
 		out := make([]string, 0, len(env)+1)
 		for _, kv := range env {
-			if len(kv) < len("GOCOVERDIR=") || kv[:len("GOCOVERDIR=")] != "GOCOVERDIR=" {
+			if !strings.HasPrefix(kv, "GOCOVERDIR=") {
 				out = append(out, kv)
 			}
 		}
-		return append(out, viaProc)
+		return append(out, "GOCOVERDIR=/proc/self/fd/"+strconv.Itoa(nextFD)), []*os.File{d}
+	})
+	hook.Child.Store(&rewrite)
+	prev := cleanup
+	cleanup = func() {
+		hook.Child.Store(nil)
+		d.Close()
+		prev()
 	}
-	hook.ChildEnv.Store(&rewrite)
 	return cleanup, nil
 }

@@ -136,13 +136,13 @@ func TestTestBinaryWithoutGOCOVERDIR(t *testing.T) {
 	}
 }
 
-// mountHolder starts a process in a new mount namespace in which a tmpfs
-// hides dir, and returns the path of that namespace.
+// mountHolder starts a process in new user and mount namespaces, in which
+// a tmpfs hides dir, and returns the path of its /proc/<pid>/ns.
 func mountHolder(t *testing.T, dir string) string {
 	t.Helper()
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "unshare")
-	cmd := exec.Command("unshare", "--mount", "--fork", "--kill-child",
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--fork", "--kill-child",
 		"sh", "-euc", `mount -t tmpfs gons-hide "$1"; echo ready; exec sleep infinity`, "sh", dir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -163,12 +163,13 @@ func mountHolder(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "/proc/" + strings.TrimSpace(string(b)) + "/ns/mnt"
+	return "/proc/" + strings.TrimSpace(string(b)) + "/ns/"
 }
 
 // TestMountNamespace runs go test -cover -coverprofile on the package,
 // whose child joins a mount namespace in which go test's coverage
-// directory is hidden, with and without the wrapper, and with -coverpkg.
+// directory is hidden, with and without the wrapper, with -coverpkg, and
+// joining the user namespace that owns the mount namespace as well.
 func TestMountNamespace(t *testing.T) {
 	if !status.Ran() {
 		testutil.Unavailable(t, "package early's constructor did not run in the test binary (built with CGO_ENABLED=0?)")
@@ -176,22 +177,29 @@ func TestMountNamespace(t *testing.T) {
 	// go test works, and keeps the coverage directory, below GOTMPDIR:
 	// the holder hides it.
 	work := t.TempDir()
-	mntns := mountHolder(t, work)
+	ns := mountHolder(t, work)
+	coverpkg := "-coverpkg=" + coveredPkg + ",github.com/gonsproject/gons/reexec"
 	for _, tc := range []struct {
 		doc     string
 		wrapped bool
 		args    []string
+		userns  bool
 	}{
-		{"wrapper", true, nil},
-		{"no wrapper", false, nil},
-		{"wrapper coverpkg", true, []string{"-coverpkg=" + coveredPkg + ",github.com/gonsproject/gons/reexec"}},
-		{"no wrapper coverpkg", false, []string{"-coverpkg=" + coveredPkg + ",github.com/gonsproject/gons/reexec"}},
+		{"wrapper", true, nil, false},
+		{"no wrapper", false, nil, false},
+		{"wrapper coverpkg", true, []string{coverpkg}, false},
+		{"no wrapper coverpkg", false, []string{coverpkg}, false},
+		{"wrapper userns", true, nil, true},
+		{"no wrapper userns", false, nil, true},
 	} {
 		t.Run(tc.doc, func(t *testing.T) {
 			profile := filepath.Join(t.TempDir(), "profile")
 			args := append([]string{"test", "-count=1", "-cover", "-coverprofile=" + profile}, tc.args...)
 			cmd := exec.Command(goTool(), append(args, "./testdata/covered")...)
-			cmd.Env = env("GOTMPDIR="+work, "COVERED_MNTNS="+mntns)
+			cmd.Env = env("GOTMPDIR="+work, "COVERED_MNTNS="+ns+"mnt")
+			if tc.userns {
+				cmd.Env = append(cmd.Env, "COVERED_USERNS="+ns+"user")
+			}
 			if !tc.wrapped {
 				cmd.Env = append(cmd.Env, "COVERED_NO_WRAPPER=1")
 			}

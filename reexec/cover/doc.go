@@ -16,12 +16,15 @@
 //     path leads elsewhere or nowhere.
 //
 // [Run] fixes both: it gives the test binary a coverage directory when it has
-// none, shares it with the children through GOCOVERDIR, and points children
-// that join a mount namespace at /proc/<pid of the test>/root<dir>, the
-// directory as the test process sees it. This last part needs a /proc in
-// the target mount namespace that shows the test process, as a copy of
-// the host's /proc does; a container with a /proc of its own PID namespace
-// does not show it, and its children's coverage is lost.
+// none and shares it with the children through GOCOVERDIR. To a child that
+// joins a mount namespace it passes an open descriptor of the directory
+// and sets GOCOVERDIR to /proc/self/fd/<n>, which leads to the directory
+// from any mount namespace whose /proc shows the child itself. That works
+// where /proc/<pid of the test>/root<dir> does not: from another user
+// namespace, which may not look into the test process's root, and in a
+// container whose /proc belongs to its own PID namespace, when the child
+// joins that too. A mount namespace without /proc still loses the child's
+// counters.
 //
 // Use it as the whole of TestMain:
 //

@@ -22,12 +22,15 @@ func TestMain(m *testing.M) {
 	cover.Run(m)
 }
 
-// TestAnswer runs Answer in a child, in the mount namespace named by
-// COVERED_MNTNS, if set.
+// TestAnswer runs Answer in a child, in the user and mount namespaces
+// named by COVERED_USERNS and COVERED_MNTNS, if set.
 func TestAnswer(t *testing.T) {
 	var ns []reexec.Namespace
+	if p := os.Getenv("COVERED_USERNS"); p != "" {
+		ns = append(ns, reexec.Namespace{Type: "!user", Path: p})
+	}
 	if p := os.Getenv("COVERED_MNTNS"); p != "" {
-		ns = append(ns, reexec.Namespace{Type: "mnt", Path: p})
+		ns = append(ns, reexec.Namespace{Type: "!mnt", Path: p})
 	}
 	var n int
 	if err := reexec.RunReexecAction("answer", reexec.Result(&n), reexec.Namespaces(ns)); err != nil {

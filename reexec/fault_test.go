@@ -114,6 +114,8 @@ func TestFaults(t *testing.T) {
 	)
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel2()
 
 	tests := []struct {
 		doc    string
@@ -174,6 +176,26 @@ func TestFaults(t *testing.T) {
 				}
 				if se.Op != "open" || se.Type != "net" || se.Path != "/nonexistent/net" || !errors.Is(err, syscall.ENOENT) {
 					t.Fatalf("got %#v (%v), want open net /nonexistent/net ENOENT", se, se)
+				}
+			},
+		},
+		{
+			doc: "namespace file of another type",
+			run: func() error {
+				return reexec.RunReexecAction("silent", reexec.Namespaces([]reexec.Namespace{{Type: "!mnt", Path: "/proc/self/ns/net"}}))
+			},
+			op: "switch",
+			check: func(t *testing.T, err error) {
+				if !status.Ran() {
+					if !errors.Is(err, status.ErrNotRun) {
+						t.Fatalf("without early: got %v, want ErrNotRun", err)
+					}
+					return
+				}
+				var se *status.Error
+				if !errors.As(err, &se) || se.Type != "mnt" || se.Path != "/proc/self/ns/net" ||
+					!errors.Is(err, status.ErrWrongType) || !errors.Is(err, syscall.EINVAL) {
+					t.Fatalf("got %v, want a *status.Error for mnt, ErrWrongType, EINVAL", err)
 				}
 			},
 		},
@@ -264,6 +286,11 @@ func TestFaults(t *testing.T) {
 			doc: "context done before the start",
 			run: func() error { _, err := sleeper.Run(cancelled, struct{}{}); return err },
 			op:  "context", is: context.Canceled,
+		},
+		{
+			doc: "deadline passed before the start",
+			run: func() error { _, err := sleeper.Run(expired, struct{}{}); return err },
+			op:  "context", is: context.DeadlineExceeded,
 		},
 		{
 			doc: "context cancelled while the action runs",

@@ -1,13 +1,11 @@
 package reexec_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -110,39 +108,8 @@ func requireSwitching(t *testing.T) {
 // script, and returns its PID. It is killed when the test ends.
 func holder(t *testing.T, script string) int {
 	t.Helper()
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--uts", "--ipc",
-		"--net", "--pid", "--cgroup", "--time", "--monotonic", "86400", "--fork", "--kill-child",
-		"sh", "-euc", script+"\necho ready\nexec sleep infinity")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if line != "ready\n" {
-		cmd.Process.Kill()
-		werr := cmd.Wait()
-		if testutil.NotSupported(werr) || err != nil {
-			testutil.Unavailable(t, "unshare cannot create the namespaces here: %v %v", werr, err)
-		}
-		t.Fatalf("holder said %q: %v", line, werr)
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("holder's PID from %q: %v", b, err)
-	}
-	return pid
+	return testutil.Holder(t, []string{"--user", "--map-root-user", "--mount", "--uts", "--ipc",
+		"--net", "--pid", "--cgroup", "--time", "--monotonic", "86400"}, script)
 }
 
 func nsLinks(t *testing.T, pid string) map[string]string {

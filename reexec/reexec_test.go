@@ -218,3 +218,24 @@ func TestSocketDoesNotLeak(t *testing.T) {
 		t.Fatalf("a process the action started inherited a socket:\n%s", fds)
 	}
 }
+
+// nested runs echo from inside an action.
+var nested = reexec.RegisterFunc("nested", func(n int) (int, error) {
+	p, err := echo.Run(context.Background(), payload{N: n})
+	return p.N, err
+})
+
+func TestNested(t *testing.T) {
+	n, err := nested.Run(context.Background(), 1)
+	if err != nil || n != 2 {
+		t.Fatalf("got %d, %v; want 2", n, err)
+	}
+}
+
+func TestErrorMessage(t *testing.T) {
+	_, err := failErrno.Run(context.Background(), struct{}{})
+	want := `reexec "failerrno": action: opening the thing: no such file or directory; stderr: "marker:failerrno"`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got  %v\nwant %s", err, want)
+	}
+}

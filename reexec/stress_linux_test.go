@@ -133,8 +133,9 @@ func oneCall(rng *rand.Rand, i int) (string, error) {
 		return "action error", nil
 	case 2:
 		err := reexec.RunReexecAction("exit3")
-		if !strings.Contains(errString(err), "exit status 3") {
-			return "exit", errors.Join(errors.New("want exit status 3"), err)
+		var e *reexec.Error
+		if !errors.As(err, &e) || !strings.Contains(err.Error(), "exit status 3") || e.Stderr != "marker:exit3" {
+			return "exit", errors.Join(errors.New("want exit status 3 and the whole stderr"), err)
 		}
 		return "exit", nil
 	case 3:
@@ -154,11 +155,4 @@ func oneCall(rng *rand.Rand, i int) (string, error) {
 		}
 		return "deadline", errors.Join(errors.New("want 42 or DeadlineExceeded"), err)
 	}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "<nil>"
-	}
-	return err.Error()
 }

@@ -141,29 +141,9 @@ func TestTestBinaryWithoutGOCOVERDIR(t *testing.T) {
 func mountHolder(t *testing.T, dir string) string {
 	t.Helper()
 	testutil.RequireRoot(t)
-	testutil.RequireTool(t, "unshare")
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--fork", "--kill-child",
-		"sh", "-euc", `mount -t tmpfs gons-hide "$1"; echo ready; exec sleep infinity`, "sh", dir)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
-		testutil.Unavailable(t, "cannot make a mount namespace: %q %v", line, err)
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "/proc/" + strings.TrimSpace(string(b)) + "/ns/"
+	pid := testutil.Holder(t, []string{"--user", "--map-root-user", "--mount"},
+		"mount -t tmpfs gons-hide '"+dir+"'")
+	return fmt.Sprintf("/proc/%d/ns/", pid)
 }
 
 // TestMountNamespace runs go test -cover -coverprofile on the package,

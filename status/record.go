@@ -160,7 +160,7 @@ func notRun() error {
 }
 
 // quote returns s in double quotes, with quotes, backslashes, control
-// characters and bytes that are not UTF-8 escaped, the way Go writes them.
+// characters and bytes that are not UTF-8 escaped as \xNN.
 func quote(s string) string {
 	const hex = "0123456789abcdef"
 	b := make([]byte, 0, len(s)+2)

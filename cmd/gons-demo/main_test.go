@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"testing"
+
+	"github.com/gonsproject/gons/internal/testutil"
+)
+
+// TestDemo runs the quick start of the README and checks that the joiner
+// ended up in the holder's namespaces.
+func TestDemo(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "gons-demo")
+	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = os.Environ()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		testutil.Unavailable(t, "gons-demo cannot create a user namespace here: %v\n%s", err, out)
+	}
+	line := regexp.MustCompile(`(?m)^(holder|joiner).*?(\[user:.*\]) hostname "(.*)"$`)
+	m := line.FindAllStringSubmatch(string(out), -1)
+	if len(m) != 2 || m[0][2] != m[1][2] || m[1][3] != "gons-demo" ||
+		!regexp.MustCompile(`joined \[user mnt uts\]`).MatchString(m[1][0]) {
+		t.Errorf("the joiner is not where the holder is:\n%s", out)
+	}
+}

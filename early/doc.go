@@ -1,0 +1,83 @@
+// Package early joins existing Linux namespaces named by environment
+// variables, before the Go runtime starts. Import it for its side effect:
+//
+//	import _ "github.com/gonsproject/gons/early"
+//
+// and read what happened from package [github.com/gonsproject/gons/status].
+//
+// # Why
+//
+// A Go program is multi-threaded before any of its code runs, and the
+// kernel lets only a single-threaded process join a mount or user namespace
+// (EINVAL otherwise) or a time namespace (EUSERS). early links a C
+// constructor that runs before the runtime, while the process still has one
+// thread, and calls [setns(2)] there. It neither creates namespaces nor
+// re-executes the program; for a PID namespace it forks once (see below).
+//
+// # Protocol
+//
+//	gons_cgroup, gons_ipc, gons_mnt, gons_net,
+//	gons_pid, gons_time, gons_user, gons_uts   path of a namespace file, such as
+//	                                          /proc/42/ns/net or a bind mount of one
+//	gons_order                                comma-separated types in switch order;
+//	                                          "!type" opens its path before the first switch
+//
+// Names are lowercase. An empty value counts as unset. Without gons_order
+// the order is !user,!mnt,!cgroup,!ipc,!net,!uts,!time,!pid: every path is
+// opened before the first switch, and the user namespace, which may own the
+// others, is joined first. In an explicit order, a type without "!" has its
+// path opened right before its own switch; after a mnt switch, paths
+// resolve in the new mount namespace, and root and working directory are
+// that namespace's root. Blanks around items are ignored.
+//
+// # Semantics
+//
+//   - Nothing set: the constructor scans the environment and returns.
+//   - Secure-execution mode (setuid, setgid, file capabilities;
+//     getauxval(AT_SECURE)) with any gons_* variable set: nothing is
+//     switched, and status reports Op "secure". Otherwise any caller could
+//     steer a privileged program into namespaces of its choosing.
+//   - Before the first switch the constructor validates everything it can:
+//     the order's syntax, unknown or repeated types, a variable an explicit
+//     order leaves out, unknown gons_* names (typos), paths longer than
+//     PATH_MAX, and, for "!" types, that the path opens and is a namespace
+//     of that type (NS_GET_NSTYPE, Linux 4.11). Any failure: nothing is
+//     switched.
+//   - A namespace the process is already in is skipped, not joined again.
+//   - Switching stops at the first failure; status reports the types joined
+//     before it and the op, type, path and errno of the failure.
+//   - Every fd is opened O_CLOEXEC and closed before the constructor
+//     returns, on every path.
+//   - The gons_* variables are removed from the environment in place, so
+//     neither the program ([os.Getenv], [os.Environ]) nor its children see
+//     them.
+//   - Before joining a user namespace the process makes itself
+//     non-dumpable ([PR_SET_DUMPABLE]), so that root of that namespace
+//     cannot ptrace it or open its /proc files.
+//   - pid: after setns(CLONE_NEWPID) only children enter the namespace, and
+//     the kernel refuses new threads to the process. The constructor forks
+//     once, at its end: the child runs the Go program inside the PID
+//     namespace and dies with its parent (PR_SET_PDEATHSIG); the parent never
+//     starts the runtime, passes the signals sent to it on to the child, and
+//     exits as the child did, with its code or of its signal. Signals from
+//     the terminal reach the child through its process group directly.
+//   - time: the program sees the namespace's CLOCK_MONOTONIC and
+//     CLOCK_BOOTTIME offsets.
+//
+// # Requirements
+//
+// Linux, cgo, and external linking, which is the default for a program with
+// cgo packages other than the standard library's: with
+// -ldflags=-linkmode=internal the constructor does not run, and
+// [github.com/gonsproject/gons/status.Ran] reports false. Dynamic, static
+// glibc (-ldflags '-linkmode external -extldflags -static') and static musl
+// (CC=musl-gcc) builds work. Joining namespaces needs CAP_SYS_ADMIN in the
+// namespace's owning user namespace (and CAP_SYS_CHROOT for mnt), or
+// membership of the owning user namespace through gons_user.
+//
+// On other systems and with CGO_ENABLED=0 the package builds and does
+// nothing; status then reports why, if gons_* variables are set.
+//
+// [setns(2)]: https://man7.org/linux/man-pages/man2/setns.2.html
+// [PR_SET_DUMPABLE]: https://man7.org/linux/man-pages/man2/PR_SET_DUMPABLE.2const.html
+package early

@@ -1,0 +1,101 @@
+//go:build linux && cgo
+
+// Package ctest exposes the C environment parser of package early to Go
+// tests and fuzzing; cgo is not allowed in _test.go files. env_linux.c here
+// is a symbolic link to early's, so that the build cache sees its changes
+// (it does not track an #include from outside the package). It is not part
+// of the API.
+package ctest
+
+/*
+#cgo CFLAGS: -Wall -Wextra -I${SRCDIR}/../..
+#include <stdlib.h>
+#include "gons.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+)
+
+// NTypes is the number of namespace types.
+const NTypes = C.GONS_NTYPES
+
+// Result is what gons_parse and gons_strip made of an environment.
+type Result struct {
+	Found  int      // gons_parse's return value
+	Paths  []string // by type index, "" for none
+	Order  []int    // types, in switch order
+	Bang   uint     // bit (1 << type): opened before the first switch
+	Op     int
+	Type   int
+	Errno  int
+	Code   int
+	Index  int
+	Other  int
+	Path   string
+	Detail string
+	Env    []string // the environment after gons_strip, every slot
+	EndNil bool     // whether the slot after the last entry is still NULL
+}
+
+// TypeName returns the name of type t.
+func TypeName(t int) string { return C.GoString(C.gons_type_names[t]) }
+
+// Parse runs gons_parse and then gons_strip on env, the way the
+// constructor does.
+func Parse(env []string) Result {
+	n := len(env)
+	array := (*[1 << 28]*C.char)(C.malloc(C.size_t(n+1) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))[: n+1 : n+1]
+	for i, kv := range env {
+		array[i] = C.CString(kv)
+	}
+	array[n] = nil
+	defer func() {
+		for _, p := range array[:n] {
+			if p != nil {
+				C.free(unsafe.Pointer(p))
+			}
+		}
+		C.free(unsafe.Pointer(&array[0]))
+	}()
+	originals := append([]*C.char(nil), array[:n]...)
+
+	var spec C.struct_gons_spec
+	var rec C.struct_gons_record
+	r := Result{Found: int(C.gons_parse(&array[0], &spec, &rec))}
+	for t := 0; t < NTypes; t++ {
+		p := ""
+		if spec.path[t] != nil {
+			p = C.GoString(spec.path[t])
+		}
+		r.Paths = append(r.Paths, p)
+	}
+	for i := 0; i < int(spec.norder); i++ {
+		r.Order = append(r.Order, int(spec.order[i]))
+	}
+	r.Bang = uint(spec.bang)
+	r.Op, r.Type, r.Errno, r.Code = int(rec.op), int(rec._type), int(rec.err), int(rec.code)
+	r.Index, r.Other = int(rec.index), int(rec.other)
+	r.Path, r.Detail = C.GoStringN(&rec.path[0], C.int(cstrlen(rec.path[:]))), C.GoStringN(&rec.detail[0], C.int(cstrlen(rec.detail[:])))
+
+	C.gons_strip(&array[0])
+	for _, p := range array[:n] {
+		r.Env = append(r.Env, C.GoString(p))
+	}
+	r.EndNil = array[n] == nil
+	// The strings belong to the caller of gons_strip; free the originals.
+	copy(array[:n], originals)
+	return r
+}
+
+// cstrlen returns the length of the NUL-terminated string in b, or -1
+// when b holds no NUL.
+func cstrlen(b []C.char) int {
+	for i, c := range b {
+		if c == 0 {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,190 @@
+//go:build linux && cgo
+
+package ctest
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Codes and ops of gons.h used below.
+const (
+	opParse         = 1
+	codeUnknownVar  = 1
+	codeDuplicate   = 2
+	codeEmptyItem   = 3
+	codeBangAlone   = 4
+	codeUnknownType = 5
+	codeDupType     = 6
+	codeNotInOrder  = 7
+	codePathTooLong = 8
+	typeIPC         = 1
+	typeMnt         = 2
+	typeNet         = 3
+	typeUser        = 6
+	typeUTS         = 7
+)
+
+func TestTypeNames(t *testing.T) {
+	want := []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}
+	var got []string
+	for i := 0; i < NTypes; i++ {
+		got = append(got, TypeName(i))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("type names %v, want %v", got, want)
+	}
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   []string
+		found int
+		order []int
+		bang  uint
+		code  int
+		index int
+		typ   int
+	}{
+		{name: "none", env: []string{"HOME=/", "GONS_NET=x", "gons", "gonsnet=x"}},
+		{name: "empty values are unset", env: []string{"gons_net=", "gons_order="}, found: 1},
+		{name: "no equals sign is unset", env: []string{"gons_net"}, found: 1},
+		{
+			name: "default order", env: []string{"gons_uts=u", "gons_net=n", "gons_user=x", "gons_mnt=m"},
+			found: 1, order: []int{typeUser, typeMnt, typeNet, typeUTS},
+			bang: 1<<typeUser | 1<<typeMnt | 1<<typeNet | 1<<typeUTS,
+		},
+		{
+			name: "explicit order with blanks", env: []string{"gons_order=\t net , !ipc,user ", "gons_net=n", "gons_ipc=i"},
+			found: 1, order: []int{typeNet, typeIPC}, bang: 1 << typeIPC,
+		},
+		{name: "duplicate variable", env: []string{"gons_net=a", "gons_net=b"}, found: -1, code: codeDuplicate, typ: -1},
+		{name: "duplicate order", env: []string{"gons_order=net", "gons_order=net"}, found: -1, code: codeDuplicate, typ: -1},
+		{name: "unknown variable", env: []string{"gons_=x"}, found: -1, code: codeUnknownVar, typ: -1},
+		{name: "unknown type", env: []string{"gons_order=!netz"}, found: -1, code: codeUnknownType, typ: -1},
+		{name: "bang and blank", env: []string{"gons_order=! net"}, found: -1, code: codeUnknownType, typ: -1},
+		{name: "empty item", env: []string{"gons_order=net,,"}, found: -1, code: codeEmptyItem, index: 2, typ: -1},
+		{name: "blank order", env: []string{"gons_order= "}, found: -1, code: codeEmptyItem, index: 1, typ: -1},
+		{name: "bang alone", env: []string{"gons_order=net, ! "}, found: -1, code: codeBangAlone, index: 2, typ: -1},
+		{name: "duplicate type", env: []string{"gons_order=net,uts,!net"}, found: -1, code: codeDupType, typ: typeNet},
+		{name: "left out", env: []string{"gons_order=net", "gons_uts=u"}, found: -1, code: codeNotInOrder, typ: typeUTS},
+		{name: "path too long", env: []string{"gons_mnt=/" + strings.Repeat("a", 4095)}, found: -1, code: codePathTooLong, typ: typeMnt},
+		{name: "longest path", env: []string{"gons_mnt=/" + strings.Repeat("a", 4094)}, found: 1, order: []int{typeMnt}, bang: 1 << typeMnt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Parse(tt.env)
+			if r.Found != tt.found || !slices.Equal(r.Order, tt.order) || r.Bang != tt.bang {
+				t.Errorf("found %d, order %v, bang %b; want %d, %v, %b", r.Found, r.Order, r.Bang, tt.found, tt.order, tt.bang)
+			}
+			if tt.found < 0 && (r.Op != opParse || r.Code != tt.code || r.Index != tt.index || r.Type != tt.typ) {
+				t.Errorf("op %d, code %d, index %d, type %d; want %d, %d, %d, %d", r.Op, r.Code, r.Index, r.Type,
+					opParse, tt.code, tt.index, tt.typ)
+			}
+			checkStripped(t, tt.env, r)
+		})
+	}
+}
+
+// TestDetailCut checks that an over-long item is cut to fit the record and
+// marked as cut.
+func TestDetailCut(t *testing.T) {
+	r := Parse([]string{"gons_order=" + strings.Repeat("x", 1000)})
+	if want := strings.Repeat("x", 252) + "..."; r.Detail != want {
+		t.Errorf("detail %q, want %q", r.Detail, want)
+	}
+}
+
+// checkStripped checks what gons_strip left: the other entries, in order,
+// then empty strings in the freed slots, then the NULL, where it was.
+func checkStripped(t *testing.T, env []string, r Result) {
+	t.Helper()
+	var want []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "gons_") {
+			want = append(want, kv)
+		}
+	}
+	for len(want) < len(env) {
+		want = append(want, "")
+	}
+	if diff := cmp.Diff(want, r.Env); diff != "" {
+		t.Errorf("environment after gons_strip (-want +got):\n%s", diff)
+	}
+	if !r.EndNil {
+		t.Error("gons_strip moved the NULL that ends the environment")
+	}
+}
+
+// FuzzParse feeds the parser environments made of arbitrary bytes, one
+// entry per line, and checks what it makes of them.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"",
+		"HOME=/\nPATH=/bin",
+		"gons_net=/proc/1/ns/net",
+		"gons_order=!user,mnt, net ,!cgroup\ngons_user=/u\ngons_mnt=/m\ngons_net=/n\ngons_cgroup=/c",
+		"gons_order=net,,uts\ngons_net=x",
+		"gons_order=!\ngons_net=x",
+		"gons_order=net,net\ngons_net=x",
+		"gons_xyz=1",
+		"gons_net=a\ngons_net=b",
+		"gons_order=n\xffet\ngons_net=\xff",
+		"gons_pid=/p\ngons_time=/t\ngons_ipc=/i\ngons_uts=/u\ngons_order=time,pid",
+		"gons_mnt=/" + strings.Repeat("a", 4100),
+		"gons_order=" + strings.Repeat("uts,", 100),
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var env []string
+		for _, line := range bytes.Split(data, []byte("\n")) {
+			// C strings end at the first NUL.
+			line, _, _ = bytes.Cut(line, []byte{0})
+			env = append(env, string(line))
+		}
+		r := Parse(env)
+		checkStripped(t, env, r)
+		hasGons := slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "gons_") })
+		switch {
+		case r.Found == 0:
+			if hasGons {
+				t.Fatal("gons_parse found nothing in an environment with gons_ entries")
+			}
+		case r.Found == 1:
+			checkSpec(t, r)
+		case r.Found == -1:
+			if r.Op != opParse || r.Code <= 0 || len(r.Detail) >= 256 || len(r.Path) >= 4096 {
+				t.Fatalf("failure record op %d code %d, detail %d bytes, path %d bytes", r.Op, r.Code, len(r.Detail), len(r.Path))
+			}
+		default:
+			t.Fatalf("gons_parse returned %d", r.Found)
+		}
+	})
+}
+
+// checkSpec checks a successful parse: every type with a path is in the
+// order once, nothing else is, and bang marks only listed types.
+func checkSpec(t *testing.T, r Result) {
+	t.Helper()
+	var listed uint
+	for _, typ := range r.Order {
+		if typ < 0 || typ >= NTypes || listed&(1<<typ) != 0 || r.Paths[typ] == "" {
+			t.Fatalf("order %v with paths %q", r.Order, r.Paths)
+		}
+		listed |= 1 << typ
+	}
+	for typ, p := range r.Paths {
+		if (p != "") != (listed&(1<<typ) != 0) || len(p) >= 4096 {
+			t.Fatalf("path %q of type %d, listed: %v", p, typ, listed&(1<<typ) != 0)
+		}
+	}
+	if r.Bang&^listed != 0 {
+		t.Fatalf("bang %b beyond the listed types %b", r.Bang, listed)
+	}
+}

@@ -1,0 +1,165 @@
+package status
+
+import (
+	"errors"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// enum returns the enumerators of the C enum name in early/gons.h, in
+// order, without their prefix.
+func enum(t *testing.T, name, prefix string) []string {
+	t.Helper()
+	src, err := os.ReadFile("../early/gons.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := regexp.MustCompile(`(?s)enum ` + name + ` \{(.*?)\};`).FindSubmatch(src)
+	if body == nil {
+		t.Fatalf("no enum %s in gons.h", name)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*`+prefix+`(\w+),`).FindAllSubmatch(body[1], -1) {
+		names = append(names, strings.ToLower(string(m[1])))
+	}
+	return names
+}
+
+// TestRecordCodes checks that the constants here match the C enums.
+func TestRecordCodes(t *testing.T) {
+	if got := enum(t, "gons_type", "GONS_"); !slices.Equal(got, append(typeNames[:], "ntypes")) {
+		t.Errorf("enum gons_type %v, typeNames %v", got, typeNames)
+	}
+	if got := enum(t, "gons_op", "GONS_OP_"); !slices.Equal(got, append([]string{"none"}, opNames[1:]...)) {
+		t.Errorf("enum gons_op %v, opNames %v", got, opNames)
+	}
+	codes := []string{"none", "unknown_var", "duplicate_var", "empty_item", "bang_alone", "unknown_type",
+		"duplicate_type", "not_in_order", "path_too_long", "wrong_type", "not_namespace"}
+	if len(codes) != numCodes {
+		t.Fatalf("%d codes listed here, %d defined", len(codes), numCodes)
+	}
+	if got := enum(t, "gons_code", "GONS_CODE_"); !slices.Equal(got, codes) {
+		t.Errorf("enum gons_code %v, want %v", got, codes)
+	}
+}
+
+func TestError(t *testing.T) {
+	tests := []struct {
+		name string
+		o    outcome
+		msg  string
+		is   []error
+	}{{
+		name: "setns",
+		o:    outcome{op: opSetns, typ: 2, errno: syscall.EPERM, path: "/proc/42/ns/mnt"},
+		msg:  `gons: setns mnt "/proc/42/ns/mnt": operation not permitted`,
+		is:   []error{syscall.EPERM},
+	}, {
+		name: "secure",
+		o:    outcome{op: opSecure, typ: -1, errno: syscall.EPERM},
+		msg:  "gons: secure: secure-execution mode (AT_SECURE) refuses gons_* variables (operation not permitted)",
+		is:   []error{ErrSecure, syscall.EPERM},
+	}, {
+		name: "unknown variable, not UTF-8",
+		o:    outcome{op: opParse, typ: -1, code: codeUnknownVar, detail: "gons_n\xffet\"\n"},
+		msg:  `gons: parse: unknown variable "gons_n\xffet\"\x0a"`,
+		is:   []error{ErrUnknownVariable},
+	}, {
+		name: "empty item",
+		o:    outcome{op: opParse, typ: -1, code: codeEmptyItem, index: 12},
+		msg:  "gons: parse: gons_order: item 12 is empty",
+		is:   []error{ErrSyntax},
+	}, {
+		name: "wrong type",
+		o:    outcome{op: opCheck, typ: 3, code: codeWrongType, other: 7, errno: syscall.EINVAL, path: "/x"},
+		msg:  `gons: check net "/x": a uts namespace, not net`,
+		is:   []error{ErrWrongType, syscall.EINVAL},
+	}, {
+		name: "not a namespace",
+		o:    outcome{op: opCheck, typ: 3, code: codeNotNamespace, errno: syscall.ENOTTY, path: "/etc"},
+		msg:  `gons: check net "/etc": not a namespace file (inappropriate ioctl for device)`,
+		is:   []error{syscall.ENOTTY},
+	}, {
+		name: "path too long",
+		o:    outcome{op: opParse, typ: 3, code: codePathTooLong, errno: syscall.ENAMETOOLONG, path: "/a..."},
+		msg:  `gons: parse net "/a...": gons_net is longer than PATH_MAX`,
+		is:   []error{syscall.ENAMETOOLONG},
+	}, {
+		name: "unknown code",
+		o:    outcome{op: 99, typ: -1, code: 99, errno: syscall.EIO},
+		msg:  "gons: unknown: failure code 99",
+		is:   []error{syscall.EIO},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := error(tt.o.err())
+			if err.Error() != tt.msg {
+				t.Errorf("Error() = %q, want %q", err, tt.msg)
+			}
+			for _, target := range tt.is {
+				if !errors.Is(err, target) {
+					t.Errorf("errors.Is(%q, %v) = false", err, target)
+				}
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Type != typeName(tt.o.typ) || e.Path != tt.o.path {
+				t.Errorf("errors.As: %#v", e)
+			}
+		})
+	}
+}
+
+func TestAPI(t *testing.T) {
+	saved := rec
+	t.Cleanup(func() { rec = saved })
+	record(stateRan, []int{6, 2, 4}, opSetns, 3, int(syscall.EPERM), 0, 0, -1, "/n", "")
+	if !Ran() {
+		t.Error("Ran() = false after the constructor ran")
+	}
+	if got, want := Joined(), []string{"user", "mnt", "pid"}; !slices.Equal(got, want) {
+		t.Errorf("Joined() = %v, want %v", got, want)
+	}
+	Joined()[0] = "changed"
+	if Joined()[0] != "user" {
+		t.Error("Joined() returns shared state")
+	}
+	if err := Err(); !errors.Is(err, syscall.EPERM) {
+		t.Errorf("Err() = %v", err)
+	}
+	record(stateRan, nil, opNone, -1, 0, 0, 0, -1, "", "")
+	if Err() != nil || Joined() != nil {
+		t.Errorf("nothing asked for: Err() = %v, Joined() = %v", Err(), Joined())
+	}
+}
+
+func TestNotRun(t *testing.T) {
+	saved := rec
+	t.Cleanup(func() { rec = saved })
+	for _, tt := range []struct {
+		state int
+		why   string
+	}{
+		{stateUnset, "package early is not linked into this program"},
+		{stateNoCtor, "-linkmode=internal"},
+		{stateNoCgo, "CGO_ENABLED=0"},
+		{stateNoLinux, "Linux only"},
+	} {
+		rec = outcome{state: tt.state}
+		os.Unsetenv("gons_net")
+		if err := Err(); err != nil {
+			t.Errorf("state %d without gons_*: Err() = %v", tt.state, err)
+		}
+		t.Setenv("gons_net", "/proc/1/ns/net")
+		err := Err()
+		if !errors.Is(err, ErrNotRun) || !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), "gons_net") {
+			t.Errorf("state %d: Err() = %v, want ErrNotRun naming gons_net and %q", tt.state, err, tt.why)
+		}
+		if Ran() {
+			t.Errorf("state %d: Ran() = true", tt.state)
+		}
+	}
+}

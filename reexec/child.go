@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/gonsproject/gons/status"
 )
@@ -64,8 +65,14 @@ func runChild(name string) int {
 	os.Unsetenv(envAction)
 	os.Unsetenv(envFD)
 	fd, err := strconv.Atoi(fdEnv)
-	if err != nil || fd < 0 {
-		fmt.Fprintf(os.Stderr, "reexec: %s=%q: not a descriptor\n", envFD, fdEnv)
+	if err == nil && fd < 0 {
+		err = syscall.EBADF
+	}
+	if err == nil {
+		err = checkSocket(fd)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "reexec: %s=%s: %s=%q is not the protocol socket: %v\n", envAction, name, envFD, fdEnv, err)
 		return 2
 	}
 	// The socket, and whatever else the parent passed, must not leak

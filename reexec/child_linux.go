@@ -12,3 +12,17 @@ func closeOnExecFrom(fd int) {
 		syscall.CloseOnExec(fd)
 	}
 }
+
+// checkSocket makes sure that fd is a socket before the child reads and
+// writes frames there: a stray GONS_REEXEC_ACTION in a program's
+// environment must not make it write into whatever file fd 3 happens to be.
+func checkSocket(fd int) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
+		return syscall.ENOTSOCK
+	}
+	return nil
+}

@@ -359,3 +359,25 @@ func TestNotChecked(t *testing.T) {
 		t.Fatalf("child said %q, want ErrNotChecked", out)
 	}
 }
+
+// TestStrayVariable starts the test binary with the reexec variables set
+// but a regular file as descriptor 3: the child must refuse, not write
+// into the file.
+func TestStrayVariable(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "fd3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), "GONS_REEXEC_ACTION=silent", "GONS_REEXEC_FD=3")
+	cmd.ExtraFiles = []*os.File{f}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "not the protocol socket") {
+		t.Fatalf("got %v, %q; want exit status 2 and a refusal", err, out)
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != 0 {
+		t.Fatalf("the child wrote into descriptor 3 (%v)", err)
+	}
+}

@@ -34,7 +34,7 @@ func writeFrame(w io.Writer, tag byte, payload []byte) error {
 }
 
 // errNoFrame means the peer closed the socket without sending a frame.
-var errNoFrame = errors.New("no frame")
+var errNoFrame = errors.New("the child ended without reporting an outcome (an action that calls os.Exit, or a program that does not call CheckAction first)")
 
 func readFrame(r io.Reader) (byte, []byte, error) {
 	var hdr [9]byte

@@ -129,9 +129,12 @@ func run(ctx context.Context, name string, o *options) error {
 		cmd.Stderr = io.MultiWriter(stderr, o.stderr)
 	}
 
-	// Pdeathsig fires when the thread that started the child ends, not
-	// the process: start it from a thread that the runtime will not
-	// retire while this goroutine is locked to it.
+	// Pdeathsig fires when the thread that forked the child ends, not
+	// the process. The runtime ends a thread only when a goroutine
+	// locked to it exits; the fork happens with this goroutine locked,
+	// on one thread, which goes back to the pool, to live on, after the
+	// unlock (unless the caller itself had locked the goroutine: see
+	// RunReexecActionContext).
 	runtime.LockOSThread()
 	err = cmd.Start()
 	runtime.UnlockOSThread()

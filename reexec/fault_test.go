@@ -180,6 +180,15 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
+			doc: "child that never reads its 64 MiB parameter",
+			run: func() error {
+				big := strings.Repeat("z", 64<<20)
+				return reexec.RunReexecAction("silent", reexec.Param(big),
+					reexec.Namespaces([]reexec.Namespace{{Type: "!net", Path: "/nonexistent/net"}}))
+			},
+			op: "switch",
+		},
+		{
 			doc: "namespace file of another type",
 			run: func() error {
 				return reexec.RunReexecAction("silent", reexec.Namespaces([]reexec.Namespace{{Type: "!mnt", Path: "/proc/self/ns/net"}}))

@@ -15,7 +15,7 @@ import (
 
 // M wraps a [testing.M] for [M.Run].
 type M struct {
-	M *testing.M
+	M *testing.M // the tests to run, as TestMain receives them
 }
 
 // Run runs the tests as [M.Run] does and then calls [os.Exit] with the

@@ -60,7 +60,8 @@
 //     namespace and dies with its parent (PR_SET_PDEATHSIG); the parent never
 //     starts the runtime, passes the signals sent to it on to the child, and
 //     exits as the child did, with its code or of its signal. Signals from
-//     the terminal reach the child through its process group directly.
+//     the terminal reach the child through its process group directly. In
+//     the program, os.Getppid() is 0: its parent is outside the namespace.
 //   - time: the program sees the namespace's CLOCK_MONOTONIC and
 //     CLOCK_BOOTTIME offsets.
 //

@@ -191,6 +191,8 @@ static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int
 	struct ns_id self[GONS_NTYPES] = { { 0 } };
 	int fd[GONS_NTYPES];
 
+	if (spec->norder == 0)
+		return 0; /* every variable was empty */
 	for (int t = 0; t < GONS_NTYPES; t++)
 		fd[t] = -1;
 	read_self(spec, self);

@@ -1,0 +1,45 @@
+package reexec_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/gonsproject/gons/reexec"
+)
+
+// BenchmarkExecBaseline execs the test binary, which exits at once: the
+// floor that a round trip through an action is measured against.
+func BenchmarkExecBaseline(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		cmd := exec.Command("/proc/self/exe")
+		cmd.Env = append(os.Environ(), "GONS_TEST_EXIT=1")
+		if err := cmd.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPlain runs the seed's plain action and decodes its stdout.
+func BenchmarkPlain(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var answer int
+		if err := reexec.RunReexecAction("answertoeverything", reexec.Result(&answer)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFunc runs a typed action with a small parameter and result.
+func BenchmarkFunc(b *testing.B) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := echo.Run(ctx, payload{Text: "ping"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

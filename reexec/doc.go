@@ -1,0 +1,76 @@
+// Package reexec runs a named piece of the program, an action, in a
+// re-executed copy of itself, optionally inside other namespaces, and
+// brings its result back.
+//
+// A Go program cannot join a mount, user or time namespace once its runtime
+// runs, because it is multi-threaded by then ([setns(2)] fails with EINVAL
+// or EUSERS). Package [github.com/gonsproject/gons/early] switches before the
+// runtime starts, driven by gons_* environment variables; reexec starts
+// /proc/self/exe with those variables set, so that the child is already in
+// the target namespaces when the action runs.
+//
+// An action is registered in an init function, and the program calls
+// [CheckAction] first thing in main (or TestMain), which runs the action
+// when the process is such a child:
+//
+//	var mounts = reexec.RegisterFunc("mounts", func(struct{}) (string, error) {
+//		b, err := os.ReadFile("/proc/self/mountinfo")
+//		return string(b), err
+//	})
+//
+//	func main() {
+//		reexec.CheckAction()
+//		info, err := mounts.Run(ctx, struct{}{}, reexec.Namespaces([]reexec.Namespace{
+//			{Type: "!mnt", Path: "/proc/42/ns/mnt"},
+//		}))
+//		...
+//	}
+//
+// # Two kinds of actions
+//
+// [RegisterFunc] registers a typed function: its parameter and its result,
+// or its error, travel as JSON over a socket of their own (descriptor 3 in
+// the child), so the action may print or log freely. Decoding is strict:
+// unknown fields and trailing data are errors. An error keeps its message
+// and its [syscall.Errno], if it wraps one.
+//
+// [Register] registers a plain func(), as in thediveo/gons: its standard
+// output is its result, decoded as JSON into the [Result] target, and it
+// reads its [Param] with [DecodeParam]. To fail, it writes to standard
+// error and exits with a non-zero status. A plain action must return to
+// succeed: one that calls os.Exit itself reports no result.
+//
+// # The child
+//
+// The child is /proc/self/exe with os.Args[0] unchanged and no further
+// arguments. It gets SIGKILL when the thread that started it ends
+// ([PR_SET_PDEATHSIG]; reexec starts it from a locked thread), and so dies
+// with the parent. It inherits the parent's environment without any gons_*
+// variable, so an empty [Namespaces] list means the parent's namespaces,
+// and [Environment] adds variables. Its standard input is /dev/null, and
+// it marks every inherited descriptor from 3 on close-on-exec before the
+// action runs, so that processes the action starts inherit none of them.
+//
+// A child that joins a PID namespace is two processes: early forks once,
+// and the process reexec started relays signals and the exit status of the
+// one that runs the action inside the namespace. Cancelling the context
+// kills the relay; the action's process dies with it.
+//
+// # Errors
+//
+// Every failure is an [*Error] naming the action, the step that failed and
+// the last [StderrMax] bytes of the child's standard error. A namespace
+// switch that failed in the child unwraps to the child's *[status.Error],
+// with its Op, Type, Path and errno, so that errors.As and errors.Is work as
+// they would in the child.
+//
+// # cgo and early
+//
+// On Linux with cgo, reexec links package early in, so that namespace
+// switching works without further imports. Built with CGO_ENABLED=0,
+// actions still run, but a run with [Namespaces] fails with an error that
+// wraps [status.ErrNotRun].
+//
+// [setns(2)]: https://man7.org/linux/man-pages/man2/setns.2.html
+// [PR_SET_PDEATHSIG]: https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html
+package reexec

@@ -1,0 +1,198 @@
+package reexec
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gonsproject/gons/status"
+)
+
+// Sentinel errors that an [*Error] may wrap, for use with [errors.Is].
+var (
+	// ErrUnknownAction: no action is registered under the name.
+	ErrUnknownAction = errors.New("unknown action")
+	// ErrPanic: the action panicked; the message holds the panic value
+	// and Error.Stderr the stack.
+	ErrPanic = errors.New("action panicked")
+	// ErrNoResult: the child ended without reporting a result: the
+	// action called os.Exit itself, or a plain action with a Result
+	// target printed nothing, or the program does not call CheckAction
+	// first thing in main or TestMain.
+	ErrNoResult = errors.New("no result")
+	// ErrNotChecked: RunReexecAction was called in a re-executed child
+	// whose program did not call CheckAction first.
+	ErrNotChecked = errors.New("this process is a reexec child, but CheckAction was not called first thing in main or TestMain")
+)
+
+// StderrMax is how many bytes of the child's standard error, the last
+// ones, an [*Error] keeps.
+const StderrMax = 4096
+
+// Error is the error of a failed run of an action.
+type Error struct {
+	// Action is the name of the action.
+	Action string
+	// Op is the step that failed:
+	//	start   the child could not be started (ErrUnknownAction, exec errors, bad options)
+	//	switch  the child could not join its namespaces (wraps a *status.Error)
+	//	param   the parameter could not be encoded or decoded
+	//	action  the action returned an error
+	//	panic   the action panicked (ErrPanic)
+	//	exit    the child exited unsuccessfully or died by a signal (wraps an *exec.ExitError)
+	//	result  the result is missing (ErrNoResult) or malformed
+	//	context the context was done first; the child was killed (wraps ctx.Err())
+	Op string
+	// Err is the cause.
+	Err error
+	// Stderr is the end (at most StderrMax bytes) of what the child
+	// wrote to its standard error.
+	Stderr string
+}
+
+// Error returns the error as, for example,
+// reexec "answer": action: no such file or directory; stderr: "...".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("reexec ")
+	b.WriteString(strconv.Quote(e.Action))
+	b.WriteString(": ")
+	b.WriteString(e.Op)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	if s := strings.TrimRight(e.Stderr, "\n"); s != "" {
+		b.WriteString("; stderr: ")
+		b.WriteString(strconv.Quote(s))
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Kinds of error frames that the child sends.
+const (
+	kindSwitch  = "switch"
+	kindParam   = "param"
+	kindAction  = "action"
+	kindPanic   = "panic"
+	kindResult  = "result"
+	kindUnknown = "unknown"
+)
+
+// wireErr is an error with the kind to report it as.
+type wireErr struct {
+	kind string
+	err  error
+}
+
+func (e *wireErr) Error() string { return e.err.Error() }
+func (e *wireErr) Unwrap() error { return e.err }
+
+// wireError is an error as it crosses from child to parent, in JSON.
+type wireError struct {
+	Kind  string   `json:"kind"`
+	Msg   string   `json:"msg"`
+	Errno int      `json:"errno,omitempty"`
+	Is    []string `json:"is,omitempty"` // names of status sentinels the error matches
+	// Of a *status.Error: Msg is the message of its Err.
+	Op   string `json:"op,omitempty"`
+	Type string `json:"type,omitempty"`
+	Path string `json:"path,omitempty"`
+}
+
+// statusSentinels are the sentinels of package status, by name, so that
+// errors.Is still finds them after the trip.
+var statusSentinels = []struct {
+	name string
+	err  error
+}{
+	{"unknown-variable", status.ErrUnknownVariable},
+	{"duplicate", status.ErrDuplicate},
+	{"syntax", status.ErrSyntax},
+	{"unknown-type", status.ErrUnknownType},
+	{"not-in-order", status.ErrNotInOrder},
+	{"wrong-type", status.ErrWrongType},
+	{"secure", status.ErrSecure},
+	{"not-run", status.ErrNotRun},
+}
+
+// toWire turns an error of the child into its wire form.
+func toWire(kind string, err error) *wireError {
+	w := &wireError{Kind: kind, Msg: err.Error()}
+	var se *status.Error
+	if kind == kindSwitch && errors.As(err, &se) {
+		w.Op, w.Type, w.Path = se.Op, se.Type, se.Path
+		w.Msg = ""
+		if se.Err != nil {
+			w.Msg = se.Err.Error()
+		}
+		err = se.Err
+	}
+	var errno syscall.Errno
+	if err != nil && errors.As(err, &errno) {
+		w.Errno = int(errno)
+	}
+	for _, s := range statusSentinels {
+		if err != nil && errors.Is(err, s.err) {
+			w.Is = append(w.Is, s.name)
+		}
+	}
+	return w
+}
+
+// cause rebuilds the error on the parent's side.
+func (w *wireError) cause() error {
+	var inner error
+	if w.Errno != 0 && len(w.Is) == 0 && w.Msg == syscall.Errno(w.Errno).Error() {
+		inner = syscall.Errno(w.Errno)
+	} else if w.Msg != "" || w.Errno != 0 {
+		inner = &remoteError{msg: w.Msg, errno: syscall.Errno(w.Errno), is: w.Is}
+	}
+	switch w.Kind {
+	case kindSwitch:
+		return &status.Error{Op: w.Op, Type: w.Type, Path: w.Path, Err: inner}
+	case kindPanic:
+		return &remoteError{msg: "panic: " + w.Msg, is: []string{"panic"}}
+	case kindUnknown:
+		return ErrUnknownAction
+	}
+	return inner
+}
+
+// remoteError is an error of the child: its message, and what errors.Is
+// should still find in it.
+type remoteError struct {
+	msg   string
+	errno syscall.Errno
+	is    []string
+}
+
+func (e *remoteError) Error() string { return e.msg }
+
+// Is reports whether the child's error matched target, a sentinel of
+// this package or of package status. Errnos are found through Unwrap.
+func (e *remoteError) Is(target error) bool {
+	for _, name := range e.is {
+		if name == "panic" && target == ErrPanic {
+			return true
+		}
+		for _, s := range statusSentinels {
+			if s.name == name && s.err == target {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Unwrap returns the errno of the child's error, if it had one.
+func (e *remoteError) Unwrap() error {
+	if e.errno != 0 {
+		return e.errno
+	}
+	return nil
+}

@@ -1,0 +1,281 @@
+package reexec
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// Variables that carry the request from parent to child. They are
+// deliberately not lowercase gons_*: package early owns that prefix,
+// rejects names it does not know and removes them all before Go starts.
+const (
+	envAction = "GONS_REEXEC_ACTION" // name of the action to run
+	envFD     = "GONS_REEXEC_FD"     // descriptor of the protocol socket
+)
+
+// childFD is the descriptor number of the protocol socket in the child:
+// the first of exec.Cmd.ExtraFiles.
+const childFD = 3
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]*entry{}
+)
+
+// entry is a registered action: either a plain func() whose standard
+// output is its result, or a typed function behind run.
+type entry struct {
+	plain func()
+	// run decodes the parameter (nil: none was given), calls the typed
+	// function and returns its encoded result.
+	run func(param []byte) ([]byte, error)
+}
+
+func register(name string, a *entry) {
+	if name == "" {
+		panic("reexec: action registered with an empty name")
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic(fmt.Sprintf("reexec: action %q registered twice", name))
+	}
+	registry[name] = a
+}
+
+func lookup(name string) *entry {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return registry[name]
+}
+
+// Register registers action under name, to be run in a child by
+// [RunReexecAction]. Call it from an init function, so that the
+// re-executed program knows the action before [CheckAction] looks for it.
+// It panics if name is empty or already taken.
+//
+// Whatever the action writes to standard output is its result: the parent
+// decodes it as JSON into the [Result] target, if there is one. The action
+// reads its parameter, if any, with [DecodeParam]. To fail, the action
+// writes to standard error and calls [os.Exit] with a non-zero status.
+// [RegisterFunc] registers actions that return a typed result or an error
+// over a channel of their own instead.
+func Register(name string, action func()) {
+	if action == nil {
+		panic(fmt.Sprintf("reexec: action %q registered as nil", name))
+	}
+	register(name, &entry{plain: action})
+}
+
+// Func is a typed action registered with [RegisterFunc]. Its [Func.Run]
+// method runs it in a child.
+type Func[P, R any] struct {
+	name string
+}
+
+// RegisterFunc registers fn under name and returns the handle to run it
+// with. Call it from an init function or a package-level variable
+// declaration; it panics if name is empty or already taken.
+//
+// The parameter and the result travel as JSON over a socket of their own,
+// so fn may print, log or run libraries that write to standard output
+// without corrupting them. The parameter is decoded strictly: unknown
+// fields are an error. An error returned by fn comes back to the parent
+// with its message, and with its [syscall.Errno], if it wraps one, so
+// that errors.Is works across the process boundary.
+func RegisterFunc[P, R any](name string, fn func(P) (R, error)) *Func[P, R] {
+	if fn == nil {
+		panic(fmt.Sprintf("reexec: action %q registered as nil", name))
+	}
+	register(name, &entry{run: func(param []byte) ([]byte, error) {
+		var p P
+		if param != nil {
+			if err := decodeStrict(param, &p); err != nil {
+				return nil, &wireErr{kind: kindParam, err: err}
+			}
+		}
+		r, err := fn(p)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return nil, &wireErr{kind: kindResult, err: err}
+		}
+		return b, nil
+	}})
+	return &Func[P, R]{name: name}
+}
+
+// Name returns the name the action was registered under.
+func (f *Func[P, R]) Name() string { return f.name }
+
+// Run runs the action in a child, inside the namespaces given by the
+// [Namespaces] option, if any, and returns its result. Options [Param] and
+// [Result] are not allowed here: param and the return value take their
+// place.
+func (f *Func[P, R]) Run(ctx context.Context, param P, opts ...Option) (R, error) {
+	var r R
+	o, err := collect(f.name, opts)
+	if err != nil {
+		return r, err
+	}
+	if o.paramSet || o.result != nil {
+		return r, &Error{Action: f.name, Op: "start", Err: errors.New("the Param and Result options are not for Func.Run")}
+	}
+	o.param, o.paramSet, o.result = param, true, &r
+	return r, run(ctx, f.name, o)
+}
+
+// Namespace names a namespace for the child to join before its Go runtime
+// starts.
+type Namespace struct {
+	// Type is one of cgroup, ipc, mnt, net, pid, time, user, uts. A "!"
+	// in front of it ("!mnt") opens Path before the first switch instead
+	// of right before this type's own switch; this matters for paths
+	// that a mount namespace switch would resolve differently.
+	Type string
+	// Path is a namespace file, such as /proc/42/ns/net, or a bind mount
+	// of one.
+	Path string
+}
+
+// Option configures a run of an action.
+type Option func(*options) error
+
+type options struct {
+	namespaces []Namespace
+	param      any
+	paramSet   bool
+	result     any
+	env        []string
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func collect(name string, opts []Option) (*options, error) {
+	o := &options{}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(o); err != nil {
+			return nil, &Error{Action: name, Op: "start", Err: err}
+		}
+	}
+	return o, nil
+}
+
+// Namespaces makes the child join the namespaces, switching in the order
+// given. Without it, or with an empty list, the child stays in the
+// namespaces of the parent, even if the parent itself was started with
+// gons_* variables.
+func Namespaces(ns []Namespace) Option {
+	return func(o *options) error {
+		o.namespaces = append([]Namespace(nil), ns...)
+		return nil
+	}
+}
+
+// Param passes v, encoded as JSON, to the action. A plain action decodes
+// it with [DecodeParam]; a typed one receives it as its parameter.
+func Param(v any) Option {
+	return func(o *options) error {
+		o.param, o.paramSet = v, true
+		return nil
+	}
+}
+
+// Result decodes the action's result into v, which must be a pointer.
+// For a plain action the result is its standard output, for a typed one
+// the value it returned. Decoding is strict: unknown fields and trailing
+// data are errors.
+func Result(v any) Option {
+	return func(o *options) error {
+		if v == nil {
+			return errors.New("Result: nil target")
+		}
+		o.result = v
+		return nil
+	}
+}
+
+// Environment adds variables, in "key=value" form, to the child's
+// environment, which is otherwise the parent's. Variables that start with
+// gons_ are refused: namespaces are chosen with [Namespaces].
+func Environment(env []string) Option {
+	return func(o *options) error {
+		for _, kv := range env {
+			if hasPrefix(kv, "gons_") || hasPrefix(kv, "GONS_REEXEC_") {
+				return fmt.Errorf("Environment: %q is reserved; use the Namespaces option", kv)
+			}
+		}
+		o.env = append(o.env, env...)
+		return nil
+	}
+}
+
+// Stdout sends the child's standard output to w when it is not the
+// result (that is, unless a plain action runs with a [Result] target).
+// By default it is discarded.
+func Stdout(w io.Writer) Option {
+	return func(o *options) error {
+		o.stdout = w
+		return nil
+	}
+}
+
+// Stderr copies the child's standard error to w, in addition to the tail
+// kept for [Error.Stderr]. By default only that tail is kept.
+func Stderr(w io.Writer) Option {
+	return func(o *options) error {
+		o.stderr = w
+		return nil
+	}
+}
+
+// RunReexecAction runs the action registered under name in a child; see
+// [RunReexecActionContext].
+func RunReexecAction(name string, opts ...Option) error {
+	return RunReexecActionContext(context.Background(), name, opts...)
+}
+
+// RunReexecActionContext runs the action registered under name in a
+// re-executed copy of the program (/proc/self/exe, with os.Args[0]
+// unchanged), which joins the namespaces given with [Namespaces] before
+// its Go runtime starts, and waits for it to end. When ctx is done first,
+// the child is killed and reaped, and the error wraps ctx.Err().
+//
+// Every failure comes back as an [*Error] that names the action and holds
+// the end of the child's standard error. It is safe to call from many
+// goroutines at once. The child gets SIGKILL when the thread that started
+// it ends: do not call it from a goroutine locked to its thread
+// ([runtime.LockOSThread]) that then exits while the child runs.
+func RunReexecActionContext(ctx context.Context, name string, opts ...Option) error {
+	o, err := collect(name, opts)
+	if err != nil {
+		return err
+	}
+	return run(ctx, name, o)
+}
+
+// decodeStrict decodes exactly one JSON value from b into v, refusing
+// unknown fields and trailing data.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

@@ -17,8 +17,9 @@ import (
 //     fork that running inside a PID namespace takes), and with no
 //     argument switches nothing;
 //   - the floor with -checked, which also makes the calls of the checks
-//     that early adds to a switch (a stat of its own namespace, an
-//     NS_GET_NSTYPE ioctl and an fstat of the opened file);
+//     that early adds to a switch (a stat of its own namespace through
+//     /proc/self/ns, an NS_GET_NSTYPE ioctl and a stat of the opened file,
+//     and for user making itself non-dumpable);
 //   - testdata/thediveo the same way as early, for the types thediveo/gons
 //     supports (no time; its pid switch aborts the Go runtime), and the
 //     floor of just those types.

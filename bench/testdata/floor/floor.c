@@ -9,11 +9,13 @@
  *
  * With no argument it switches nothing: the baseline of the floor.
  *
- * With -checked before the arguments it also makes the checks that early
- * adds to each switch (see early/preinit_linux.c): a stat(2) of
- * /proc/self/ns/<type> to skip a namespace the process is in already, then
- * for each path an ioctl(NS_GET_NSTYPE) and an fstat(2) of the opened fd.
- * That is the floor of early's design, as opposed to the floor of a switch.
+ * With -checked before the arguments it also makes the calls of the checks
+ * that early adds to a switch (see early/preinit_linux.c): it opens
+ * /proc/self/ns and stats its entry of each type, to skip a namespace the
+ * process is in already; for each path it makes an ioctl(NS_GET_NSTYPE)
+ * and an fstat(2) of the opened fd; and before joining a user namespace it
+ * makes itself non-dumpable. That is the floor of early's design, as
+ * opposed to the floor of a switch.
  *
  * Like the Go subjects (see testdata/mark), it prints the nanoseconds from
  * a .preinit_array mark to the point where it runs in the target
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -96,10 +99,16 @@ int main(int argc, char **argv)
 	const char *paths[MAXNS];
 	struct stat self[MAXNS];
 
+	int dir = -1;
 	if (argc > 1 && strcmp(argv[1], "-checked") == 0) {
 		checked = 1;
 		argv++;
 		argc--;
+		dir = open("/proc/self/ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0) {
+			perror("/proc/self/ns");
+			return 1;
+		}
 	}
 	for (int i = 1; i < argc && n < MAXNS; i++, n++) {
 		idx[n] = parse(argv[i], &paths[n]);
@@ -107,15 +116,13 @@ int main(int argc, char **argv)
 			fprintf(stderr, "floor: bad argument %s\n", argv[i]);
 			return 1;
 		}
-		if (checked) {
-			char own[32];
-			snprintf(own, sizeof(own), "/proc/self/ns/%s", types[idx[n]].name);
-			if (stat(own, &self[n]) < 0) {
-				perror(own);
-				return 1;
-			}
+		if (checked && fstatat(dir, types[idx[n]].name, &self[n], 0) < 0) {
+			perror(types[idx[n]].name);
+			return 1;
 		}
 	}
+	if (checked)
+		close(dir);
 	for (int i = 0; i < n; i++) {
 		forks |= types[idx[i]].flag == CLONE_NEWPID;
 		fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC);
@@ -125,6 +132,10 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < n; i++) {
+		if (checked && types[idx[i]].flag == CLONE_NEWUSER && prctl(PR_SET_DUMPABLE, 0) < 0) {
+			perror("prctl");
+			return 1;
+		}
 		if (setns(fds[i], types[idx[i]].flag) < 0) {
 			perror(paths[i]);
 			return 1;

@@ -9,7 +9,7 @@
 // module github.com/gonsproject/gons does not depend on thediveo/gons. Run
 // them as root from this directory:
 //
-//	go test -run '^$' -bench . -benchtime 2000x
+//	go test -run '^$' -bench . -benchtime 1000x -timeout 30m
 //
 // See README.md for what each benchmark runs and for the figures of one run.
 package bench

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"strconv"
@@ -25,8 +26,9 @@ var defaultOrder = []string{"user", "mnt", "cgroup", "ipc", "net", "uts", "time"
 // join: a sleep forked by unshare(1), so that it is also inside the PID and
 // time namespaces, which unshare's own process is not.
 type holder struct {
-	cmd *exec.Cmd
-	pid int // the sleep inside the namespaces
+	cmd    *exec.Cmd
+	exited chan error // receives cmd.Wait's result
+	pid    int        // the sleep inside the namespaces
 }
 
 // ns returns the path of the holder's namespace file of type t.
@@ -61,15 +63,25 @@ func getHolder(b *testing.B, name string) *holder {
 	}
 	args := append(append([]string(nil), holderArgs[name]...), "--fork", "--kill-child", "sleep", "infinity")
 	cmd := exec.Command(unshare, args...)
-	cmd.Stderr = os.Stderr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("starting holder: %v", err)
 	}
-	h := &holder{cmd: cmd}
+	h := &holder{cmd: cmd, exited: make(chan error, 1)}
+	go func() { h.exited <- cmd.Wait() }()
 	holders[name] = h // stopHolders ends it even if it never got ready
 	children := "/proc/" + strconv.Itoa(cmd.Process.Pid) + "/task/" + strconv.Itoa(cmd.Process.Pid) + "/children"
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		select {
+		case err := <-h.exited:
+			// unshare failed: most likely the kernel lacks a namespace
+			// type, or the sandbox forbids creating it.
+			delete(holders, name)
+			testutil.Unavailable(b, "holder %s: unshare %s: %v: %s", name, strings.Join(args, " "), err, stderr.Bytes())
+		default:
+		}
 		data, _ := os.ReadFile(children)
 		if f := strings.Fields(string(data)); len(f) > 0 {
 			h.pid, _ = strconv.Atoi(f[0])
@@ -101,8 +113,17 @@ func stopHolders() {
 	holderMu.Lock()
 	defer holderMu.Unlock()
 	for name, h := range holders {
-		h.cmd.Process.Kill()
-		h.cmd.Wait()
+		// The sleep first, so that unshare reaps it and exits; killed
+		// the other way round, the sleep would be left to init to reap.
+		if h.pid > 0 {
+			syscall.Kill(h.pid, syscall.SIGKILL)
+		}
+		select {
+		case <-h.exited:
+		case <-time.After(time.Second):
+			h.cmd.Process.Kill()
+			<-h.exited
+		}
 		delete(holders, name)
 	}
 }

@@ -35,6 +35,11 @@ type report struct {
 	Exists    bool
 	Cwd       string
 	Child     *report
+
+	TargetPID   int
+	TargetInode uint64
+	UIDs, GIDs  [3]int
+	Groups      []int
 }
 
 type probeError struct {
@@ -60,6 +65,7 @@ type flavour struct {
 	cc      string // C compiler, "" for the default
 	ldflags string
 	cgo     string // CGO_ENABLED
+	cflags  string // CGO_CFLAGS
 }
 
 var (
@@ -68,6 +74,9 @@ var (
 	staticMusl  = flavour{name: "static-musl", cgo: "1", cc: "musl-gcc", ldflags: "-linkmode external -extldflags -static"}
 	internal    = flavour{name: "internal", cgo: "1", ldflags: "-linkmode=internal"}
 	noCgo       = flavour{name: "nocgo", cgo: "0"}
+	// fallback joins a target's namespaces one by one, as on kernels
+	// before 5.8, whose setns(2) takes no pidfd.
+	fallback = flavour{name: "fallback", cgo: "1", cflags: "-O2 -g -DGONS_TEST_NO_PIDFD_SETNS"}
 
 	// The builds every core case runs against.
 	flavours = []flavour{dynamic, staticGlibc, staticMusl}
@@ -116,6 +125,9 @@ func probe(t testing.TB, f flavour) string {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+f.cgo)
 	if f.cc != "" {
 		cmd.Env = append(cmd.Env, "CC="+f.cc)
+	}
+	if f.cflags != "" {
+		cmd.Env = append(cmd.Env, "CGO_CFLAGS="+f.cflags)
 	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the %s probe: %v\n%s", f.name, err, msg)

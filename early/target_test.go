@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
 
@@ -137,27 +136,7 @@ func TestTargetRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runProbe(t, dynamic, tt.env)
-			if r.Err == nil {
-				t.Fatalf("Err() = nil, want %+v", tt.want)
-			}
-			got := *r.Err
-			if !strings.Contains(got.Msg, tt.want.Msg) {
-				t.Errorf("Err() = %q, want it to contain %q", got.Msg, tt.want.Msg)
-			}
-			got.Msg, tt.want.Msg = "", ""
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Err() %q (-want +got):\n%s", r.Err.Msg, diff)
-			}
-			if len(r.Joined) != 0 {
-				t.Errorf("Joined() = %v, want nothing", r.Joined)
-			}
-			for _, typ := range allTypes {
-				if r.NS[typ] != self[typ] {
-					t.Errorf("%s namespace %s, want the caller's %s", typ, r.NS[typ], self[typ])
-				}
-			}
-			checkClean(t, r)
+			checkFailed(t, runProbe(t, dynamic, tt.env), tt.want, nil, h, self)
 		})
 	}
 }

@@ -351,6 +351,15 @@ static int parse_ids(const char **values, struct gons_spec *spec, struct gons_re
 	return 0;
 }
 
+/* Returns 1 when env holds a gons_* variable, 0 otherwise. */
+int gons_present(char *const *env)
+{
+	for (; *env != NULL; env++)
+		if (is_gons(*env))
+			return 1;
+	return 0;
+}
+
 /*
  * Reads the gons_* variables of env into spec, which must be zeroed.
  * Returns 0 when env holds none (the common case, kept to a scan), 1 when

@@ -116,6 +116,7 @@ extern struct gons_record gons_record;
 extern const char gons_var_names[GONS_NVARS][10];
 extern const int gons_default_order[GONS_NTYPES];
 
+int gons_present(char *const *env);
 int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec);
 void gons_strip(char **env);
 void gons_fail(struct gons_record *rec, int op, int type, int err, const char *path);

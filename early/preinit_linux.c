@@ -578,21 +578,20 @@ __attribute__((constructor)) static void gons_preinit(void)
 	struct gons_record *rec = &gons_record;
 
 	rec->ran = 1;
-	if (environ == NULL)
-		return;
-	int found = gons_parse(environ, &spec, rec);
-	if (found == 0)
+	if (environ == NULL || !gons_present(environ))
 		return; /* Nothing asked for: back to the Go runtime. */
-	gons_strip(environ);
 	/*
 	 * A setuid, setgid or file-capability program must not let its caller
-	 * choose its namespaces.
+	 * choose its namespaces, nor even parse what the caller wrote.
 	 */
 	if (getauxval(AT_SECURE)) {
+		gons_strip(environ);
 		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
 		return;
 	}
-	if (found < 0)
+	int ok = gons_parse(environ, &spec, rec) > 0;
+	gons_strip(environ);
+	if (!ok)
 		return;
 	int pid_self = -1;
 	int pid =

@@ -23,27 +23,28 @@ const NTypes = C.GONS_NTYPES
 
 // Result is what gons_parse and gons_strip made of an environment.
 type Result struct {
-	Found  int      // gons_parse's return value
-	Paths  []string // by type index, "" for none
-	Order  []int    // types, in switch order
-	Bang   uint     // bit (1 << type): opened before the first switch
-	Target int      // gons_target's PID
-	Inode  uint64   // gons_target's INODE
-	Types  uint     // bit (1 << type): the types to join of the target
-	UID    int      // gons_uid, -1 when unset
-	GID    int      // gons_gid, -1 when unset
-	WD     string
-	Root   string
-	Op     int
-	Type   int
-	Errno  int
-	Code   int
-	Index  int
-	Other  int
-	Path   string
-	Detail string
-	Env    []string // the environment after gons_strip, every slot
-	EndNil bool     // whether the slot after the last entry is still NULL
+	Found   int      // gons_parse's return value
+	Present bool     // gons_present's
+	Paths   []string // by type index, "" for none
+	Order   []int    // types, in switch order
+	Bang    uint     // bit (1 << type): opened before the first switch
+	Target  int      // gons_target's PID
+	Inode   uint64   // gons_target's INODE
+	Types   uint     // bit (1 << type): the types to join of the target
+	UID     int      // gons_uid, -1 when unset
+	GID     int      // gons_gid, -1 when unset
+	WD      string
+	Root    string
+	Op      int
+	Type    int
+	Errno   int
+	Code    int
+	Index   int
+	Other   int
+	Path    string
+	Detail  string
+	Env     []string // the environment after gons_strip, every slot
+	EndNil  bool     // whether the slot after the last entry is still NULL
 }
 
 // NVars is the number of gons_* variables.
@@ -74,7 +75,8 @@ func Parse(env []string) Result {
 
 	var spec C.struct_gons_spec
 	var rec C.struct_gons_record
-	r := Result{Found: int(C.gons_parse(&array[0], &spec, &rec))}
+	present := C.gons_present(&array[0]) != 0
+	r := Result{Found: int(C.gons_parse(&array[0], &spec, &rec)), Present: present}
 	for t := 0; t < NTypes; t++ {
 		p := ""
 		if spec.path[t] != nil {

@@ -204,6 +204,9 @@ func FuzzParse(f *testing.F) {
 		r := Parse(env)
 		checkStripped(t, env, r)
 		hasGons := slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "gons_") })
+		if r.Present != hasGons {
+			t.Fatalf("gons_present says %v", r.Present)
+		}
 		switch {
 		case r.Found == 0:
 			if hasGons {

@@ -1,0 +1,6 @@
+package main
+
+import "C"
+import _ "github.com/gonsproject/gons/early"
+
+func main() {}

@@ -1,5 +1,0 @@
-package main
-
-import "C"
-
-func main() {}

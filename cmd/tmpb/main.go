@@ -1,6 +1,0 @@
-package main
-
-import "C"
-import _ "github.com/gonsproject/gons/early"
-
-func main() {}

@@ -146,13 +146,19 @@ static void read_self(unsigned types, struct ns_id *self)
 	syscall(SYS_close, dir);
 }
 
+/* Returns 1 when a and b are the same namespace, 0 when not or unknown. */
+static int same_ns(const struct ns_id *a, const struct ns_id *b)
+{
+	return a->ino != 0 && a->ino == b->ino && a->dev_major == b->dev_major &&
+	       a->dev_minor == b->dev_minor;
+}
+
 /* Returns 1 when fd is the namespace self, 0 when not or unknown. */
 static int is_self(int fd, const struct ns_id *self)
 {
 	struct ns_id id;
 
-	return self->ino != 0 && ns_id_of(fd, "", &id) == 0 && id.ino == self->ino &&
-	       id.dev_major == self->dev_major && id.dev_minor == self->dev_minor;
+	return ns_id_of(fd, "", &id) == 0 && same_ns(self, &id);
 }
 
 /*
@@ -313,8 +319,7 @@ static long target_types(const struct gons_spec *spec, struct gons_record *rec)
 			gons_fail(rec, GONS_OP_OPEN, t, err, target_paths[t]);
 			return -1;
 		}
-		if (id.ino != self[t].ino || id.dev_major != self[t].dev_major ||
-		    id.dev_minor != self[t].dev_minor)
+		if (!same_ns(&self[t], &id))
 			types |= 1u << t;
 	}
 	return types;

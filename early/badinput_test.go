@@ -52,6 +52,37 @@ func nobody(cmd *exec.Cmd) *exec.Cmd {
 	return cmd
 }
 
+// checkFailed checks that the probe reports the failure want (Msg: a part
+// of the message), has joined the holder's namespaces of the types joined
+// and no others, and has no fd open.
+func checkFailed(t *testing.T, r *report, want probeError, joined []string, h *holder, self map[string]string) {
+	t.Helper()
+	if r.Err == nil {
+		t.Fatalf("Err() = nil, want %+v", want)
+	}
+	got := *r.Err
+	if !strings.Contains(got.Msg, want.Msg) {
+		t.Errorf("Err() = %q, want it to contain %q", got.Msg, want.Msg)
+	}
+	got.Msg, want.Msg = "", ""
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Err() %q (-want +got):\n%s", r.Err.Msg, diff)
+	}
+	if !slices.Equal(r.Joined, joined) {
+		t.Errorf("Joined() = %v, want %v", r.Joined, joined)
+	}
+	for _, typ := range allTypes {
+		want := self[typ]
+		if slices.Contains(joined, typ) {
+			want = h.ns[typ]
+		}
+		if r.NS[typ] != want {
+			t.Errorf("%s namespace %s, want %s", typ, r.NS[typ], want)
+		}
+	}
+	checkClean(t, r)
+}
+
 // TestBadInput checks that every malformed or unusable input gives a clear
 // error, switches nothing (or, past the first switch, nothing more), and
 // leaves no fd open.
@@ -191,33 +222,10 @@ func TestBadInput(t *testing.T) {
 				nobody(cmd)
 			}
 			r := run(t, cmd)
-			if r.Err == nil {
-				t.Fatalf("Err() = nil, want %+v", tt.want)
+			checkFailed(t, r, tt.want, tt.joined, h, self)
+			if q := strconv.Quote(tt.want.Path); tt.want.Path != "" && !strings.Contains(r.Err.Msg, q[:min(len(q), 40)]) {
+				t.Errorf("Err() = %q does not name the path", r.Err.Msg)
 			}
-			got := *r.Err
-			if !strings.Contains(got.Msg, tt.want.Msg) {
-				t.Errorf("Err() = %q, want it to contain %q", got.Msg, tt.want.Msg)
-			}
-			if q := strconv.Quote(tt.want.Path); tt.want.Path != "" && !strings.Contains(got.Msg, q[:min(len(q), 40)]) {
-				t.Errorf("Err() = %q does not name the path", got.Msg)
-			}
-			got.Msg, tt.want.Msg = "", ""
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Err() %q (-want +got):\n%s", r.Err.Msg, diff)
-			}
-			if !slices.Equal(r.Joined, tt.joined) {
-				t.Errorf("Joined() = %v, want %v", r.Joined, tt.joined)
-			}
-			for _, typ := range allTypes {
-				want := self[typ]
-				if slices.Contains(tt.joined, typ) {
-					want = h.ns[typ]
-				}
-				if r.NS[typ] != want {
-					t.Errorf("%s namespace %s, want %s", typ, r.NS[typ], want)
-				}
-			}
-			checkClean(t, r)
 		})
 	}
 }

@@ -16,11 +16,31 @@
 //
 // # Protocol
 //
+// Namespaces by path, one variable per type:
+//
 //	gons_cgroup, gons_ipc, gons_mnt, gons_net,
 //	gons_pid, gons_time, gons_user, gons_uts   path of a namespace file, such as
 //	                                          /proc/42/ns/net or a bind mount of one
 //	gons_order                                comma-separated types in switch order;
 //	                                          "!type" opens its path before the first switch
+//
+// or the namespaces of a process, by PID:
+//
+//	gons_target                               PID, or PID:INODE: join the namespaces of
+//	                                          process PID that differ from the caller's;
+//	                                          INODE, the inode of a pidfd of the process
+//	                                          (Linux 6.9), refuses a reused PID
+//	gons_target_ns                            comma-separated types to join of the target
+//	                                          (default: all)
+//
+// and, after the switches, in this order:
+//
+//	gons_root                                 chroot(2) there; without gons_wd, chdir to "/"
+//	gons_wd                                   chdir(2) there, resolved in the mount
+//	                                          namespace joined
+//	gons_gid, gons_uid                        drop supplementary groups, then setresgid(2)
+//	                                          and setresuid(2) to these IDs (as seen
+//	                                          in the user namespace joined)
 //
 // Names are lowercase. An empty value counts as unset. Without gons_order
 // the order is !user,!mnt,!cgroup,!ipc,!net,!uts,!time,!pid: every path is
@@ -29,6 +49,14 @@
 // path opened right before its own switch; after a mnt switch, paths
 // resolve in the new mount namespace, and root and working directory are
 // that namespace's root. Blanks around items are ignored.
+//
+// gons_target opens a pidfd of the process ([pidfd_open(2)], Linux 5.3)
+// and joins all of its namespaces at once with [setns(2)] on that pidfd
+// (Linux 5.8): all or none, and never those of another process that
+// reused the PID. On kernels whose setns(2) takes no pidfd it opens
+// /proc/PID/ns/TYPE for each type, checks that the pidfd's process still
+// lives, and then joins them one by one in the default order. gons_target
+// next to gons_<type> or gons_order is an error.
 //
 // # Semantics
 //
@@ -45,7 +73,11 @@
 //     switched.
 //   - A namespace the process is already in is skipped, not joined again.
 //   - Switching stops at the first failure; status reports the types joined
-//     before it and the op, type, path and errno of the failure.
+//     before it and the op, type, path and errno of the failure. After a
+//     failure, gons_root, gons_wd, gons_uid and gons_gid are not applied.
+//   - gons_uid and gons_gid drop the supplementary groups with
+//     setgroups(2); in a user namespace whose /proc/PID/setgroups says
+//     "deny" nobody can, and the groups stay as they are.
 //   - Every fd is opened O_CLOEXEC and closed before the constructor
 //     returns, on every path.
 //   - The gons_* variables are removed from the environment in place, so
@@ -81,4 +113,5 @@
 //
 // [setns(2)]: https://man7.org/linux/man-pages/man2/setns.2.html
 // [PR_SET_DUMPABLE]: https://man7.org/linux/man-pages/man2/PR_SET_DUMPABLE.2const.html
+// [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
 package early

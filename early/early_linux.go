@@ -27,21 +27,19 @@ const (
 )
 
 // status reads struct gons_record through a Go mirror of its layout
-// (status.cRecord: ran, njoined, joined[8], op ... other as int32s, then
-// path and detail); these fail to compile when gons.h changes it.
+// (status.cRecord: 18 int32s from ran to pad, two uint64s, path, detail);
+// these fail to compile when gons.h changes it.
 var (
 	_ [unsafe.Offsetof(C.gons_record.op) - 10*4]struct{}
 	_ [10*4 - unsafe.Offsetof(C.gons_record.op)]struct{}
-	_ [unsafe.Offsetof(C.gons_record.other) - 15*4]struct{}
-	_ [15*4 - unsafe.Offsetof(C.gons_record.other)]struct{}
-	_ [unsafe.Offsetof(C.gons_record.path) - 16*4]struct{}
-	_ [16*4 - unsafe.Offsetof(C.gons_record.path)]struct{}
-	_ [unsafe.Sizeof(C.gons_record) - (16*4 + C.GONS_PATH_MAX + C.GONS_DETAIL_MAX)]struct{}
-	_ [(16*4 + C.GONS_PATH_MAX + C.GONS_DETAIL_MAX) - unsafe.Sizeof(C.gons_record)]struct{}
+	_ [unsafe.Offsetof(C.gons_record.target_inode) - 18*4]struct{}
+	_ [18*4 - unsafe.Offsetof(C.gons_record.target_inode)]struct{}
+	_ [unsafe.Offsetof(C.gons_record.path) - (18*4 + 2*8)]struct{}
+	_ [(18*4 + 2*8) - unsafe.Offsetof(C.gons_record.path)]struct{}
+	_ [unsafe.Sizeof(C.gons_record) - (18*4 + 2*8 + 4096 + 256)]struct{}
+	_ [(18*4 + 2*8 + 4096 + 256) - unsafe.Sizeof(C.gons_record)]struct{}
 	_ [C.GONS_PATH_MAX - 4096]struct{}
 	_ [4096 - C.GONS_PATH_MAX]struct{}
-	_ [C.GONS_DETAIL_MAX - 256]struct{}
-	_ [256 - C.GONS_DETAIL_MAX]struct{}
 )
 
 func init() {

@@ -14,10 +14,26 @@
 
 #include "gons.h"
 
-/* An array of arrays, not of pointers: no relocations, no writable data. */
-const char gons_type_names[GONS_NTYPES][8] = {
-	[GONS_CGROUP] = "cgroup", [GONS_IPC] = "ipc",   [GONS_MNT] = "mnt",   [GONS_NET] = "net",
-	[GONS_PID] = "pid",       [GONS_TIME] = "time", [GONS_USER] = "user", [GONS_UTS] = "uts",
+/*
+ * The variables' names without "gons_"; the first GONS_NTYPES are the
+ * namespace types. An array of arrays, not of pointers: no relocations.
+ */
+const char gons_var_names[GONS_NVARS][10] = {
+	[GONS_CGROUP] = "cgroup",
+	[GONS_IPC] = "ipc",
+	[GONS_MNT] = "mnt",
+	[GONS_NET] = "net",
+	[GONS_PID] = "pid",
+	[GONS_TIME] = "time",
+	[GONS_USER] = "user",
+	[GONS_UTS] = "uts",
+	[GONS_VAR_ORDER] = "order",
+	[GONS_VAR_TARGET] = "target",
+	[GONS_VAR_TARGET_NS] = "target_ns",
+	[GONS_VAR_UID] = "uid",
+	[GONS_VAR_GID] = "gid",
+	[GONS_VAR_WD] = "wd",
+	[GONS_VAR_ROOT] = "root",
 };
 
 /*
@@ -25,9 +41,11 @@ const char gons_type_names[GONS_NTYPES][8] = {
  * namespaces may be owned by it and joining it grants the capabilities to
  * join them; pid comes last because joining it means a fork at the end.
  */
-static const int default_order[GONS_NTYPES] = {
+const int gons_default_order[GONS_NTYPES] = {
 	GONS_USER, GONS_MNT, GONS_CGROUP, GONS_IPC, GONS_NET, GONS_UTS, GONS_TIME, GONS_PID,
 };
+
+#define ALL_TYPES ((1u << GONS_NTYPES) - 1)
 
 /* Returns 1 when s begins with "gons_", 0 otherwise. The && stops at the NUL of a shorter s. */
 static int is_gons(const char *s)
@@ -45,13 +63,13 @@ static size_t span(const char *s, char c)
 	return n;
 }
 
-/* Returns the type named by the len bytes at s, or -1. */
-static int type_of(const char *s, size_t len)
+/* Returns the variable named by the len bytes at s among the first n, or -1. */
+static int var_of(const char *s, size_t len, int n)
 {
-	for (int t = 0; t < GONS_NTYPES; t++) {
-		const char *name = gons_type_names[t];
+	for (int v = 0; v < n; v++) {
+		const char *name = gons_var_names[v];
 		if (strlen(name) == len && memcmp(name, s, len) == 0)
-			return t;
+			return v;
 	}
 	return -1;
 }
@@ -86,48 +104,84 @@ void gons_fail(struct gons_record *rec, int op, int type, int err, const char *p
 		gons_copy(rec->path, sizeof(rec->path), path, strnlen(path, sizeof(rec->path)));
 }
 
-/* Records a parse failure with a code and its detail. Returns -1. */
-static int parse_fail(struct gons_record *rec, int code, int type, const char *detail, size_t len)
+/*
+ * Records a parse failure with a code, the variable it concerns (or -1) and
+ * a detail. Returns -1.
+ */
+static int parse_fail(struct gons_record *rec, int code, int type, int var, const char *detail, size_t len)
 {
 	gons_fail(rec, GONS_OP_PARSE, type, 0, NULL);
 	rec->code = code;
+	rec->other = var;
 	gons_copy(rec->detail, sizeof(rec->detail), detail, len);
 	return -1;
 }
 
 /*
- * Parses one variable; var points at its "gons_" prefix. Returns 0, or -1
- * with rec filled.
+ * Reads the len decimal digits at s into *n, which must not exceed max.
+ * Returns 0, or -1 when s is empty, not all digits, or too large.
  */
-static int parse_var(const char *var, struct gons_spec *spec, const char **order, unsigned *seen,
+static int parse_number(const char *s, size_t len, unsigned long long max, unsigned long long *n)
+{
+	*n = 0;
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+		if (d > 9 || *n > (max - d) / 10)
+			return -1;
+		*n = *n * 10 + d;
+	}
+	return 0;
+}
+
+/*
+ * Reads the value of variable v into spec, or into values[] for the lists
+ * and numbers parsed once all are known. Returns 0, or -1 with rec filled.
+ */
+static int take_value(int v, const char *value, struct gons_spec *spec, const char **values,
+                      struct gons_record *rec)
+{
+	/* Paths are used as they are, so they must fit what the kernel takes. */
+	if ((v < GONS_NTYPES || v == GONS_VAR_WD || v == GONS_VAR_ROOT) &&
+	    strnlen(value, GONS_PATH_MAX) == GONS_PATH_MAX) {
+		gons_fail(rec, GONS_OP_PARSE, v < GONS_NTYPES ? v : -1, ENAMETOOLONG, value);
+		rec->code = GONS_CODE_PATH_TOO_LONG;
+		rec->other = v;
+		return -1;
+	}
+	if (v < GONS_NTYPES)
+		spec->path[v] = value;
+	else if (v == GONS_VAR_WD)
+		spec->wd = value;
+	else if (v == GONS_VAR_ROOT)
+		spec->root = value;
+	values[v] = value;
+	return 0;
+}
+
+/*
+ * Parses one variable; var points at its "gons_" prefix. seen has a bit for
+ * each variable met before. Returns 0, or -1 with rec filled.
+ */
+static int parse_var(const char *var, struct gons_spec *spec, const char **values, unsigned *seen,
                      struct gons_record *rec)
 {
 	const char *name = var + 5;
 	size_t len = span(name, '=');
 	const char *value = name[len] == '=' ? name + len + 1 : name + len;
-	int t = len == 5 && memcmp(name, "order", 5) == 0 ? GONS_NTYPES : type_of(name, len);
-	unsigned bit = 1u << (t < 0 ? 0 : t);
+	int v = var_of(name, len, GONS_NVARS);
 
-	if (t < 0)
-		return parse_fail(rec, GONS_CODE_UNKNOWN_VAR, -1, var, len + 5);
+	if (v < 0)
+		return parse_fail(rec, GONS_CODE_UNKNOWN_VAR, -1, -1, var, len + 5);
 	/* Two values for one variable: which one the caller meant is anyone's guess. */
-	if (*seen & bit)
-		return parse_fail(rec, GONS_CODE_DUPLICATE_VAR, -1, var, len + 5);
-	*seen |= bit;
+	if (*seen & (1u << v))
+		return parse_fail(rec, GONS_CODE_DUPLICATE_VAR, -1, v, var, len + 5);
+	*seen |= 1u << v;
 	/* Treat an empty value as an unset variable. */
 	if (*value == '\0')
 		return 0;
-	if (t == GONS_NTYPES) {
-		*order = value;
-		return 0;
-	}
-	if (strnlen(value, GONS_PATH_MAX) == GONS_PATH_MAX) {
-		gons_fail(rec, GONS_OP_PARSE, t, ENAMETOOLONG, value);
-		rec->code = GONS_CODE_PATH_TOO_LONG;
-		return -1;
-	}
-	spec->path[t] = value;
-	return 0;
+	return take_value(v, value, spec, values, rec);
 }
 
 static int is_blank(char c)
@@ -136,11 +190,11 @@ static int is_blank(char c)
 }
 
 /*
- * Parses the gons_order item from begin to end, the index-th (from 1), and
- * appends its type to spec if that type's variable is set. Returns 0, or -1
- * with rec filled.
+ * Parses the item of the list variable var from begin to end, the index-th
+ * (from 1), into its type and *bang. Returns the type, or -1 with rec
+ * filled. listed has a bit for each type listed before.
  */
-static int parse_item(const char *begin, const char *end, int index, unsigned *listed, struct gons_spec *spec,
+static int parse_item(int var, const char *begin, const char *end, int index, unsigned *listed, int *bang,
                       struct gons_record *rec)
 {
 	while (begin < end && is_blank(*begin))
@@ -148,29 +202,65 @@ static int parse_item(const char *begin, const char *end, int index, unsigned *l
 	while (end > begin && is_blank(end[-1]))
 		end--;
 	if (begin == end) {
-		parse_fail(rec, GONS_CODE_EMPTY_ITEM, -1, "", 0);
+		parse_fail(rec, GONS_CODE_EMPTY_ITEM, -1, var, "", 0);
 		rec->index = index;
 		return -1;
 	}
-	int bang = *begin == '!';
-	if (bang && begin + 1 == end) {
-		parse_fail(rec, GONS_CODE_BANG_ALONE, -1, "!", 1);
+	/* "!" means something in gons_order only. */
+	*bang = var == GONS_VAR_ORDER && *begin == '!';
+	if (*bang && begin + 1 == end) {
+		parse_fail(rec, GONS_CODE_BANG_ALONE, -1, var, "!", 1);
 		rec->index = index;
 		return -1;
 	}
-	int t = type_of(begin + bang, end - begin - bang);
+	int t = var_of(begin + *bang, end - begin - *bang, GONS_NTYPES);
 	if (t < 0)
-		return parse_fail(rec, GONS_CODE_UNKNOWN_TYPE, -1, begin, end - begin);
+		return parse_fail(rec, GONS_CODE_UNKNOWN_TYPE, -1, var, begin, end - begin);
 	if (*listed & (1u << t))
-		return parse_fail(rec, GONS_CODE_DUPLICATE_TYPE, t, begin, end - begin);
+		return parse_fail(rec, GONS_CODE_DUPLICATE_TYPE, t, var, begin, end - begin);
 	*listed |= 1u << t;
+	return t;
+}
+
+/*
+ * Parses the comma-separated list of types in the variable var, calling
+ * add for each. Each type may be listed once, so this ends at the 9th item
+ * at the latest. Returns the types listed as bits, or -1 with rec filled.
+ */
+static long parse_list(int var, const char *list, struct gons_spec *spec, struct gons_record *rec,
+                       void (*add)(struct gons_spec *, int, int))
+{
+	unsigned listed = 0;
+	int bang;
+
+	for (int index = 1;; index++) {
+		const char *end = list + span(list, ',');
+		int t = parse_item(var, list, end, index, &listed, &bang, rec);
+		if (t < 0)
+			return -1;
+		add(spec, t, bang);
+		if (*end == '\0')
+			return listed;
+		list = end + 1;
+	}
+}
+
+/* Appends type t to the switch order if its variable is set. */
+static void add_to_order(struct gons_spec *spec, int t, int bang)
+{
 	/* An order may name types that are not asked for; they are skipped. */
 	if (spec->path[t] == NULL)
-		return 0;
+		return;
 	spec->order[spec->norder++] = t;
 	if (bang)
 		spec->bang |= 1u << t;
-	return 0;
+}
+
+/* Adds type t to the types to join of the target. */
+static void add_to_target(struct gons_spec *spec, int t, int bang)
+{
+	(void)bang;
+	spec->target_types |= 1u << t;
 }
 
 /*
@@ -179,31 +269,94 @@ static int parse_item(const char *begin, const char *end, int index, unsigned *l
  */
 static int parse_order(const char *order, struct gons_spec *spec, struct gons_record *rec)
 {
-	unsigned listed = 0;
-
 	if (order == NULL) {
-		for (int i = 0; i < GONS_NTYPES; i++) {
-			int t = default_order[i];
-			if (spec->path[t] != NULL) {
-				spec->order[spec->norder++] = t;
-				spec->bang |= 1u << t;
-			}
-		}
+		for (int i = 0; i < GONS_NTYPES; i++)
+			add_to_order(spec, gons_default_order[i], 1);
 		return 0;
 	}
-	/* Each type may be listed once, so this ends at the 9th item at the latest. */
-	for (int index = 1;; index++) {
-		const char *end = order + span(order, ',');
-		if (parse_item(order, end, index, &listed, spec, rec) < 0)
-			return -1;
-		if (*end == '\0')
-			break;
-		order = end + 1;
-	}
+	long listed = parse_list(GONS_VAR_ORDER, order, spec, rec, add_to_order);
+	if (listed < 0)
+		return -1;
 	/* A variable the order leaves out is most likely a mistake in the order. */
 	for (int t = 0; t < GONS_NTYPES; t++)
 		if (spec->path[t] != NULL && !(listed & (1u << t)))
-			return parse_fail(rec, GONS_CODE_NOT_IN_ORDER, t, "", 0);
+			return parse_fail(rec, GONS_CODE_NOT_IN_ORDER, t, GONS_VAR_ORDER, "", 0);
+	return 0;
+}
+
+/* Records that the value of variable v is not a number it takes. Returns -1. */
+static int bad_number(int v, const char *value, struct gons_record *rec)
+{
+	return parse_fail(rec, GONS_CODE_BAD_NUMBER, -1, v, value, strnlen(value, GONS_DETAIL_MAX));
+}
+
+/*
+ * Parses gons_target, PID or PID:INODE, and gons_target_ns, and refuses
+ * the variables that name namespaces another way. Returns 0, or -1 with
+ * rec filled.
+ */
+static int parse_target(const char **values, struct gons_spec *spec, struct gons_record *rec)
+{
+	const char *target = values[GONS_VAR_TARGET];
+	unsigned long long n;
+
+	if (target == NULL) {
+		if (values[GONS_VAR_TARGET_NS] != NULL)
+			return parse_fail(rec, GONS_CODE_NO_TARGET, -1, GONS_VAR_TARGET_NS, "", 0);
+		return 0;
+	}
+	/* Namespaces by path and by PID at once: which wins would be a guess. */
+	for (int v = 0; v <= GONS_VAR_ORDER; v++)
+		if (values[v] != NULL)
+			return parse_fail(rec, GONS_CODE_CONFLICT, v < GONS_NTYPES ? v : -1, v, "", 0);
+	size_t len = span(target, ':');
+	if (parse_number(target, len, 0x7fffffff, &n) < 0 || n == 0)
+		return bad_number(GONS_VAR_TARGET, target, rec);
+	spec->target = (int)n;
+	if (target[len] == ':') {
+		const char *inode = target + len + 1;
+		if (parse_number(inode, strlen(inode), ~0ULL, &spec->inode) < 0 || spec->inode == 0)
+			return bad_number(GONS_VAR_TARGET, target, rec);
+	}
+	spec->target_types = ALL_TYPES;
+	if (values[GONS_VAR_TARGET_NS] != NULL) {
+		spec->target_types = 0;
+		if (parse_list(GONS_VAR_TARGET_NS, values[GONS_VAR_TARGET_NS], spec, rec, add_to_target) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Parses gons_uid and gons_gid: IDs in the namespace joined, up to
+ * 4294967294 ((uid_t)-1 means "no change" to the kernel). Returns 0, or -1
+ * with rec filled.
+ */
+static int parse_ids(const char **values, struct gons_spec *spec, struct gons_record *rec)
+{
+	unsigned long long n;
+
+	if (values[GONS_VAR_UID] != NULL) {
+		if (parse_number(values[GONS_VAR_UID], strlen(values[GONS_VAR_UID]), 0xfffffffe, &n) < 0)
+			return bad_number(GONS_VAR_UID, values[GONS_VAR_UID], rec);
+		spec->set_uid = 1;
+		spec->uid = (unsigned)n;
+	}
+	if (values[GONS_VAR_GID] != NULL) {
+		if (parse_number(values[GONS_VAR_GID], strlen(values[GONS_VAR_GID]), 0xfffffffe, &n) < 0)
+			return bad_number(GONS_VAR_GID, values[GONS_VAR_GID], rec);
+		spec->set_gid = 1;
+		spec->gid = (unsigned)n;
+	}
+	return 0;
+}
+
+/* Returns 1 when env holds a gons_* variable, 0 otherwise. */
+int gons_present(char *const *env)
+{
+	for (; *env != NULL; env++)
+		if (is_gons(*env))
+			return 1;
 	return 0;
 }
 
@@ -215,7 +368,7 @@ static int parse_order(const char *order, struct gons_spec *spec, struct gons_re
  */
 int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec)
 {
-	const char *order = NULL;
+	const char *values[GONS_NVARS] = { 0 };
 	unsigned seen = 0;
 	int found = 0;
 
@@ -223,12 +376,16 @@ int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec
 		if (!is_gons(*env))
 			continue;
 		found = 1;
-		if (parse_var(*env, spec, &order, &seen, rec) < 0)
+		if (parse_var(*env, spec, values, &seen, rec) < 0)
 			return -1;
 	}
 	if (!found)
 		return 0;
-	return parse_order(order, spec, rec) < 0 ? -1 : 1;
+	if (parse_target(values, spec, rec) < 0 || parse_ids(values, spec, rec) < 0)
+		return -1;
+	if (spec->target == 0 && parse_order(values[GONS_VAR_ORDER], spec, rec) < 0)
+		return -1;
+	return 1;
 }
 
 /*

@@ -1,7 +1,6 @@
 package early_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +33,11 @@ type report struct {
 	Exists    bool
 	Cwd       string
 	Child     *report
+
+	TargetPID   int
+	TargetInode uint64
+	UIDs, GIDs  [3]int
+	Groups      []int
 }
 
 type probeError struct {
@@ -60,6 +63,7 @@ type flavour struct {
 	cc      string // C compiler, "" for the default
 	ldflags string
 	cgo     string // CGO_ENABLED
+	cflags  string // CGO_CFLAGS
 }
 
 var (
@@ -68,6 +72,9 @@ var (
 	staticMusl  = flavour{name: "static-musl", cgo: "1", cc: "musl-gcc", ldflags: "-linkmode external -extldflags -static"}
 	internal    = flavour{name: "internal", cgo: "1", ldflags: "-linkmode=internal"}
 	noCgo       = flavour{name: "nocgo", cgo: "0"}
+	// fallback joins a target's namespaces one by one, as on kernels
+	// before 5.8, whose setns(2) takes no pidfd.
+	fallback = flavour{name: "fallback", cgo: "1", cflags: "-O2 -g -DGONS_TEST_NO_PIDFD_SETNS"}
 
 	// The builds every core case runs against.
 	flavours = []flavour{dynamic, staticGlibc, staticMusl}
@@ -116,6 +123,9 @@ func probe(t testing.TB, f flavour) string {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+f.cgo)
 	if f.cc != "" {
 		cmd.Env = append(cmd.Env, "CC="+f.cc)
+	}
+	if f.cflags != "" {
+		cmd.Env = append(cmd.Env, "CGO_CFLAGS="+f.cflags)
 	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the %s probe: %v\n%s", f.name, err, msg)
@@ -219,44 +229,12 @@ const (
 func startHolder(t testing.TB) *holder {
 	t.Helper()
 	testutil.RequireRoot(t)
-	testutil.RequireTool(t, "unshare")
 	dir := t.TempDir()
 	h := &holder{marker: filepath.Join(dir, "marker"), offset: holderOffset}
-	script := fmt.Sprintf("hostname %s && mount -t tmpfs gons %s && touch %s && echo ready && exec sleep infinity",
-		holderHostname, dir, h.marker)
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--uts", "--ipc", "--net",
-		"--pid", "--cgroup", "--time", "--monotonic", strconv.Itoa(holderOffset), "--boottime",
-		strconv.Itoa(holderOffset), "--fork", "sh", "-c", script)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if h.pid != 0 {
-			syscall.Kill(h.pid, syscall.SIGKILL)
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if line != "ready\n" {
-		if testutil.NotSupported(err) {
-			testutil.Unavailable(t, "cannot create namespaces: %v: %s", err, stderr.String())
-		}
-		t.Fatalf("holder: %q, %v: %s", line, err, stderr.String())
-	}
-	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.pid, err = strconv.Atoi(strings.TrimSpace(string(children))); err != nil {
-		t.Fatalf("holder's child: %q: %v", children, err)
-	}
+	offset := strconv.Itoa(holderOffset)
+	h.pid = testutil.Holder(t, []string{"--user", "--map-root-user", "--mount", "--uts", "--ipc", "--net",
+		"--pid", "--cgroup", "--time", "--monotonic", offset, "--boottime", offset},
+		fmt.Sprintf("hostname %s\nmount -t tmpfs gons %s\ntouch %s", holderHostname, dir, h.marker))
 	h.ns = nsLinks(t, strconv.Itoa(h.pid))
 	return h
 }

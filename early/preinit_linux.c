@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/resource.h> /* RLIMIT_CORE */
@@ -29,6 +30,13 @@
 #endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
+#endif
+/* Linux 5.1 and 5.3; the same number on every architecture. */
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
 #endif
 /* _IO(0xb7, 0x3) from <linux/nsfs.h>, which musl's headers lack; Linux 4.11. */
 #define GONS_NS_GET_NSTYPE 0xb703
@@ -126,17 +134,23 @@ static int ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
  * t, and /proc need not show this process after a mnt switch. A type
  * /proc cannot tell is left unknown and simply joined.
  */
-static void read_self(const struct gons_spec *spec, struct ns_id *self)
+static void read_self(unsigned types, struct ns_id *self)
 {
 	int dir = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (dir < 0)
 		return;
-	for (int i = 0; i < spec->norder; i++) {
-		int t = spec->order[i];
-		ns_id_of(dir, gons_type_names[t], &self[t]);
-	}
+	for (int t = 0; t < GONS_NTYPES; t++)
+		if (types & (1u << t))
+			ns_id_of(dir, gons_var_names[t], &self[t]);
 	syscall(SYS_close, dir);
+}
+
+/* Returns 1 when a and b are the same namespace, 0 when not or unknown. */
+static int same_ns(const struct ns_id *a, const struct ns_id *b)
+{
+	return a->ino != 0 && a->ino == b->ino && a->dev_major == b->dev_major &&
+	       a->dev_minor == b->dev_minor;
 }
 
 /* Returns 1 when fd is the namespace self, 0 when not or unknown. */
@@ -144,22 +158,29 @@ static int is_self(int fd, const struct ns_id *self)
 {
 	struct ns_id id;
 
-	return self->ino != 0 && ns_id_of(fd, "", &id) == 0 && id.ino == self->ino &&
-	       id.dev_major == self->dev_major && id.dev_minor == self->dev_minor;
+	return ns_id_of(fd, "", &id) == 0 && same_ns(self, &id);
+}
+
+/*
+ * Makes the process non-dumpable before it joins a user namespace, so that
+ * root of that namespace cannot ptrace it or open its /proc files once it
+ * is a member (cf. CVE-2019-5736). Returns 0, or -1 with rec filled.
+ */
+static int undumpable(int type, const char *path, struct gons_record *rec)
+{
+	if (syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_SETNS, type, err, path);
+		return -1;
+	}
+	return 0;
 }
 
 /* Joins the namespace fd of type t. Returns 0, or -1 with rec filled. */
 static int join(int fd, int t, const char *path, struct gons_record *rec)
 {
-	/*
-	 * Root of the user namespace must not be able to ptrace this process
-	 * or open its /proc files once it is a member (cf. CVE-2019-5736).
-	 */
-	if (t == GONS_USER && syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-		int err = errno;
-		gons_fail(rec, GONS_OP_SETNS, t, err, path);
+	if (t == GONS_USER && undumpable(t, path, rec) < 0)
 		return -1;
-	}
 	if (syscall(SYS_setns, fd, clone_flag[t]) < 0) {
 		int err = errno;
 		gons_fail(rec, GONS_OP_SETNS, t, err, path);
@@ -179,23 +200,41 @@ static void close_all(int *fd)
 }
 
 /*
- * Joins the namespaces of spec in order, stopping at the first failure,
- * which it records. Every fd it opens is closed on return, but for
- * *pid_self: when it joins a PID namespace, it returns 1 and leaves there
- * an fd of the one the process is in (or -1), for fork_into_pid. It
- * returns 0 otherwise.
+ * Reports whether the process pidfd refers to still lives. Returns 1, or 0
+ * with rec filled.
  */
-static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int *pid_self)
+static int target_alive(int pidfd, struct gons_record *rec)
+{
+	/* Signal 0 checks existence; EPERM means it exists. */
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH) {
+		gons_fail(rec, GONS_OP_TARGET, -1, ESRCH, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Joins the namespaces of spec in order, stopping at the first failure,
+ * which it records. With a pidfd (>= 0), the paths are the /proc/PID/ns
+ * files of that process, which must still live once they are open. Every
+ * fd it opens is closed on return, but for *pid_self: when it joins a PID
+ * namespace, it returns 1 and leaves there an fd of the one the process
+ * is in (or -1), for fork_into_pid. It returns 0 otherwise.
+ */
+static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int *pid_self, int pidfd)
 {
 	int pid = 0;
 	struct ns_id self[GONS_NTYPES] = { { 0 } };
 	int fd[GONS_NTYPES];
+	unsigned types = 0;
 
 	if (spec->norder == 0)
 		return 0; /* every variable was empty */
 	for (int t = 0; t < GONS_NTYPES; t++)
 		fd[t] = -1;
-	read_self(spec, self);
+	for (int i = 0; i < spec->norder; i++)
+		types |= 1u << spec->order[i];
+	read_self(types, self);
 	/*
 	 * Open and check every "!" path first, while paths resolve as the
 	 * caller sees them; if one is bad, nothing has been switched yet.
@@ -205,6 +244,9 @@ static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int
 		if ((spec->bang & (1u << t)) && (fd[t] = ns_open(spec, t, rec)) < 0)
 			goto out;
 	}
+	/* A PID reused after the opens would have failed this. */
+	if (pidfd >= 0 && !target_alive(pidfd, rec))
+		goto out;
 	for (int i = 0; i < spec->norder; i++) {
 		int t = spec->order[i];
 		if (fd[t] < 0 && (fd[t] = ns_open(spec, t, rec)) < 0)
@@ -230,6 +272,180 @@ out:
 		*pid_self = -1;
 	}
 	return pid;
+}
+
+/* /proc/PID/ns/TYPE of the target, for each type. */
+static char target_paths[GONS_NTYPES][40];
+
+/* Writes /proc/pid/ns/ to buf, which holds at least 32 bytes. Returns its end. */
+static char *ns_dir_of(int pid, char *buf)
+{
+	char digits[12];
+	int n = 0;
+
+	memcpy(buf, "/proc/", 6);
+	buf += 6;
+	do
+		digits[n++] = '0' + pid % 10;
+	while ((pid /= 10) != 0);
+	while (n > 0)
+		*buf++ = digits[--n];
+	memcpy(buf, "/ns/", 4);
+	return buf + 4;
+}
+
+/*
+ * Returns the types of spec->target_types in which the target's namespace
+ * differs from the caller's: joining one's own user namespace is EINVAL,
+ * one's own mount namespace resets the working directory. A type the
+ * kernel lacks (no /proc/PID/ns file) is left out if the caller did not ask
+ * for it by name. Returns -1 with rec filled on failure.
+ */
+static long target_types(const struct gons_spec *spec, struct gons_record *rec)
+{
+	struct ns_id self[GONS_NTYPES] = { { 0 } }, id;
+	unsigned types = 0;
+
+	read_self(spec->target_types, self);
+	for (int t = 0; t < GONS_NTYPES; t++) {
+		if (!(spec->target_types & (1u << t)))
+			continue;
+		char *end = ns_dir_of(spec->target, target_paths[t]);
+		memcpy(end, gons_var_names[t], sizeof(gons_var_names[t]));
+		if (ns_id_of(AT_FDCWD, target_paths[t], &id) < 0) {
+			int err = errno;
+			if (err == ENOENT && spec->target_types == (1u << GONS_NTYPES) - 1)
+				continue;
+			gons_fail(rec, GONS_OP_OPEN, t, err, target_paths[t]);
+			return -1;
+		}
+		if (!same_ns(&self[t], &id))
+			types |= 1u << t;
+	}
+	return types;
+}
+
+/*
+ * Joins the namespaces of types of the process pidfd refers to in one
+ * setns(2) (Linux 5.8), all or none. Before 5.8 the kernel takes no pidfd
+ * there (EINVAL); then it joins them one by one through /proc/PID/ns, as if
+ * named by gons_* paths. Returns and leaves *pid_self as switch_all does.
+ */
+static int setns_target(int pidfd, unsigned types, struct gons_record *rec, int *pid_self)
+{
+	struct gons_spec paths = { .bang = types };
+	int flags = 0;
+
+	for (int i = 0; i < GONS_NTYPES; i++) {
+		int t = gons_default_order[i];
+		if (types & (1u << t)) {
+			flags |= clone_flag[t];
+			paths.path[t] = target_paths[t];
+			paths.order[paths.norder++] = t;
+		}
+	}
+	if ((types & (1u << GONS_USER)) && undumpable(GONS_USER, NULL, rec) < 0)
+		return 0;
+#ifndef GONS_TEST_NO_PIDFD_SETNS /* tests build with it to take the other way */
+	if (types & (1u << GONS_PID))
+		*pid_self = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (syscall(SYS_setns, pidfd, flags) == 0) {
+		for (int i = 0; i < paths.norder; i++)
+			rec->joined[rec->njoined++] = paths.order[i];
+		return (types >> GONS_PID) & 1;
+	}
+	int err = errno;
+	if (*pid_self >= 0) {
+		syscall(SYS_close, *pid_self);
+		*pid_self = -1;
+	}
+	if (err != EINVAL) {
+		gons_fail(rec, GONS_OP_SETNS, -1, err, NULL);
+		return 0;
+	}
+#endif
+	return switch_all(&paths, rec, pid_self, pidfd);
+}
+
+/*
+ * Joins the namespaces of the process gons_target names. Returns and
+ * leaves *pid_self as switch_all does.
+ */
+static int join_target(const struct gons_spec *spec, struct gons_record *rec, int *pid_self)
+{
+	struct ns_id id;
+	int pid = 0;
+
+	rec->target_pid = spec->target;
+	rec->want_inode = spec->inode;
+	/* The pidfd pins the process: its PID cannot be reused while we check it. */
+	int pidfd = syscall(SYS_pidfd_open, spec->target, 0);
+	if (pidfd < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_TARGET, -1, err, NULL);
+		return 0;
+	}
+	/* Since Linux 6.9 (pidfs) a pidfd's inode names one process for the boot's lifetime. */
+	if (ns_id_of(pidfd, "", &id) == 0)
+		rec->target_inode = id.ino;
+	if (spec->inode != 0 && spec->inode != rec->target_inode) {
+		gons_fail(rec, GONS_OP_TARGET, -1, EINVAL, NULL);
+		rec->code = GONS_CODE_REUSED_PID;
+		goto out;
+	}
+	long types = target_types(spec, rec);
+	/* The /proc/PID files read were the target's only if it still lives. */
+	if (types < 0 || !target_alive(pidfd, rec) || types == 0)
+		goto out;
+	pid = setns_target(pidfd, types, rec, pid_self);
+out:
+	syscall(SYS_close, pidfd);
+	return pid;
+}
+
+/*
+ * After the switches: gons_root, then gons_wd (resolved in the mount
+ * namespace joined), then the credentials, which come last because
+ * dropping them may take the right to do the rest. Stops at the first
+ * failure, which it records.
+ */
+static void settle(const struct gons_spec *spec, struct gons_record *rec)
+{
+	const char *wd = spec->wd != NULL ? spec->wd : spec->root != NULL ? "/" : NULL;
+	int user = 0;
+
+	if (spec->root != NULL && syscall(SYS_chroot, spec->root) < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_CHROOT, -1, err, spec->root);
+		return;
+	}
+	if (wd != NULL && syscall(SYS_chdir, wd) < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_CHDIR, -1, err, wd);
+		return;
+	}
+	if (!spec->set_uid && !spec->set_gid)
+		return;
+	for (int i = 0; i < rec->njoined; i++)
+		user |= rec->joined[i] == GONS_USER;
+	/*
+	 * Drop the supplementary groups. A user namespace whose setgroups file
+	 * says "deny" refuses that (EPERM) to everybody; the groups stay.
+	 */
+	if (syscall(SYS_setgroups, 0, NULL) < 0 && !(errno == EPERM && user)) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_SETGROUPS, -1, err, NULL);
+		return;
+	}
+	if (spec->set_gid && syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_SETGID, -1, err, NULL);
+		return;
+	}
+	if (spec->set_uid && syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_SETUID, -1, err, NULL);
+	}
 }
 
 /*
@@ -367,23 +583,26 @@ __attribute__((constructor)) static void gons_preinit(void)
 	struct gons_record *rec = &gons_record;
 
 	rec->ran = 1;
-	if (environ == NULL)
-		return;
-	int found = gons_parse(environ, &spec, rec);
-	if (found == 0)
+	if (environ == NULL || !gons_present(environ))
 		return; /* Nothing asked for: back to the Go runtime. */
-	gons_strip(environ);
 	/*
 	 * A setuid, setgid or file-capability program must not let its caller
-	 * choose its namespaces.
+	 * choose its namespaces, nor even parse what the caller wrote.
 	 */
 	if (getauxval(AT_SECURE)) {
+		gons_strip(environ);
 		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
 		return;
 	}
-	if (found < 0)
+	int ok = gons_parse(environ, &spec, rec) > 0;
+	gons_strip(environ);
+	if (!ok)
 		return;
 	int pid_self = -1;
-	if (switch_all(&spec, rec, &pid_self))
+	int pid =
+	        spec.target != 0 ? join_target(&spec, rec, &pid_self) : switch_all(&spec, rec, &pid_self, -1);
+	if (rec->op == GONS_OP_NONE)
+		settle(&spec, rec);
+	if (pid)
 		fork_into_pid(pid_self, rec);
 }

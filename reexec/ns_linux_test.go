@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -205,12 +206,15 @@ ipcmk -Q >/dev/null`, dir))
 		},
 	}
 
-	run := func(t *testing.T, types []string) {
-		var ns []reexec.Namespace
-		for _, typ := range types {
-			ns = append(ns, reexec.Namespace{Type: "!" + typ, Path: fmt.Sprintf("/proc/%d/ns/%s", pid, typ)})
+	run := func(t *testing.T, types []string, opts ...reexec.Option) {
+		if opts == nil {
+			var ns []reexec.Namespace
+			for _, typ := range types {
+				ns = append(ns, reexec.Namespace{Type: "!" + typ, Path: fmt.Sprintf("/proc/%d/ns/%s", pid, typ)})
+			}
+			opts = append(opts, reexec.Namespaces(ns))
 		}
-		o, err := observer.Run(context.Background(), marker, reexec.Namespaces(ns))
+		o, err := observer.Run(context.Background(), marker, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -234,6 +238,8 @@ ipcmk -Q >/dev/null`, dir))
 		t.Run(typ, func(t *testing.T) { run(t, []string{typ}) })
 	}
 	t.Run("all", func(t *testing.T) { run(t, nsTypes) })
+	t.Run("target", func(t *testing.T) { run(t, nsTypes, reexec.Target(pid)) })
+	t.Run("target/some", func(t *testing.T) { run(t, []string{"mnt", "net"}, reexec.Target(pid, "net", "mnt")) })
 }
 
 // TestPIDNamespaceCancel cancels an action that runs in a PID namespace
@@ -293,4 +299,43 @@ func TestNamespaceOrder(t *testing.T) {
 	if !slices.Equal(o.Joined, []string{"uts", "mnt"}) || o.Hostname != "ordered" {
 		t.Fatalf("joined %q with hostname %q, want uts then mnt, hostname ordered", o.Joined, o.Hostname)
 	}
+}
+
+// TestTargetRefused checks the errors of the Target option that arise
+// before any child starts, and one from the child.
+func TestTargetRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opts []reexec.Option
+		is   error
+	}{
+		{"with Namespaces", []reexec.Option{reexec.Target(1), reexec.Namespaces([]reexec.Namespace{{Type: "net", Path: "/x"}})}, status.ErrConflict},
+		{"unknown type", []reexec.Option{reexec.Target(1, "nett")}, status.ErrUnknownType},
+		{"duplicate type", []reexec.Option{reexec.Target(1, "net", "net")}, status.ErrDuplicate},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := observer.Run(context.Background(), "", tt.opts...)
+			var se *status.Error
+			if !errors.Is(err, tt.is) || !errors.As(err, &se) {
+				t.Errorf("got %v, want a *status.Error wrapping %v", err, tt.is)
+			}
+		})
+	}
+	t.Run("invalid PID", func(t *testing.T) {
+		if _, err := observer.Run(context.Background(), "", reexec.Target(0)); err == nil || !strings.Contains(err.Error(), "not a process ID") {
+			t.Errorf("got %v, want an error saying 0 is not a process ID", err)
+		}
+	})
+	t.Run("gone", func(t *testing.T) {
+		requireSwitching(t)
+		cmd := exec.Command("true")
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := observer.Run(context.Background(), "", reexec.Target(cmd.Process.Pid))
+		var se *status.Error
+		if !errors.Is(err, syscall.ESRCH) || !errors.As(err, &se) || se.Op != "target" {
+			t.Errorf("got %v, want the child's status error: target ESRCH", err)
+		}
+	})
 }

@@ -150,6 +150,8 @@ type Option func(*options) error
 
 type options struct {
 	namespaces []Namespace
+	target     int      // PID whose namespaces to join; 0: none
+	targetNS   []string // the types to join of the target; nil: all
 	param      any
 	paramSet   bool
 	result     any
@@ -178,6 +180,22 @@ func collect(name string, opts []Option) (*options, error) {
 func Namespaces(ns []Namespace) Option {
 	return func(o *options) error {
 		o.namespaces = append([]Namespace(nil), ns...)
+		return nil
+	}
+}
+
+// Target makes the child join the namespaces of process pid: those of the
+// given types, or all of them, where they differ from the parent's. Package
+// early joins them all at once through a pidfd where the kernel allows it
+// (Linux 5.8), so a process that exits meanwhile is never half joined, and
+// its PID, if reused, never joined (gons_target and gons_target_ns). It
+// cannot be combined with [Namespaces].
+func Target(pid int, types ...string) Option {
+	return func(o *options) error {
+		if pid <= 0 {
+			return fmt.Errorf("Target: %d is not a process ID", pid)
+		}
+		o.target, o.targetNS = pid, append([]string(nil), types...)
 		return nil
 	}
 }

@@ -41,6 +41,9 @@ func childEnv(o *options) (env []string, mnt bool, err error) {
 		env = append(env, kv)
 	}
 	env = append(env, o.env...)
+	if o.target != 0 {
+		return targetEnv(env, o)
+	}
 	if len(o.namespaces) > 0 {
 		seen := map[string]bool{}
 		order := make([]string, 0, len(o.namespaces))
@@ -62,6 +65,29 @@ func childEnv(o *options) (env []string, mnt bool, err error) {
 		env = append(env, "gons_order="+strings.Join(order, ","))
 	}
 	return env, mnt, nil
+}
+
+// targetEnv adds the variables that make the child join the namespaces of
+// o.target. mnt is whether that includes the mount namespace.
+func targetEnv(env []string, o *options) (_ []string, mnt bool, err error) {
+	if len(o.namespaces) > 0 {
+		return nil, false, &status.Error{Op: "parse", Err: fmt.Errorf("Target and Namespaces: %w", status.ErrConflict)}
+	}
+	seen := map[string]bool{}
+	for _, typ := range o.targetNS {
+		switch {
+		case !nsTypes[typ]:
+			return nil, false, &status.Error{Op: "parse", Err: fmt.Errorf("%q: %w", typ, status.ErrUnknownType)}
+		case seen[typ]:
+			return nil, false, &status.Error{Op: "parse", Type: typ, Err: fmt.Errorf("%s listed more than once: %w", typ, status.ErrDuplicate)}
+		}
+		seen[typ] = true
+	}
+	env = append(env, "gons_target="+strconv.Itoa(o.target))
+	if len(o.targetNS) > 0 {
+		env = append(env, "gons_target_ns="+strings.Join(o.targetNS, ","))
+	}
+	return env, len(o.targetNS) == 0 || seen["mnt"], nil
 }
 
 func run(ctx context.Context, name string, o *options) error {

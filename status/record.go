@@ -27,28 +27,50 @@ const (
 	opCheck
 	opSetns
 	opFork
+	opTarget
+	opChroot
+	opChdir
+	opSetgroups
+	opSetgid
+	opSetuid
 )
 
-var opNames = [...]string{"", "parse", "secure", "open", "check", "setns", "fork"}
+var opNames = [...]string{"", "parse", "secure", "open", "check", "setns", "fork",
+	"target", "chroot", "chdir", "setgroups", "setgid", "setuid"}
 
 // Parse failure codes.
 const (
 	codeNone          = iota
 	codeUnknownVar    // detail: the variable's name
 	codeDuplicateVar  // detail: the variable's name
-	codeEmptyItem     // index: the item's position in gons_order
-	codeBangAlone     // index: the item's position in gons_order
-	codeUnknownType   // detail: the item
-	codeDuplicateType // type
+	codeEmptyItem     // other: the list variable; index: the item's position
+	codeBangAlone     // other: the list variable; index: the item's position
+	codeUnknownType   // other: the list variable; detail: the item
+	codeDuplicateType // other: the list variable; type
 	codeNotInOrder    // type
-	codePathTooLong   // type, path (cut short), errno ENAMETOOLONG
+	codePathTooLong   // other: the variable; path (cut short), errno ENAMETOOLONG
 	codeWrongType     // type, path, other: the type the file really is
 	codeNotNamespace  // type, path, errno from NS_GET_NSTYPE
+	codeBadNumber     // other: the variable; detail: its value
+	codeConflict      // other: the variable set next to gons_target
+	codeNoTarget      // gons_target_ns without gons_target
+	codeReusedPID     // targetPid, wantInode, targetInode; errno EINVAL
 	numCodes
 )
 
 // typeNames are the namespace types in the index order of the C code.
 var typeNames = [...]string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}
+
+// varNames are the variables after the types, in the order of enum gons_var.
+var varNames = [...]string{"order", "target", "target_ns", "uid", "gid", "wd", "root"}
+
+// varName returns the name of variable v, with its prefix.
+func varName(v int) string {
+	if v >= len(typeNames) && v-len(typeNames) < len(varNames) {
+		return "gons_" + varNames[v-len(typeNames)]
+	}
+	return "gons_" + typeName(v)
+}
 
 func typeName(t int) string {
 	if t < 0 || t >= len(typeNames) {
@@ -64,6 +86,8 @@ type cRecord struct {
 	ran, njoined                     int32
 	joined                           [8]int32
 	op, typ, errno, code, index, oth int32
+	targetPID, pad                   int32
+	targetInode, wantInode           uint64
 	path                             [4096]byte
 	detail                           [256]byte
 }
@@ -95,6 +119,9 @@ type outcome struct {
 	other  int
 	path   string
 	detail string
+
+	targetPID              int
+	targetInode, wantInode uint64
 }
 
 // load decodes the record; the zero outcome when there is none.
@@ -106,6 +133,7 @@ func load() outcome {
 	o := outcome{
 		op: int(r.op), typ: int(r.typ), errno: syscall.Errno(r.errno), code: int(r.code),
 		index: int(r.index), other: int(r.oth), path: cstring(r.path[:]), detail: cstring(r.detail[:]),
+		targetPID: int(r.targetPID), targetInode: r.targetInode, wantInode: r.wantInode,
 	}
 	for _, t := range r.joined[:min(max(int(r.njoined), 0), len(r.joined))] {
 		o.joined = append(o.joined, int(t))
@@ -134,6 +162,8 @@ func (o *outcome) err() *Error {
 		switch {
 		case o.op == opSecure:
 			e.Err = ErrSecure
+		case o.op == opTarget:
+			e.Err = detail("process "+itoa(o.targetPID)+": "+o.errno.Error(), o.errno)
 		case o.errno != 0:
 			e.Err = o.errno
 		}
@@ -142,17 +172,33 @@ func (o *outcome) err() *Error {
 	case codeDuplicateVar:
 		e.Err = detail(o.detail+" set more than once", ErrDuplicate)
 	case codeEmptyItem:
-		e.Err = detail("gons_order: item "+itoa(o.index)+" is empty", ErrSyntax)
+		e.Err = detail(varName(o.other)+": item "+itoa(o.index)+" is empty", ErrSyntax)
 	case codeBangAlone:
-		e.Err = detail("gons_order: item "+itoa(o.index)+" is \"!\" without a type", ErrSyntax)
+		e.Err = detail(varName(o.other)+": item "+itoa(o.index)+" is \"!\" without a type", ErrSyntax)
 	case codeUnknownType:
-		e.Err = detail("gons_order: unknown namespace type "+quote(o.detail), ErrUnknownType)
+		e.Err = detail(varName(o.other)+": unknown namespace type "+quote(o.detail), ErrUnknownType)
 	case codeDuplicateType:
-		e.Err = detail("gons_order: "+e.Type+" listed more than once", ErrDuplicate)
+		e.Err = detail(varName(o.other)+": "+e.Type+" listed more than once", ErrDuplicate)
 	case codeNotInOrder:
 		e.Err = detail("gons_"+e.Type+" is set but gons_order leaves "+e.Type+" out", ErrNotInOrder)
 	case codePathTooLong:
-		e.Err = detail("gons_"+e.Type+" is longer than PATH_MAX", o.errno)
+		e.Err = detail(varName(o.other)+" is longer than PATH_MAX", o.errno)
+	case codeBadNumber:
+		what := "a process ID, or PID:INODE"
+		switch varName(o.other) {
+		case "gons_uid":
+			what = "a user ID"
+		case "gons_gid":
+			what = "a group ID"
+		}
+		e.Err = detail(varName(o.other)+": "+quote(o.detail)+" is not "+what, ErrSyntax)
+	case codeConflict:
+		e.Err = detail(varName(o.other)+" and gons_target both say which namespaces to join", ErrConflict)
+	case codeNoTarget:
+		e.Err = detail("gons_target_ns is set without gons_target", ErrConflict)
+	case codeReusedPID:
+		e.Err = detail("process "+itoa(o.targetPID)+" has pidfd inode "+utoa(o.targetInode)+", not "+
+			utoa(o.wantInode), ErrReusedPID)
 	case codeWrongType:
 		e.Err = detail("a "+typeName(o.other)+" namespace, not "+e.Type, ErrWrongType)
 	case codeNotNamespace:
@@ -217,11 +263,16 @@ func quote(s string) string {
 	return string(append(b, '"'))
 }
 
-// itoa formats a non-negative int.
+// itoa formats an int.
 func itoa(n int) string {
 	if n < 0 {
-		return "-" + itoa(-n)
+		return "-" + utoa(uint64(-n))
 	}
+	return utoa(uint64(n))
+}
+
+// utoa formats a uint64.
+func utoa(n uint64) string {
 	var buf [20]byte
 	i := len(buf)
 	for {

@@ -24,7 +24,7 @@ func enum(t *testing.T, name, prefix string) []string {
 		t.Fatalf("no enum %s in gons.h", name)
 	}
 	var names []string
-	for _, m := range regexp.MustCompile(`(?m)^\s*`+prefix+`(\w+),`).FindAllSubmatch(body[1], -1) {
+	for _, m := range regexp.MustCompile(`(?m)^\s*`+prefix+`(\w+)(?:\s*=\s*\w+)?,`).FindAllSubmatch(body[1], -1) {
 		names = append(names, strings.ToLower(string(m[1])))
 	}
 	return names
@@ -39,7 +39,8 @@ func TestRecordCodes(t *testing.T) {
 		t.Errorf("enum gons_op %v, opNames %v", got, opNames)
 	}
 	codes := []string{"none", "unknown_var", "duplicate_var", "empty_item", "bang_alone", "unknown_type",
-		"duplicate_type", "not_in_order", "path_too_long", "wrong_type", "not_namespace"}
+		"duplicate_type", "not_in_order", "path_too_long", "wrong_type", "not_namespace", "bad_number",
+		"conflict", "no_target", "reused_pid"}
 	if len(codes) != numCodes {
 		t.Fatalf("%d codes listed here, %d defined", len(codes), numCodes)
 	}
@@ -71,7 +72,7 @@ func TestError(t *testing.T) {
 		is:   []error{ErrUnknownVariable},
 	}, {
 		name: "empty item",
-		o:    outcome{op: opParse, typ: -1, code: codeEmptyItem, index: 12},
+		o:    outcome{op: opParse, typ: -1, code: codeEmptyItem, index: 12, other: 8},
 		msg:  "gons: parse: gons_order: item 12 is empty",
 		is:   []error{ErrSyntax},
 	}, {
@@ -86,9 +87,34 @@ func TestError(t *testing.T) {
 		is:   []error{syscall.ENOTTY},
 	}, {
 		name: "path too long",
-		o:    outcome{op: opParse, typ: 3, code: codePathTooLong, errno: syscall.ENAMETOOLONG, path: "/a..."},
+		o:    outcome{op: opParse, typ: 3, code: codePathTooLong, errno: syscall.ENAMETOOLONG, path: "/a...", other: 3},
 		msg:  `gons: parse net "/a...": gons_net is longer than PATH_MAX`,
 		is:   []error{syscall.ENAMETOOLONG},
+	}, {
+		name: "target gone",
+		o:    outcome{op: opTarget, typ: -1, errno: syscall.ESRCH, targetPID: 42},
+		msg:  "gons: target: process 42: no such process",
+		is:   []error{syscall.ESRCH},
+	}, {
+		name: "reused PID",
+		o:    outcome{op: opTarget, typ: -1, code: codeReusedPID, errno: syscall.EINVAL, targetPID: 42, wantInode: 7, targetInode: 9},
+		msg:  "gons: target: process 42 has pidfd inode 9, not 7",
+		is:   []error{ErrReusedPID, syscall.EINVAL},
+	}, {
+		name: "bad uid",
+		o:    outcome{op: opParse, typ: -1, code: codeBadNumber, other: 11, detail: "-1"},
+		msg:  `gons: parse: gons_uid: "-1" is not a user ID`,
+		is:   []error{ErrSyntax},
+	}, {
+		name: "conflict",
+		o:    outcome{op: opParse, typ: 3, code: codeConflict, other: 3},
+		msg:  "gons: parse net: gons_net and gons_target both say which namespaces to join",
+		is:   []error{ErrConflict},
+	}, {
+		name: "target_ns list",
+		o:    outcome{op: opParse, typ: -1, code: codeUnknownType, other: 10, detail: "!net"},
+		msg:  `gons: parse: gons_target_ns: unknown namespace type "!net"`,
+		is:   []error{ErrUnknownType},
 	}, {
 		name: "unknown code",
 		o:    outcome{op: 99, typ: -1, code: 99, errno: syscall.EIO},
@@ -118,9 +144,12 @@ func TestError(t *testing.T) {
 // offsets that early checks at compile time.
 func TestRecordLayout(t *testing.T) {
 	var r cRecord
-	got := []uintptr{unsafe.Offsetof(r.op), unsafe.Offsetof(r.oth), unsafe.Offsetof(r.path), unsafe.Sizeof(r)}
-	if want := []uintptr{10 * 4, 15 * 4, 16 * 4, 16*4 + 4096 + 256}; !slices.Equal(got, want) {
-		t.Errorf("offsets of op, other, path and size %v, want %v", got, want)
+	got := []uintptr{unsafe.Offsetof(r.op), unsafe.Offsetof(r.targetInode), unsafe.Offsetof(r.path), unsafe.Sizeof(r)}
+	if want := []uintptr{10 * 4, 18 * 4, 18*4 + 2*8, 18*4 + 2*8 + 4096 + 256}; !slices.Equal(got, want) {
+		t.Errorf("offsets of op, target_inode, path and size %v, want %v", got, want)
+	}
+	if got := enum(t, "gons_var", "GONS_VAR_"); !slices.Equal(got, varNames[:]) {
+		t.Errorf("enum gons_var %v, varNames %v", got, varNames)
 	}
 }
 
@@ -150,7 +179,13 @@ func TestAPI(t *testing.T) {
 	if err := Err(); !errors.Is(err, syscall.EPERM) || !errors.As(err, &e) || e.Path != "/n" || e.Type != "net" {
 		t.Errorf("Err() = %v", err)
 	}
-	setRecord(t, stateRan, &cRecord{ran: 1})
+	if pid, inode, ok := Target(); ok || pid != 0 || inode != 0 {
+		t.Errorf("Target() = %d, %d, %v without gons_target", pid, inode, ok)
+	}
+	setRecord(t, stateRan, &cRecord{ran: 1, targetPID: 42, targetInode: 7})
+	if pid, inode, ok := Target(); !ok || pid != 42 || inode != 7 {
+		t.Errorf("Target() = %d, %d, %v; want 42, 7, true", pid, inode, ok)
+	}
 	if Err() != nil || Joined() != nil {
 		t.Errorf("nothing asked for: Err() = %v, Joined() = %v", Err(), Joined())
 	}

@@ -25,6 +25,12 @@ var (
 	// setgid or file capabilities) and ignored the gons_* variables of its
 	// caller. It wraps syscall.EPERM.
 	ErrSecure error = &sentinel{msg: "secure-execution mode (AT_SECURE) refuses gons_* variables", errno: syscall.EPERM}
+	// ErrConflict: variables that do not go together, such as gons_target
+	// next to gons_net.
+	ErrConflict error = &sentinel{msg: "conflicting variables"}
+	// ErrReusedPID: the process gons_target names by PID:INODE is gone and
+	// its PID belongs to another process. It wraps syscall.EINVAL.
+	ErrReusedPID error = &sentinel{msg: "not the process gons_target names", errno: syscall.EINVAL}
 	// ErrNotRun: gons_* variables are set, but the constructor of package
 	// early did not run in this program.
 	ErrNotRun error = &sentinel{msg: "the early constructor did not run"}
@@ -53,7 +59,7 @@ func (e *sentinel) Unwrap() error {
 // Error describes the step that failed at start-up. Nothing after it was
 // switched; [Joined] lists what was switched before it.
 type Error struct {
-	Op   string // "parse", "secure", "open", "check", "setns", "fork", "start"
+	Op   string // "parse", "secure", "target", "open", "check", "setns", "chroot", "chdir", "setgroups", "setgid", "setuid", "fork", "start"
 	Type string // namespace type, such as "mnt"; "" when the error concerns none
 	Path string // the path from the environment; "" when none
 	Err  error  // a syscall.Errno, or an error wrapping one of the sentinels
@@ -92,6 +98,14 @@ func Joined() []string {
 		names = append(names, typeName(t))
 	}
 	return names
+}
+
+// Target reports the process whose namespaces gons_target named: its PID
+// and the inode of its pidfd (0 before Linux 6.9, whose pidfs gives each
+// process an inode of its own). ok is false when gons_target was not set.
+func Target() (pid int, inode uint64, ok bool) {
+	o := load()
+	return o.targetPID, o.targetInode, o.targetPID != 0
 }
 
 // Err returns nil when every namespace asked for was joined, or none was

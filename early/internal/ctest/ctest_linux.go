@@ -23,24 +23,36 @@ const NTypes = C.GONS_NTYPES
 
 // Result is what gons_parse and gons_strip made of an environment.
 type Result struct {
-	Found  int      // gons_parse's return value
-	Paths  []string // by type index, "" for none
-	Order  []int    // types, in switch order
-	Bang   uint     // bit (1 << type): opened before the first switch
-	Op     int
-	Type   int
-	Errno  int
-	Code   int
-	Index  int
-	Other  int
-	Path   string
-	Detail string
-	Env    []string // the environment after gons_strip, every slot
-	EndNil bool     // whether the slot after the last entry is still NULL
+	Found   int      // gons_parse's return value
+	Present bool     // gons_present's
+	Paths   []string // by type index, "" for none
+	Order   []int    // types, in switch order
+	Bang    uint     // bit (1 << type): opened before the first switch
+	Target  int      // gons_target's PID
+	Inode   uint64   // gons_target's INODE
+	Types   uint     // bit (1 << type): the types to join of the target
+	UID     int      // gons_uid, -1 when unset
+	GID     int      // gons_gid, -1 when unset
+	WD      string
+	Root    string
+	Op      int
+	Type    int
+	Errno   int
+	Code    int
+	Index   int
+	Other   int
+	Path    string
+	Detail  string
+	Env     []string // the environment after gons_strip, every slot
+	EndNil  bool     // whether the slot after the last entry is still NULL
 }
 
-// TypeName returns the name of type t.
-func TypeName(t int) string { return C.GoString(&C.gons_type_names[t][0]) }
+// NVars is the number of gons_* variables.
+const NVars = C.GONS_NVARS
+
+// VarName returns the name of variable v without its "gons_"; the first
+// NTypes are the namespace types.
+func VarName(v int) string { return C.GoString(&C.gons_var_names[v][0]) }
 
 // Parse runs gons_parse and then gons_strip on env, the way the
 // constructor does.
@@ -63,7 +75,8 @@ func Parse(env []string) Result {
 
 	var spec C.struct_gons_spec
 	var rec C.struct_gons_record
-	r := Result{Found: int(C.gons_parse(&array[0], &spec, &rec))}
+	present := C.gons_present(&array[0]) != 0
+	r := Result{Found: int(C.gons_parse(&array[0], &spec, &rec)), Present: present}
 	for t := 0; t < NTypes; t++ {
 		p := ""
 		if spec.path[t] != nil {
@@ -75,6 +88,20 @@ func Parse(env []string) Result {
 		r.Order = append(r.Order, int(spec.order[i]))
 	}
 	r.Bang = uint(spec.bang)
+	r.Target, r.Inode, r.Types = int(spec.target), uint64(spec.inode), uint(spec.target_types)
+	r.UID, r.GID = -1, -1
+	if spec.set_uid != 0 {
+		r.UID = int(spec.uid)
+	}
+	if spec.set_gid != 0 {
+		r.GID = int(spec.gid)
+	}
+	if spec.wd != nil {
+		r.WD = C.GoString(spec.wd)
+	}
+	if spec.root != nil {
+		r.Root = C.GoString(spec.root)
+	}
 	r.Op, r.Type, r.Errno, r.Code = int(rec.op), int(rec._type), int(rec.err), int(rec.code)
 	r.Index, r.Other = int(rec.index), int(rec.other)
 	r.Path, r.Detail = C.GoStringN(&rec.path[0], C.int(cstrlen(rec.path[:]))), C.GoStringN(&rec.detail[0], C.int(cstrlen(rec.detail[:])))

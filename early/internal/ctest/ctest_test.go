@@ -22,6 +22,9 @@ const (
 	codeDupType     = 6
 	codeNotInOrder  = 7
 	codePathTooLong = 8
+	codeBadNumber   = 11
+	codeConflict    = 12
+	codeNoTarget    = 13
 	typeIPC         = 1
 	typeMnt         = 2
 	typeNet         = 3
@@ -29,14 +32,62 @@ const (
 	typeUTS         = 7
 )
 
-func TestTypeNames(t *testing.T) {
-	want := []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}
+func TestVarNames(t *testing.T) {
+	want := []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts",
+		"order", "target", "target_ns", "uid", "gid", "wd", "root"}
 	var got []string
-	for i := 0; i < NTypes; i++ {
-		got = append(got, TypeName(i))
+	for i := 0; i < NVars; i++ {
+		got = append(got, VarName(i))
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("type names %v, want %v", got, want)
+		t.Errorf("variable names %v, want %v", got, want)
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	const all = 1<<NTypes - 1
+	tests := []struct {
+		name  string
+		env   []string
+		found int
+		want  Result // the fields compared
+	}{
+		{"pid", []string{"gons_target=42"}, 1, Result{Target: 42, Types: all}},
+		{"pid:inode", []string{"gons_target=42:18446744073709551615"}, 1, Result{Target: 42, Inode: 1<<64 - 1, Types: all}},
+		{"largest pid", []string{"gons_target=2147483647"}, 1, Result{Target: 1<<31 - 1, Types: all}},
+		{"some types", []string{"gons_target=7", "gons_target_ns=net, uts"}, 1, Result{Target: 7, Types: 1<<typeNet | 1<<typeUTS}},
+		{"empty target_ns is unset", []string{"gons_target=7", "gons_target_ns="}, 1, Result{Target: 7, Types: all}},
+		{"ids and dirs", []string{"gons_uid=0", "gons_gid=4294967294", "gons_wd=w", "gons_root=/r"}, 1,
+			Result{UID: 0, GID: 1<<32 - 2, WD: "w", Root: "/r"}},
+		{"pid too large", []string{"gons_target=2147483648"}, -1, Result{Code: codeBadNumber}},
+		{"inode too large", []string{"gons_target=1:18446744073709551616"}, -1, Result{Code: codeBadNumber}},
+		{"inode zero", []string{"gons_target=1:0"}, -1, Result{Code: codeBadNumber}},
+		{"plus sign", []string{"gons_target=+1"}, -1, Result{Code: codeBadNumber}},
+		{"blank", []string{"gons_target= 1"}, -1, Result{Code: codeBadNumber}},
+		{"two colons", []string{"gons_target=1:2:3"}, -1, Result{Code: codeBadNumber}},
+		{"uid -1", []string{"gons_uid=4294967295"}, -1, Result{Code: codeBadNumber}},
+		{"conflict", []string{"gons_target=1", "gons_ipc=/x"}, -1, Result{Code: codeConflict}},
+		{"no target", []string{"gons_target_ns=net"}, -1, Result{Code: codeNoTarget}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Parse(tt.env)
+			got := Result{Target: r.Target, Inode: r.Inode, Types: r.Types, Code: r.Code, WD: r.WD, Root: r.Root, UID: r.UID, GID: r.GID}
+			want := tt.want
+			if tt.found < 0 {
+				// What a failed parse left in the spec is unused.
+				got = Result{Code: r.Code, UID: -1, GID: -1}
+			}
+			if want.UID == 0 && want.GID == 0 && want.WD == "" {
+				want.UID, want.GID = -1, -1
+			}
+			if r.Found != tt.found {
+				t.Errorf("found %d, want %d", r.Found, tt.found)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -138,6 +189,8 @@ func FuzzParse(f *testing.F) {
 		"gons_pid=/p\ngons_time=/t\ngons_ipc=/i\ngons_uts=/u\ngons_order=time,pid",
 		"gons_mnt=/" + strings.Repeat("a", 4100),
 		"gons_order=" + strings.Repeat("uts,", 100),
+		"gons_target=42:7\ngons_target_ns=net,!uts,,\ngons_uid=1\ngons_gid=2\ngons_wd=/\ngons_root=/",
+		"gons_target=4294967296\ngons_net=x",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -151,6 +204,9 @@ func FuzzParse(f *testing.F) {
 		r := Parse(env)
 		checkStripped(t, env, r)
 		hasGons := slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "gons_") })
+		if r.Present != hasGons {
+			t.Fatalf("gons_present says %v", r.Present)
+		}
 		switch {
 		case r.Found == 0:
 			if hasGons {
@@ -169,9 +225,17 @@ func FuzzParse(f *testing.F) {
 }
 
 // checkSpec checks a successful parse: every type with a path is in the
-// order once, nothing else is, and bang marks only listed types.
+// order once, nothing else is, and bang marks only listed types; with a
+// target, there are no paths and no order.
 func checkSpec(t *testing.T, r Result) {
 	t.Helper()
+	if r.Target != 0 {
+		if r.Target < 0 || r.Types == 0 || r.Types >= 1<<NTypes || len(r.Order) != 0 || r.Bang != 0 ||
+			slices.ContainsFunc(r.Paths, func(p string) bool { return p != "" }) {
+			t.Fatalf("target %d, types %b, order %v, paths %q", r.Target, r.Types, r.Order, r.Paths)
+		}
+		return
+	}
 	var listed uint
 	for _, typ := range r.Order {
 		if typ < 0 || typ >= NTypes || listed&(1<<typ) != 0 || r.Paths[typ] == "" {

@@ -35,6 +35,11 @@ type Report struct {
 	Exists    bool // whether -exists names an existing path
 	Cwd       string
 	Child     *Report `json:",omitempty"` // a child's view, with -child
+
+	TargetPID   int // status.Target
+	TargetInode uint64
+	UIDs, GIDs  [3]int // real, effective, saved
+	Groups      []int
 }
 
 // Error is a status.Error in JSON. Path is bytes: it need not be UTF-8.
@@ -122,6 +127,10 @@ func report(fds []string, exists string) *Report {
 		r.Exists = err == nil
 	}
 	r.Cwd, _ = os.Getwd()
+	r.TargetPID, r.TargetInode, _ = status.Target()
+	r.UIDs[0], r.UIDs[1], r.UIDs[2] = unix.Getresuid()
+	r.GIDs[0], r.GIDs[1], r.GIDs[2] = unix.Getresgid()
+	r.Groups, _ = unix.Getgroups()
 	return r
 }
 
@@ -130,7 +139,7 @@ func report(fds []string, exists string) *Report {
 func openFDs() []string {
 	dir, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		fail(err)
+		return []string{"unknown: " + err.Error()} // no /proc, as after a chroot
 	}
 	defer unix.Close(dir)
 	var names []string

@@ -22,7 +22,6 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	code := m.Run()
-	stopHolders()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

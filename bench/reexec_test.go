@@ -48,7 +48,7 @@ func haveReexec(b *testing.B) bool {
 // heap allocations a round trip makes in the caller.
 func BenchmarkReexec(b *testing.B) {
 	b.Run("none", func(b *testing.B) { benchReexec(b, "") })
-	b.Run("net", func(b *testing.B) { benchReexec(b, "net "+getHolder(b, "root").ns("net")) })
+	b.Run("net", func(b *testing.B) { benchReexec(b, "net "+newHolder(b, false).ns("net")) })
 }
 
 func benchReexec(b *testing.B, ns string) {

@@ -59,10 +59,7 @@ func (p *pair) cost(subjects []*subject, t [][]times) float64 {
 }
 
 func benchSwitch(b *testing.B, types []string) {
-	h := getHolder(b, "root")
-	if len(types) > 1 || types[0] == "user" {
-		h = getHolder(b, "user")
-	}
+	h := newHolder(b, len(types) > 1 || types[0] == "user")
 	env := baseEnv()
 	earlyBin := buildGo(b, "early", timedGlibc, false)
 	floorBin := buildC(b, "floor")

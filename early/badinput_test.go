@@ -250,20 +250,26 @@ func TestBang(t *testing.T) {
 	}
 }
 
-// TestAlreadyMember checks that a namespace the process is in is skipped:
-// no error, not reported as joined, and the working directory is kept
-// (joining a mount namespace resets it).
+// TestAlreadyMember checks that joining a namespace the process is in is
+// no error: user and mnt are skipped (joining one's own user namespace
+// fails, one's own mount namespace resets the working directory, which
+// must be kept), other types are joined again.
 func TestAlreadyMember(t *testing.T) {
 	h := startHolder(t)
-	env := []string{"gons_user=/proc/self/ns/user", "gons_mnt=/proc/self/ns/mnt", "gons_net=" + h.path("net")}
+	env := []string{"gons_user=/proc/self/ns/user", "gons_mnt=/proc/self/ns/mnt", "gons_net=" + h.path("net"),
+		"gons_uts=/proc/self/ns/uts"}
 	cmd := probeCmd(probe(t, dynamic), env)
 	cmd.Dir = t.TempDir()
 	r := run(t, cmd)
 	if r.Err != nil {
 		t.Fatalf("Err() = %+v", r.Err)
 	}
-	if want := []string{"net"}; !slices.Equal(r.Joined, want) {
+	// user and mnt are skipped; uts is joined again, which changes nothing.
+	if want := []string{"net", "uts"}; !slices.Equal(r.Joined, want) {
 		t.Errorf("Joined() = %v, want %v", r.Joined, want)
+	}
+	if self := selfNS(t); r.NS["uts"] != self["uts"] || r.NS["user"] != self["user"] || r.NS["mnt"] != self["mnt"] {
+		t.Errorf("namespaces %v, want the test's user, mnt and uts", r.NS)
 	}
 	if r.Cwd != cmd.Dir {
 		t.Errorf("working directory %q, want %q", r.Cwd, cmd.Dir)

@@ -71,7 +71,12 @@
 //     PATH_MAX, and, for "!" types, that the path opens and is a namespace
 //     of that type (NS_GET_NSTYPE, Linux 4.11). Any failure: nothing is
 //     switched.
-//   - A namespace the process is already in is skipped, not joined again.
+//   - A namespace the process is already in is no error. For user, mnt and
+//     pid it is skipped and not reported as joined: joining one's own user
+//     namespace fails, one's own mount namespace resets root and working
+//     directory, one's own PID namespace would fork for nothing. Other
+//     types are joined again, which changes nothing and spares a /proc
+//     lookup per switch that costs as much as the switch itself.
 //   - Switching stops at the first failure; status reports the types joined
 //     before it and the op, type, path and errno of the failure. After a
 //     failure, gons_root, gons_wd, gons_uid and gons_gid are not applied.

@@ -129,21 +129,30 @@ static int ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
 }
 
 /*
- * Reads which namespaces of the types in spec the process is in, before
- * the first switch: only a switch of type t changes the namespace of type
- * t, and /proc need not show this process after a mnt switch. A type
- * /proc cannot tell is left unknown and simply joined.
+ * The types whose own namespace is checked before joining: joining one's
+ * own mount namespace resets root and working directory, and one's own
+ * PID namespace would fork for nothing. Joining one's own user namespace
+ * fails (EINVAL), which is checked only then; joining any other namespace
+ * one is in changes nothing. Each check costs a /proc lookup, about as
+ * much as the switch itself.
+ */
+#define SELF_CHECKED ((1u << GONS_MNT) | (1u << GONS_PID))
+
+/*
+ * Reads which namespaces of the given types the process is in, before the
+ * first switch: only a switch of type t changes the namespace of type t,
+ * and /proc need not show this process after a mnt switch. A type /proc
+ * cannot tell is left unknown and simply joined.
  */
 static void read_self(unsigned types, struct ns_id *self)
 {
-	int dir = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char path[32] = "/proc/self/ns/";
 
-	if (dir < 0)
-		return;
 	for (int t = 0; t < GONS_NTYPES; t++)
-		if (types & (1u << t))
-			ns_id_of(dir, gons_var_names[t], &self[t]);
-	syscall(SYS_close, dir);
+		if (types & (1u << t)) {
+			memcpy(path + 14, gons_var_names[t], sizeof(gons_var_names[t]));
+			ns_id_of(AT_FDCWD, path, &self[t]);
+		}
 }
 
 /* Returns 1 when a and b are the same namespace, 0 when not or unknown. */
@@ -176,13 +185,23 @@ static int undumpable(int type, const char *path, struct gons_record *rec)
 	return 0;
 }
 
-/* Joins the namespace fd of type t. Returns 0, or -1 with rec filled. */
+/*
+ * Joins the namespace fd of type t. Returns 0, 1 when the process is in
+ * that user namespace already, or -1 with rec filled.
+ */
 static int join(int fd, int t, const char *path, struct gons_record *rec)
 {
+	struct ns_id self[GONS_NTYPES] = { { 0 } };
+
 	if (t == GONS_USER && undumpable(t, path, rec) < 0)
 		return -1;
 	if (syscall(SYS_setns, fd, clone_flag[t]) < 0) {
 		int err = errno;
+		if (err == EINVAL && t == GONS_USER) {
+			read_self(1u << t, self);
+			if (is_self(fd, &self[t]))
+				return 1;
+		}
 		gons_fail(rec, GONS_OP_SETNS, t, err, path);
 		return -1;
 	}
@@ -234,7 +253,7 @@ static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int
 		fd[t] = -1;
 	for (int i = 0; i < spec->norder; i++)
 		types |= 1u << spec->order[i];
-	read_self(types, self);
+	read_self(types & SELF_CHECKED, self);
 	/*
 	 * Open and check every "!" path first, while paths resolve as the
 	 * caller sees them; if one is bad, nothing has been switched yet.
@@ -251,8 +270,7 @@ static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int
 		int t = spec->order[i];
 		if (fd[t] < 0 && (fd[t] = ns_open(spec, t, rec)) < 0)
 			goto out;
-		/* Joining one's own user namespace is EINVAL; own mnt resets cwd. */
-		if (is_self(fd[t], &self[t])) {
+		if ((SELF_CHECKED & (1u << t)) && is_self(fd[t], &self[t])) {
 			syscall(SYS_close, fd[t]);
 			fd[t] = -1;
 			continue;
@@ -295,23 +313,28 @@ static char *ns_dir_of(int pid, char *buf)
 }
 
 /*
- * Returns the types of spec->target_types in which the target's namespace
- * differs from the caller's: joining one's own user namespace is EINVAL,
- * one's own mount namespace resets the working directory. A type the
- * kernel lacks (no /proc/PID/ns file) is left out if the caller did not ask
- * for it by name. Returns -1 with rec filled on failure.
+ * Returns the types of spec->target_types to join: those of SKIPPED_OWN
+ * only where the target's namespace differs from the caller's (see
+ * SELF_CHECKED; in one setns(2) of a pidfd, one's own user namespace fails
+ * the whole call), the others as they are. The types in checked are looked
+ * up in /proc/PID/ns: one the kernel lacks is left out, unless the caller
+ * asked for it by name. Returns -1 with rec filled on failure.
  */
-static long target_types(const struct gons_spec *spec, struct gons_record *rec)
+/* The types of the target skipped where they are the caller's. */
+#define SKIPPED_OWN (SELF_CHECKED | (1u << GONS_USER))
+
+static long target_types(const struct gons_spec *spec, unsigned checked, struct gons_record *rec)
 {
 	struct ns_id self[GONS_NTYPES] = { { 0 } }, id;
-	unsigned types = 0;
+	unsigned types = spec->target_types & ~checked;
 
-	read_self(spec->target_types, self);
+	checked &= spec->target_types;
+	read_self(checked, self);
 	for (int t = 0; t < GONS_NTYPES; t++) {
-		if (!(spec->target_types & (1u << t)))
-			continue;
 		char *end = ns_dir_of(spec->target, target_paths[t]);
 		memcpy(end, gons_var_names[t], sizeof(gons_var_names[t]));
+		if (!(checked & (1u << t)))
+			continue;
 		if (ns_id_of(AT_FDCWD, target_paths[t], &id) < 0) {
 			int err = errno;
 			if (err == ENOENT && spec->target_types == (1u << GONS_NTYPES) - 1)
@@ -319,7 +342,7 @@ static long target_types(const struct gons_spec *spec, struct gons_record *rec)
 			gons_fail(rec, GONS_OP_OPEN, t, err, target_paths[t]);
 			return -1;
 		}
-		if (!same_ns(&self[t], &id))
+		if (!(SKIPPED_OWN & (1u << t)) || !same_ns(&self[t], &id))
 			types |= 1u << t;
 	}
 	return types;
@@ -331,27 +354,24 @@ static long target_types(const struct gons_spec *spec, struct gons_record *rec)
  * there (EINVAL); then it joins them one by one through /proc/PID/ns, as if
  * named by gons_* paths. Returns and leaves *pid_self as switch_all does.
  */
-static int setns_target(int pidfd, unsigned types, struct gons_record *rec, int *pid_self)
+static int setns_target(const struct gons_spec *spec, int pidfd, unsigned types, struct gons_record *rec,
+                        int *pid_self)
 {
-	struct gons_spec paths = { .bang = types };
+	struct gons_spec paths = { 0 };
 	int flags = 0;
 
-	for (int i = 0; i < GONS_NTYPES; i++) {
-		int t = gons_default_order[i];
-		if (types & (1u << t)) {
+	for (int t = 0; t < GONS_NTYPES; t++)
+		if (types & (1u << t))
 			flags |= clone_flag[t];
-			paths.path[t] = target_paths[t];
-			paths.order[paths.norder++] = t;
-		}
-	}
 	if ((types & (1u << GONS_USER)) && undumpable(GONS_USER, NULL, rec) < 0)
 		return 0;
 #ifndef GONS_TEST_NO_PIDFD_SETNS /* tests build with it to take the other way */
 	if (types & (1u << GONS_PID))
 		*pid_self = syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (syscall(SYS_setns, pidfd, flags) == 0) {
-		for (int i = 0; i < paths.norder; i++)
-			rec->joined[rec->njoined++] = paths.order[i];
+		for (int i = 0; i < GONS_NTYPES; i++)
+			if (types & (1u << gons_default_order[i]))
+				rec->joined[rec->njoined++] = gons_default_order[i];
 		return (types >> GONS_PID) & 1;
 	}
 	int err = errno;
@@ -364,6 +384,18 @@ static int setns_target(int pidfd, unsigned types, struct gons_record *rec, int 
 		return 0;
 	}
 #endif
+	/* One by one, each type checked: the kernel may lack some, too. */
+	long all = target_types(spec, (1u << GONS_NTYPES) - 1, rec);
+	if (all <= 0)
+		return 0;
+	paths.bang = all;
+	for (int i = 0; i < GONS_NTYPES; i++) {
+		int t = gons_default_order[i];
+		if (all & (1u << t)) {
+			paths.path[t] = target_paths[t];
+			paths.order[paths.norder++] = t;
+		}
+	}
 	return switch_all(&paths, rec, pid_self, pidfd);
 }
 
@@ -393,11 +425,11 @@ static int join_target(const struct gons_spec *spec, struct gons_record *rec, in
 		rec->code = GONS_CODE_REUSED_PID;
 		goto out;
 	}
-	long types = target_types(spec, rec);
+	long types = target_types(spec, SKIPPED_OWN, rec);
 	/* The /proc/PID files read were the target's only if it still lives. */
 	if (types < 0 || !target_alive(pidfd, rec) || types == 0)
 		goto out;
-	pid = setns_target(pidfd, types, rec, pid_self);
+	pid = setns_target(spec, pidfd, types, rec, pid_self);
 out:
 	syscall(SYS_close, pidfd);
 	return pid;

@@ -48,13 +48,37 @@ const int gons_default_order[GONS_NTYPES] = {
 #define ALL_TYPES ((1u << GONS_NTYPES) - 1)
 
 /* Returns 1 when s begins with "gons_", 0 otherwise. The && stops at the NUL of a shorter s. */
-static int is_gons(const char *s)
+GONS_HOT static int is_gons(const char *s)
 {
 	return s[0] == 'g' && s[1] == 'o' && s[2] == 'n' && s[3] == 's' && s[4] == '_';
 }
 
+/*
+ * The string functions below stand in for the C library's on the way of a
+ * switch: each of those costs this process a page fault the first time,
+ * about as much as a system call.
+ */
+
+/* Returns the length of s, but at most max. */
+GONS_HOT size_t gons_strnlen(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && s[n] != '\0')
+		n++;
+	return n;
+}
+
+/* Copies src with its NUL to dst. Returns the end of dst, at its NUL. */
+GONS_HOT char *gons_stpcpy(char *dst, const char *src)
+{
+	while ((*dst = *src++) != '\0')
+		dst++;
+	return dst;
+}
+
 /* Returns the length of s up to its first c or its end. */
-static size_t span(const char *s, char c)
+GONS_HOT static size_t span(const char *s, char c)
 {
 	size_t n = 0;
 
@@ -64,11 +88,14 @@ static size_t span(const char *s, char c)
 }
 
 /* Returns the variable named by the len bytes at s among the first n, or -1. */
-static int var_of(const char *s, size_t len, int n)
+GONS_HOT static int var_of(const char *s, size_t len, int n)
 {
 	for (int v = 0; v < n; v++) {
 		const char *name = gons_var_names[v];
-		if (strlen(name) == len && memcmp(name, s, len) == 0)
+		size_t i = 0;
+		while (i < len && name[i] == s[i])
+			i++;
+		if (i == len && name[i] == '\0')
 			return v;
 	}
 	return -1;
@@ -78,7 +105,7 @@ static int var_of(const char *s, size_t len, int n)
  * Copies len bytes of src to dst, which holds size bytes, NUL-terminated.
  * What does not fit is cut off and marked with "...".
  */
-void gons_copy(char *dst, int size, const char *src, int len)
+GONS_COLD void gons_copy(char *dst, int size, const char *src, int len)
 {
 	if (len < size) {
 		memcpy(dst, src, len);
@@ -90,7 +117,7 @@ void gons_copy(char *dst, int size, const char *src, int len)
 }
 
 /* Records a failure of op for type (or -1) on path (or NULL). */
-void gons_fail(struct gons_record *rec, int op, int type, int err, const char *path)
+GONS_COLD void gons_fail(struct gons_record *rec, int op, int type, int err, const char *path)
 {
 	rec->op = op;
 	rec->type = type;
@@ -101,14 +128,15 @@ void gons_fail(struct gons_record *rec, int op, int type, int err, const char *p
 	rec->detail[0] = '\0';
 	rec->path[0] = '\0';
 	if (path != NULL)
-		gons_copy(rec->path, sizeof(rec->path), path, strnlen(path, sizeof(rec->path)));
+		gons_copy(rec->path, sizeof(rec->path), path, gons_strnlen(path, sizeof(rec->path)));
 }
 
 /*
  * Records a parse failure with a code, the variable it concerns (or -1) and
  * a detail. Returns -1.
  */
-static int parse_fail(struct gons_record *rec, int code, int type, int var, const char *detail, size_t len)
+GONS_COLD static int parse_fail(struct gons_record *rec, int code, int type, int var, const char *detail,
+                                size_t len)
 {
 	gons_fail(rec, GONS_OP_PARSE, type, 0, NULL);
 	rec->code = code;
@@ -139,12 +167,12 @@ static int parse_number(const char *s, size_t len, unsigned long long max, unsig
  * Reads the value of variable v into spec, or into values[] for the lists
  * and numbers parsed once all are known. Returns 0, or -1 with rec filled.
  */
-static int take_value(int v, const char *value, struct gons_spec *spec, const char **values,
-                      struct gons_record *rec)
+GONS_HOT static int take_value(int v, const char *value, struct gons_spec *spec, const char **values,
+                               struct gons_record *rec)
 {
 	/* Paths are used as they are, so they must fit what the kernel takes. */
 	if ((v < GONS_NTYPES || v == GONS_VAR_WD || v == GONS_VAR_ROOT) &&
-	    strnlen(value, GONS_PATH_MAX) == GONS_PATH_MAX) {
+	    gons_strnlen(value, GONS_PATH_MAX) == GONS_PATH_MAX) {
 		gons_fail(rec, GONS_OP_PARSE, v < GONS_NTYPES ? v : -1, ENAMETOOLONG, value);
 		rec->code = GONS_CODE_PATH_TOO_LONG;
 		rec->other = v;
@@ -164,8 +192,8 @@ static int take_value(int v, const char *value, struct gons_spec *spec, const ch
  * Parses one variable; var points at its "gons_" prefix. seen has a bit for
  * each variable met before. Returns 0, or -1 with rec filled.
  */
-static int parse_var(const char *var, struct gons_spec *spec, const char **values, unsigned *seen,
-                     struct gons_record *rec)
+GONS_HOT static int parse_var(const char *var, struct gons_spec *spec, const char **values, unsigned *seen,
+                              struct gons_record *rec)
 {
 	const char *name = var + 5;
 	size_t len = span(name, '=');
@@ -184,7 +212,7 @@ static int parse_var(const char *var, struct gons_spec *spec, const char **value
 	return take_value(v, value, spec, values, rec);
 }
 
-static int is_blank(char c)
+GONS_HOT static int is_blank(char c)
 {
 	return c == ' ' || c == '\t';
 }
@@ -194,8 +222,8 @@ static int is_blank(char c)
  * (from 1), into its type and *bang. Returns the type, or -1 with rec
  * filled. listed has a bit for each type listed before.
  */
-static int parse_item(int var, const char *begin, const char *end, int index, unsigned *listed, int *bang,
-                      struct gons_record *rec)
+GONS_HOT static int parse_item(int var, const char *begin, const char *end, int index, unsigned *listed,
+                               int *bang, struct gons_record *rec)
 {
 	while (begin < end && is_blank(*begin))
 		begin++;
@@ -227,8 +255,8 @@ static int parse_item(int var, const char *begin, const char *end, int index, un
  * add for each. Each type may be listed once, so this ends at the 9th item
  * at the latest. Returns the types listed as bits, or -1 with rec filled.
  */
-static long parse_list(int var, const char *list, struct gons_spec *spec, struct gons_record *rec,
-                       void (*add)(struct gons_spec *, int, int))
+GONS_HOT static long parse_list(int var, const char *list, struct gons_spec *spec, struct gons_record *rec,
+                                void (*add)(struct gons_spec *, int, int))
 {
 	unsigned listed = 0;
 	int bang;
@@ -246,7 +274,7 @@ static long parse_list(int var, const char *list, struct gons_spec *spec, struct
 }
 
 /* Appends type t to the switch order if its variable is set. */
-static void add_to_order(struct gons_spec *spec, int t, int bang)
+GONS_HOT static void add_to_order(struct gons_spec *spec, int t, int bang)
 {
 	/* An order may name types that are not asked for; they are skipped. */
 	if (spec->path[t] == NULL)
@@ -257,7 +285,7 @@ static void add_to_order(struct gons_spec *spec, int t, int bang)
 }
 
 /* Adds type t to the types to join of the target. */
-static void add_to_target(struct gons_spec *spec, int t, int bang)
+GONS_HOT static void add_to_target(struct gons_spec *spec, int t, int bang)
 {
 	(void)bang;
 	spec->target_types |= 1u << t;
@@ -267,7 +295,7 @@ static void add_to_target(struct gons_spec *spec, int t, int bang)
  * Fills spec->order from gons_order, or from the default order when order
  * is NULL. Returns 0, or -1 with rec filled.
  */
-static int parse_order(const char *order, struct gons_spec *spec, struct gons_record *rec)
+GONS_HOT static int parse_order(const char *order, struct gons_spec *spec, struct gons_record *rec)
 {
 	if (order == NULL) {
 		for (int i = 0; i < GONS_NTYPES; i++)
@@ -285,9 +313,9 @@ static int parse_order(const char *order, struct gons_spec *spec, struct gons_re
 }
 
 /* Records that the value of variable v is not a number it takes. Returns -1. */
-static int bad_number(int v, const char *value, struct gons_record *rec)
+GONS_COLD static int bad_number(int v, const char *value, struct gons_record *rec)
 {
-	return parse_fail(rec, GONS_CODE_BAD_NUMBER, -1, v, value, strnlen(value, GONS_DETAIL_MAX));
+	return parse_fail(rec, GONS_CODE_BAD_NUMBER, -1, v, value, gons_strnlen(value, GONS_DETAIL_MAX));
 }
 
 /*
@@ -295,7 +323,7 @@ static int bad_number(int v, const char *value, struct gons_record *rec)
  * the variables that name namespaces another way. Returns 0, or -1 with
  * rec filled.
  */
-static int parse_target(const char **values, struct gons_spec *spec, struct gons_record *rec)
+GONS_HOT static int parse_target(const char **values, struct gons_spec *spec, struct gons_record *rec)
 {
 	const char *target = values[GONS_VAR_TARGET];
 	unsigned long long n;
@@ -315,7 +343,7 @@ static int parse_target(const char **values, struct gons_spec *spec, struct gons
 	spec->target = (int)n;
 	if (target[len] == ':') {
 		const char *inode = target + len + 1;
-		if (parse_number(inode, strlen(inode), ~0ULL, &spec->inode) < 0 || spec->inode == 0)
+		if (parse_number(inode, span(inode, '\0'), ~0ULL, &spec->inode) < 0 || spec->inode == 0)
 			return bad_number(GONS_VAR_TARGET, target, rec);
 	}
 	spec->target_types = ALL_TYPES;
@@ -332,18 +360,18 @@ static int parse_target(const char **values, struct gons_spec *spec, struct gons
  * 4294967294 ((uid_t)-1 means "no change" to the kernel). Returns 0, or -1
  * with rec filled.
  */
-static int parse_ids(const char **values, struct gons_spec *spec, struct gons_record *rec)
+GONS_HOT static int parse_ids(const char **values, struct gons_spec *spec, struct gons_record *rec)
 {
 	unsigned long long n;
 
 	if (values[GONS_VAR_UID] != NULL) {
-		if (parse_number(values[GONS_VAR_UID], strlen(values[GONS_VAR_UID]), 0xfffffffe, &n) < 0)
+		if (parse_number(values[GONS_VAR_UID], span(values[GONS_VAR_UID], '\0'), 0xfffffffe, &n) < 0)
 			return bad_number(GONS_VAR_UID, values[GONS_VAR_UID], rec);
 		spec->set_uid = 1;
 		spec->uid = (unsigned)n;
 	}
 	if (values[GONS_VAR_GID] != NULL) {
-		if (parse_number(values[GONS_VAR_GID], strlen(values[GONS_VAR_GID]), 0xfffffffe, &n) < 0)
+		if (parse_number(values[GONS_VAR_GID], span(values[GONS_VAR_GID], '\0'), 0xfffffffe, &n) < 0)
 			return bad_number(GONS_VAR_GID, values[GONS_VAR_GID], rec);
 		spec->set_gid = 1;
 		spec->gid = (unsigned)n;
@@ -352,7 +380,7 @@ static int parse_ids(const char **values, struct gons_spec *spec, struct gons_re
 }
 
 /* Returns 1 when env holds a gons_* variable, 0 otherwise. */
-int gons_present(char *const *env)
+GONS_HOT int gons_present(char *const *env)
 {
 	for (; *env != NULL; env++)
 		if (is_gons(*env))
@@ -366,7 +394,7 @@ int gons_present(char *const *env)
  * spec holds what they ask for, possibly nothing, and -1 when they are
  * malformed and rec says why.
  */
-int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec)
+GONS_HOT int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec)
 {
 	const char *values[GONS_NVARS] = { 0 };
 	unsigned seen = 0;
@@ -396,7 +424,7 @@ int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec
  * falls back to /proc/self/auxv, which need not show this process after a
  * mnt or pid switch.
  */
-void gons_strip(char **env)
+GONS_HOT void gons_strip(char **env)
 {
 	static char empty[] = "";
 	char **keep = env;

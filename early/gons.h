@@ -10,6 +10,8 @@
 #ifndef GONS_H
 #define GONS_H
 
+#include <stddef.h>
+
 /* Namespace types, in the index order of status.typeNames. */
 enum gons_type {
 	GONS_CGROUP,
@@ -72,6 +74,15 @@ enum gons_code {
 	GONS_NCODES,
 };
 
+/*
+ * GONS_HOT marks the functions on the way of a switch: the compiler puts
+ * them in .text.hot, which the linker groups, so that a switch faults in
+ * as few pages of code as it can; each fault costs about as much as a
+ * system call. GONS_COLD marks those of failures, which it moves away.
+ */
+#define GONS_HOT  __attribute__((hot))
+#define GONS_COLD __attribute__((cold))
+
 #define GONS_PATH_MAX   4096 /* PATH_MAX, including the NUL */
 #define GONS_DETAIL_MAX 256
 
@@ -121,5 +132,7 @@ int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec
 void gons_strip(char **env);
 void gons_fail(struct gons_record *rec, int op, int type, int err, const char *path);
 void gons_copy(char *dst, int size, const char *src, int len);
+size_t gons_strnlen(const char *s, size_t max);
+char *gons_stpcpy(char *dst, const char *src);
 
 #endif

@@ -15,7 +15,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/resource.h> /* RLIMIT_CORE */
@@ -79,7 +78,7 @@ struct gons_statx {
  * Reads the namespace identity of path, relative to fd; an empty path
  * means fd itself. Returns 0, or -1 with errno set.
  */
-static int ns_id_of(int fd, const char *path, struct ns_id *id)
+GONS_HOT static int ns_id_of(int fd, const char *path, struct ns_id *id)
 {
 	struct gons_statx stx;
 
@@ -90,7 +89,7 @@ static int ns_id_of(int fd, const char *path, struct ns_id *id)
 }
 
 /* Returns the type whose CLONE_NEW* flag is flag, or -1. */
-static int type_of_flag(long flag)
+GONS_COLD static int type_of_flag(long flag)
 {
 	for (int t = 0; t < GONS_NTYPES; t++)
 		if (clone_flag[t] == flag)
@@ -103,7 +102,7 @@ static int type_of_flag(long flag)
  * filled. O_NONBLOCK keeps a FIFO at that path from blocking the open;
  * O_NOCTTY keeps a terminal from becoming the controlling one.
  */
-static int ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
+GONS_HOT static int ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
 {
 	const char *path = spec->path[t];
 	int fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -144,26 +143,26 @@ static int ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
  * and /proc need not show this process after a mnt switch. A type /proc
  * cannot tell is left unknown and simply joined.
  */
-static void read_self(unsigned types, struct ns_id *self)
+GONS_HOT static void read_self(unsigned types, struct ns_id *self)
 {
 	char path[32] = "/proc/self/ns/";
 
 	for (int t = 0; t < GONS_NTYPES; t++)
 		if (types & (1u << t)) {
-			memcpy(path + 14, gons_var_names[t], sizeof(gons_var_names[t]));
+			gons_stpcpy(path + 14, gons_var_names[t]);
 			ns_id_of(AT_FDCWD, path, &self[t]);
 		}
 }
 
 /* Returns 1 when a and b are the same namespace, 0 when not or unknown. */
-static int same_ns(const struct ns_id *a, const struct ns_id *b)
+GONS_HOT static int same_ns(const struct ns_id *a, const struct ns_id *b)
 {
 	return a->ino != 0 && a->ino == b->ino && a->dev_major == b->dev_major &&
 	       a->dev_minor == b->dev_minor;
 }
 
 /* Returns 1 when fd is the namespace self, 0 when not or unknown. */
-static int is_self(int fd, const struct ns_id *self)
+GONS_HOT static int is_self(int fd, const struct ns_id *self)
 {
 	struct ns_id id;
 
@@ -175,7 +174,7 @@ static int is_self(int fd, const struct ns_id *self)
  * root of that namespace cannot ptrace it or open its /proc files once it
  * is a member (cf. CVE-2019-5736). Returns 0, or -1 with rec filled.
  */
-static int undumpable(int type, const char *path, struct gons_record *rec)
+GONS_HOT static int undumpable(int type, const char *path, struct gons_record *rec)
 {
 	if (syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		int err = errno;
@@ -189,7 +188,7 @@ static int undumpable(int type, const char *path, struct gons_record *rec)
  * Joins the namespace fd of type t. Returns 0, 1 when the process is in
  * that user namespace already, or -1 with rec filled.
  */
-static int join(int fd, int t, const char *path, struct gons_record *rec)
+GONS_HOT static int join(int fd, int t, const char *path, struct gons_record *rec)
 {
 	struct ns_id self[GONS_NTYPES] = { { 0 } };
 
@@ -209,7 +208,7 @@ static int join(int fd, int t, const char *path, struct gons_record *rec)
 	return 0;
 }
 
-static void close_all(int *fd)
+GONS_HOT static void close_all(int *fd)
 {
 	for (int t = 0; t < GONS_NTYPES; t++)
 		if (fd[t] >= 0) {
@@ -240,7 +239,8 @@ static int target_alive(int pidfd, struct gons_record *rec)
  * namespace, it returns 1 and leaves there an fd of the one the process
  * is in (or -1), for fork_into_pid. It returns 0 otherwise.
  */
-static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int *pid_self, int pidfd)
+GONS_HOT static int switch_all(const struct gons_spec *spec, struct gons_record *rec, int *pid_self,
+                               int pidfd)
 {
 	int pid = 0;
 	struct ns_id self[GONS_NTYPES] = { { 0 } };
@@ -301,15 +301,13 @@ static char *ns_dir_of(int pid, char *buf)
 	char digits[12];
 	int n = 0;
 
-	memcpy(buf, "/proc/", 6);
-	buf += 6;
+	buf = gons_stpcpy(buf, "/proc/");
 	do
 		digits[n++] = '0' + pid % 10;
 	while ((pid /= 10) != 0);
 	while (n > 0)
 		*buf++ = digits[--n];
-	memcpy(buf, "/ns/", 4);
-	return buf + 4;
+	return gons_stpcpy(buf, "/ns/");
 }
 
 /*
@@ -332,7 +330,7 @@ static long target_types(const struct gons_spec *spec, unsigned checked, struct 
 	read_self(checked, self);
 	for (int t = 0; t < GONS_NTYPES; t++) {
 		char *end = ns_dir_of(spec->target, target_paths[t]);
-		memcpy(end, gons_var_names[t], sizeof(gons_var_names[t]));
+		gons_stpcpy(end, gons_var_names[t]);
 		if (!(checked & (1u << t)))
 			continue;
 		if (ns_id_of(AT_FDCWD, target_paths[t], &id) < 0) {
@@ -441,7 +439,7 @@ out:
  * dropping them may take the right to do the rest. Stops at the first
  * failure, which it records.
  */
-static void settle(const struct gons_spec *spec, struct gons_record *rec)
+GONS_HOT static void settle(const struct gons_spec *spec, struct gons_record *rec)
 {
 	const char *wd = spec->wd != NULL ? spec->wd : spec->root != NULL ? "/" : NULL;
 	int user = 0;
@@ -609,7 +607,7 @@ static void fork_into_pid(int self, struct gons_record *rec)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-__attribute__((constructor)) static void gons_preinit(void)
+GONS_HOT __attribute__((constructor)) static void gons_preinit(void)
 {
 	static struct gons_spec spec;
 	struct gons_record *rec = &gons_record;

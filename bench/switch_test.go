@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -17,9 +18,10 @@ import (
 //     fork that running inside a PID namespace takes), and with no
 //     argument switches nothing;
 //   - the floor with -checked, which also makes the calls of the checks
-//     that early adds to a switch (a stat of its own namespace through
-//     /proc/self/ns, an NS_GET_NSTYPE ioctl and a stat of the opened file,
-//     and for user making itself non-dumpable);
+//     that early adds to a switch (an NS_GET_NSTYPE ioctl of the opened
+//     file; for mnt and pid a stat of its own namespace through
+//     /proc/self/ns and one of the opened file; for user making itself
+//     non-dumpable);
 //   - testdata/thediveo the same way as early, for the types thediveo/gons
 //     supports (no time; its pid switch aborts the Go runtime), and the
 //     floor of just those types.
@@ -38,6 +40,39 @@ func BenchmarkSwitch(b *testing.B) {
 		b.Run(t, func(b *testing.B) { benchSwitch(b, []string{t}) })
 	}
 	b.Run("all", func(b *testing.B) { benchSwitch(b, nsTypes) })
+	b.Run("target", benchTarget)
+}
+
+// benchTarget times gons_target=PID, which joins all eight namespaces of
+// the holder through one setns(2) of a pidfd, next to Switch/all, which
+// joins the same namespaces through their eight paths, and next to the
+// floor of a pidfd switch (testdata/floor -target PID: pidfd_open, setns,
+// close and the fork for pid). Costs are per namespace, as in Switch/all.
+func benchTarget(b *testing.B) {
+	h := newHolder(b, true)
+	env := baseEnv()
+	earlyBin := buildGo(b, "early", timedGlibc, false)
+	floorBin := buildC(b, "floor")
+	checkProbe(b, "probe", h.env(nsTypes), h, nsTypes)
+	checkProbe(b, "probe", append(baseEnv(), "gons_target="+strconv.Itoa(h.pid)), h, nsTypes)
+
+	idle := &subject{name: "early", path: earlyBin, env: env}
+	floorIdle := &subject{name: "floor", path: floorBin, env: env}
+	target := pair{idle: idle, n: len(nsTypes),
+		switching: &subject{name: "early target", path: earlyBin, env: append(baseEnv(), "gons_target="+strconv.Itoa(h.pid))}}
+	paths := pair{idle: idle, n: len(nsTypes),
+		switching: &subject{name: "early paths", path: earlyBin, env: h.env(nsTypes)}}
+	floor := pair{idle: floorIdle, n: len(nsTypes),
+		switching: &subject{name: "floor target", path: floorBin, env: env, args: []string{"-target", strconv.Itoa(h.pid)}}}
+	subjects := []*subject{idle, target.switching, paths.switching, floorIdle, floor.switching}
+
+	t := alternate(b, subjects)
+	targetCost, pathsCost, floorCost := target.cost(subjects, t), paths.cost(subjects, t), floor.cost(subjects, t)
+	b.ReportMetric(targetCost, "early-target-ns/switch")
+	b.ReportMetric(pathsCost, "early-paths-ns/switch")
+	b.ReportMetric(floorCost, "floor-target-ns/switch")
+	b.ReportMetric(ratio(targetCost, pathsCost), "target/paths-ratio")
+	b.ReportMetric(ratio(targetCost, floorCost), "early/floor-ratio")
 }
 
 // thediveoTypes are the types thediveo/gons can switch in a Go program.

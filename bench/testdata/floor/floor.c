@@ -10,12 +10,17 @@
  * With no argument it switches nothing: the baseline of the floor.
  *
  * With -checked before the arguments it also makes the calls of the checks
- * that early adds to a switch (see early/preinit_linux.c): it opens
- * /proc/self/ns and stats its entry of each type, to skip a namespace the
- * process is in already; for each path it makes an ioctl(NS_GET_NSTYPE)
- * and an fstat(2) of the opened fd; and before joining a user namespace it
- * makes itself non-dumpable. That is the floor of early's design, as
+ * that early adds to a switch (see early/preinit_linux.c): for each path an
+ * ioctl(NS_GET_NSTYPE) of the opened fd; for mnt and pid a stat(2) of
+ * /proc/self/ns/<type> and an fstat(2) of the fd, to skip a namespace the
+ * process is in already; for pid an open of /proc/self/ns/pid, to undo
+ * the switch should the fork fail; and before joining a user namespace
+ * making itself non-dumpable. That is the floor of early's design, as
  * opposed to the floor of a switch.
+ *
+ * With -target PID instead it joins every namespace of process PID at once:
+ * pidfd_open(2), one setns(2) of the pidfd with all eight CLONE_NEW* flags,
+ * close(2), and the fork for pid: the floor of gons_target.
  *
  * Like the Go subjects (see testdata/mark), it prints the nanoseconds from
  * a .preinit_array mark to the point where it runs in the target
@@ -30,7 +35,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +88,12 @@ static int parse(const char *arg, const char **path)
 	return -1;
 }
 
+/* Whether early checks for its own namespace of type index t. */
+static int self_checked(int t)
+{
+	return types[t].flag == CLONE_NEWNS || types[t].flag == CLONE_NEWPID;
+}
+
 /* The checks of -checked for fd, of type index t, whose own namespace is
  * self: returns 0 when fd is a namespace of that type other than self,
  * 1 when it is self, -1 on a failed call. */
@@ -88,9 +101,46 @@ static int check(int fd, int t, const struct stat *self)
 {
 	struct stat st;
 
-	if (ioctl(fd, NS_GET_NSTYPE) != types[t].flag || fstat(fd, &st) < 0)
+	if (ioctl(fd, NS_GET_NSTYPE) != types[t].flag)
+		return -1;
+	if (!self_checked(t))
+		return 0;
+	if (fstat(fd, &st) < 0)
 		return -1;
 	return st.st_dev == self->st_dev && st.st_ino == self->st_ino;
+}
+
+/* Waits for a child that prints the elapsed time; returns the exit status. */
+static int fork_and_print(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (pid == 0)
+		_exit(print_elapsed() || fflush(stdout));
+	if (waitpid(pid, &status, 0) < 0 || status != 0)
+		return 1;
+	return 0;
+}
+
+/* -target PID: all namespaces of PID through one setns(2) of a pidfd. */
+static int target(const char *arg)
+{
+	int flags = 0;
+	int pidfd = syscall(SYS_pidfd_open, atoi(arg), 0);
+
+	for (int i = 0; i < (int)(sizeof(types) / sizeof(types[0])); i++)
+		flags |= types[i].flag;
+	if (pidfd < 0 || setns(pidfd, flags) < 0) {
+		perror("pidfd");
+		return 1;
+	}
+	close(pidfd);
+	return fork_and_print();
 }
 
 int main(int argc, char **argv)
@@ -99,16 +149,12 @@ int main(int argc, char **argv)
 	const char *paths[MAXNS];
 	struct stat self[MAXNS];
 
-	int dir = -1;
+	if (argc > 2 && strcmp(argv[1], "-target") == 0)
+		return target(argv[2]);
 	if (argc > 1 && strcmp(argv[1], "-checked") == 0) {
 		checked = 1;
 		argv++;
 		argc--;
-		dir = open("/proc/self/ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dir < 0) {
-			perror("/proc/self/ns");
-			return 1;
-		}
 	}
 	for (int i = 1; i < argc && n < MAXNS; i++, n++) {
 		idx[n] = parse(argv[i], &paths[n]);
@@ -116,13 +162,15 @@ int main(int argc, char **argv)
 			fprintf(stderr, "floor: bad argument %s\n", argv[i]);
 			return 1;
 		}
-		if (checked && fstatat(dir, types[idx[n]].name, &self[n], 0) < 0) {
-			perror(types[idx[n]].name);
-			return 1;
+		if (checked && self_checked(idx[n])) {
+			char own[32];
+			snprintf(own, sizeof(own), "/proc/self/ns/%s", types[idx[n]].name);
+			if (stat(own, &self[n]) < 0) {
+				perror(own);
+				return 1;
+			}
 		}
 	}
-	if (checked)
-		close(dir);
 	for (int i = 0; i < n; i++) {
 		forks |= types[idx[i]].flag == CLONE_NEWPID;
 		fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC);
@@ -136,24 +184,18 @@ int main(int argc, char **argv)
 			perror("prctl");
 			return 1;
 		}
+		int own = -1;
+		if (checked && types[idx[i]].flag == CLONE_NEWPID)
+			own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 		if (setns(fds[i], types[idx[i]].flag) < 0) {
 			perror(paths[i]);
 			return 1;
 		}
 		close(fds[i]);
+		if (own >= 0)
+			close(own);
 	}
-	if (forks) {
-		pid_t pid = fork();
-		int status;
-		if (pid < 0) {
-			perror("fork");
-			return 1;
-		}
-		if (pid == 0)
-			_exit(print_elapsed() || fflush(stdout));
-		if (waitpid(pid, &status, 0) < 0 || status != 0)
-			return 1;
-		return 0;
-	}
+	if (forks)
+		return fork_and_print();
 	return print_elapsed();
 }

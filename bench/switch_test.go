@@ -19,8 +19,8 @@ import (
 //     argument switches nothing;
 //   - the floor with -checked, which also makes the calls of the checks
 //     that early adds to a switch (an NS_GET_NSTYPE ioctl of the opened
-//     file; for mnt and pid a stat of its own namespace through
-//     /proc/self/ns and one of the opened file; for user making itself
+//     file; for mnt and pid the identity of its own namespace through a
+//     pidfd of itself and that of the opened file; for user making itself
 //     non-dumpable);
 //   - testdata/thediveo the same way as early, for the types thediveo/gons
 //     supports (no time; its pid switch aborts the Go runtime), and the

@@ -257,21 +257,29 @@ func TestBang(t *testing.T) {
 func TestAlreadyMember(t *testing.T) {
 	h := startHolder(t)
 	env := []string{"gons_user=/proc/self/ns/user", "gons_mnt=/proc/self/ns/mnt", "gons_net=" + h.path("net"),
-		"gons_uts=/proc/self/ns/uts"}
-	cmd := probeCmd(probe(t, dynamic), env)
-	cmd.Dir = t.TempDir()
-	r := run(t, cmd)
-	if r.Err != nil {
-		t.Fatalf("Err() = %+v", r.Err)
-	}
-	// user and mnt are skipped; uts is joined again, which changes nothing.
-	if want := []string{"net", "uts"}; !slices.Equal(r.Joined, want) {
-		t.Errorf("Joined() = %v, want %v", r.Joined, want)
-	}
-	if self := selfNS(t); r.NS["uts"] != self["uts"] || r.NS["user"] != self["user"] || r.NS["mnt"] != self["mnt"] {
-		t.Errorf("namespaces %v, want the test's user, mnt and uts", r.NS)
-	}
-	if r.Cwd != cmd.Dir {
-		t.Errorf("working directory %q, want %q", r.Cwd, cmd.Dir)
+		"gons_uts=/proc/self/ns/uts", "gons_pid=/proc/self/ns/pid"}
+	for _, f := range []flavour{dynamic, fallback} {
+		t.Run(f.name, func(t *testing.T) {
+			cmd := probeCmd(probe(t, f), env)
+			cmd.Dir = t.TempDir()
+			r := run(t, cmd)
+			if r.Err != nil {
+				t.Fatalf("Err() = %+v", r.Err)
+			}
+			// user, mnt and pid are skipped; uts is joined again, which
+			// changes nothing.
+			if want := []string{"net", "uts"}; !slices.Equal(r.Joined, want) {
+				t.Errorf("Joined() = %v, want %v", r.Joined, want)
+			}
+			self := selfNS(t)
+			for _, typ := range []string{"user", "mnt", "uts", "pid"} {
+				if r.NS[typ] != self[typ] {
+					t.Errorf("%s namespace %s, want the test's %s", typ, r.NS[typ], self[typ])
+				}
+			}
+			if r.Cwd != cmd.Dir {
+				t.Errorf("working directory %q, want %q", r.Cwd, cmd.Dir)
+			}
+		})
 	}
 }

@@ -75,8 +75,11 @@
 //     pid it is skipped and not reported as joined: joining one's own user
 //     namespace fails, one's own mount namespace resets root and working
 //     directory, one's own PID namespace would fork for nothing. Other
-//     types are joined again, which changes nothing and spares a /proc
-//     lookup per switch that costs as much as the switch itself.
+//     types are joined again, which changes nothing and spares a lookup per
+//     switch. The lookup goes through a pidfd of the process
+//     (PIDFD_GET_<TYPE>_NAMESPACE, Linux 6.11) and, on older kernels,
+//     through /proc/self/ns, which costs a new process about as much as
+//     the switch itself.
 //   - Switching stops at the first failure; status reports the types joined
 //     before it and the op, type, path and errno of the failure. After a
 //     failure, gons_root, gons_wd, gons_uid and gons_gid are not applied.

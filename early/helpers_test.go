@@ -72,9 +72,11 @@ var (
 	staticMusl  = flavour{name: "static-musl", cgo: "1", cc: "musl-gcc", ldflags: "-linkmode external -extldflags -static"}
 	internal    = flavour{name: "internal", cgo: "1", ldflags: "-linkmode=internal"}
 	noCgo       = flavour{name: "nocgo", cgo: "0"}
-	// fallback joins a target's namespaces one by one, as on kernels
-	// before 5.8, whose setns(2) takes no pidfd.
-	fallback = flavour{name: "fallback", cgo: "1", cflags: "-O2 -g -DGONS_TEST_NO_PIDFD_SETNS"}
+	// fallback behaves as on kernels before 5.8: their setns(2) takes no
+	// pidfd, so a target's namespaces are joined one by one, and one's
+	// own namespaces are looked up in /proc, for want of the pidfd
+	// ioctls of Linux 6.11.
+	fallback = flavour{name: "fallback", cgo: "1", cflags: "-O2 -g -DGONS_TEST_OLD_KERNEL"}
 
 	// The builds every core case runs against.
 	flavours = []flavour{dynamic, staticGlibc, staticMusl}

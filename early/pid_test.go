@@ -17,7 +17,7 @@ import (
 // the target PID namespace.
 func TestPid(t *testing.T) {
 	h := startHolder(t)
-	for _, f := range flavours {
+	for _, f := range append(flavours, fallback) {
 		t.Run(f.name, func(t *testing.T) {
 			r := runProbe(t, f, h.env("pid"), "-child")
 			if r.Err != nil {

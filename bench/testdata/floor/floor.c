@@ -11,11 +11,12 @@
  *
  * With -checked before the arguments it also makes the calls of the checks
  * that early adds to a switch (see early/preinit_linux.c): for each path an
- * ioctl(NS_GET_NSTYPE) of the opened fd; for mnt and pid a stat(2) of
- * /proc/self/ns/<type> and an fstat(2) of the fd, to skip a namespace the
- * process is in already; for pid an open of /proc/self/ns/pid, to undo
- * the switch should the fork fail; and before joining a user namespace
- * making itself non-dumpable. That is the floor of early's design, as
+ * ioctl(NS_GET_NSTYPE) of the opened fd; for mnt and pid the identity of
+ * its own namespace of the type (a pidfd of itself, PIDFD_GET_*_NAMESPACE
+ * and fstat(2) of what that returns) and an fstat(2) of the fd, to skip a
+ * namespace the process is in already; for pid its own PID namespace the
+ * same way, kept open to undo the switch should the fork fail; and before
+ * joining a user namespace making itself non-dumpable. That is the floor of early's design, as
  * opposed to the floor of a switch.
  *
  * With -target PID instead it joins every namespace of process PID at once:
@@ -86,6 +87,18 @@ static int parse(const char *arg, const char **path)
 		}
 	}
 	return -1;
+}
+
+/* Opens the process's own namespace of type flag through a pidfd of
+ * itself (PIDFD_GET_*_NAMESPACE, Linux 6.11), as early does. */
+static int own_ns(int flag)
+{
+	int nr = flag == CLONE_NEWNS ? 3 : 5; /* mnt, pid */
+	int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	int fd = ioctl(pidfd, _IO(0xff, nr), 0);
+
+	close(pidfd);
+	return fd;
 }
 
 /* Whether early checks for its own namespace of type index t. */
@@ -163,12 +176,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (checked && self_checked(idx[n])) {
-			char own[32];
-			snprintf(own, sizeof(own), "/proc/self/ns/%s", types[idx[n]].name);
-			if (stat(own, &self[n]) < 0) {
-				perror(own);
+			int own = own_ns(types[idx[n]].flag);
+			if (own < 0 || fstat(own, &self[n]) < 0) {
+				perror("own namespace");
 				return 1;
 			}
+			close(own);
 		}
 	}
 	for (int i = 0; i < n; i++) {
@@ -186,7 +199,7 @@ int main(int argc, char **argv)
 		}
 		int own = -1;
 		if (checked && types[idx[i]].flag == CLONE_NEWPID)
-			own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+			own = own_ns(CLONE_NEWPID);
 		if (setns(fds[i], types[idx[i]].flag) < 0) {
 			perror(paths[i]);
 			return 1;

@@ -662,25 +662,22 @@ static void fork_into_pid(int self, struct gons_record *rec)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-GONS_HOT __attribute__((constructor)) static void gons_preinit(void)
+/* The constructor's work once a gons_* variable is there. */
+GONS_HOT static void run(char **env, struct gons_record *rec)
 {
-	struct gons_spec spec = { 0 };
-	struct gons_record *rec = &gons_record;
+	struct gons_spec spec = { 0 }; /* on the stack: a first write to .bss costs a page fault */
 
-	rec->ran = 1;
-	if (environ == NULL || !gons_present(environ))
-		return; /* Nothing asked for: back to the Go runtime. */
 	/*
 	 * A setuid, setgid or file-capability program must not let its caller
 	 * choose its namespaces, nor even parse what the caller wrote.
 	 */
 	if (getauxval(AT_SECURE)) {
-		gons_strip(environ);
+		gons_strip(env);
 		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
 		return;
 	}
-	int ok = gons_parse(environ, &spec, rec) > 0;
-	gons_strip(environ);
+	int ok = gons_parse(env, &spec, rec) > 0;
+	gons_strip(env);
 	if (!ok)
 		return;
 	int pid_self = -1;
@@ -690,4 +687,12 @@ GONS_HOT __attribute__((constructor)) static void gons_preinit(void)
 		settle(&spec, rec);
 	if (pid)
 		fork_into_pid(pid_self, rec);
+}
+
+GONS_HOT __attribute__((constructor)) static void gons_preinit(void)
+{
+	gons_record.ran = 1;
+	if (environ != NULL && gons_present(environ))
+		run(environ, &gons_record);
+	/* Nothing asked for: back to the Go runtime. */
 }

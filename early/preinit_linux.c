@@ -172,8 +172,8 @@ GONS_HOT static int ns_id_by_pid(int pidfd, const char *dir, int t, struct ns_id
  * own mount namespace resets root and working directory, and one's own
  * PID namespace would fork for nothing. Joining one's own user namespace
  * fails (EINVAL), which is checked only then; joining any other namespace
- * one is in changes nothing. Each check costs a /proc lookup, about as
- * much as the switch itself.
+ * one is in changes nothing. Each check costs a few system calls, or,
+ * before Linux 6.11, a /proc lookup, about as much as the switch itself.
  */
 #define SELF_CHECKED ((1u << GONS_MNT) | (1u << GONS_PID))
 
@@ -194,7 +194,9 @@ GONS_HOT static void read_self(unsigned types, struct ns_id *self)
 		syscall(SYS_close, pidfd);
 }
 
-/* Opens the PID namespace the process is in, to undo a PID join should the fork fail. Returns the fd or -1.
+/*
+ * Opens the PID namespace the process is in, to undo a PID join should the
+ * fork fail. Returns the fd, or -1.
  */
 static int own_pid_ns(void)
 {
@@ -242,13 +244,12 @@ GONS_HOT static int undumpable(int type, const char *path, struct gons_record *r
  */
 GONS_HOT static int join(int fd, int t, const char *path, struct gons_record *rec)
 {
-	struct ns_id self[GONS_NTYPES] = { { 0 } };
-
 	if (t == GONS_USER && undumpable(t, path, rec) < 0)
 		return -1;
 	if (syscall(SYS_setns, fd, clone_flag[t]) < 0) {
 		int err = errno;
 		if (err == EINVAL && t == GONS_USER) {
+			struct ns_id self[GONS_NTYPES] = { { 0 } };
 			read_self(1u << t, self);
 			if (is_self(fd, &self[t]))
 				return 1;

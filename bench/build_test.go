@@ -69,7 +69,7 @@ func buildGo(b *testing.B, pkg string, l linking, strip bool) string {
 	if strip {
 		name += "-stripped"
 	}
-	args := []string{"build", "-trimpath", "-o", outPath, "-ldflags", strings.Join(ldflags, " "), "./testdata/" + pkg}
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-o", outPath, "-ldflags", strings.Join(ldflags, " "), "./testdata/" + pkg}
 	return build(b, name, env, "go", args)
 }
 

@@ -121,7 +121,7 @@ func probe(t testing.TB, f flavour) string {
 		testutil.RequireTool(t, f.cc)
 	}
 	out := filepath.Join(binDir, "probe-"+f.name)
-	cmd := exec.Command(goTool(), "build", "-o", out, "-ldflags", f.ldflags, "./testdata/probe")
+	cmd := exec.Command(goTool(), "build", "-buildvcs=false", "-o", out, "-ldflags", f.ldflags, "./testdata/probe")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+f.cgo)
 	if f.cc != "" {
 		cmd.Env = append(cmd.Env, "CC="+f.cc)

@@ -11,7 +11,7 @@ import (
 // defines init and record.
 func TestSymbolsDoNotCollide(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "collide")
-	if out, err := exec.Command(goTool(), "build", "-o", bin, "./testdata/collide").CombinedOutput(); err != nil {
+	if out, err := exec.Command(goTool(), "build", "-buildvcs=false", "-o", bin, "./testdata/collide").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin).Output()

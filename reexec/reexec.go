@@ -129,7 +129,10 @@ func (f *Func[P, R]) Run(ctx context.Context, param P, opts ...Option) (R, error
 		return r, &Error{Action: f.name, Op: "start", Err: errors.New("the Param and Result options are not for Func.Run")}
 	}
 	o.param, o.paramSet, o.result = param, true, &r
-	return r, run(ctx, f.name, o)
+	// Not "return r, run(...)": the order in which r is read and run
+	// writes it would be unspecified.
+	err = run(ctx, f.name, o)
+	return r, err
 }
 
 // Namespace names a namespace for the child to join before its Go runtime

@@ -22,7 +22,8 @@ func BenchmarkExecBaseline(b *testing.B) {
 	}
 }
 
-// BenchmarkPlain runs the seed's plain action and decodes its stdout.
+// BenchmarkPlain runs the plain "answertoeverything" action (the example of
+// thediveo/gons's README) and decodes its stdout.
 func BenchmarkPlain(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {

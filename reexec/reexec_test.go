@@ -68,7 +68,9 @@ var (
 	})
 )
 
-func TestSeed(t *testing.T) {
+// TestAnswer runs the example of thediveo/gons's README, whose API reexec
+// keeps: a plain action that prints its result.
+func TestAnswer(t *testing.T) {
 	var answer int
 	if err := reexec.RunReexecAction("answertoeverything", reexec.Result(&answer)); err != nil {
 		t.Fatal(err)

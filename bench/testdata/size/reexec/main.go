@@ -1,5 +1,5 @@
 // Command reexec is testdata/size/base running an action through package
-// reexec, as the example in its issue does.
+// reexec, as the example of package reexec does.
 package main
 
 import "C"

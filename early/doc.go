@@ -90,7 +90,9 @@
 //     returns, on every path.
 //   - The gons_* variables are removed from the environment in place, so
 //     neither the program ([os.Getenv], [os.Environ]) nor its children see
-//     them.
+//     them. In place means in the array environ points to, which is the one
+//     the Go runtime reads, unless a C constructor that ran before this one
+//     replaced it (by setenv(3), say).
 //   - Before joining a user namespace the process makes itself
 //     non-dumpable ([PR_SET_DUMPABLE]), so that root of that namespace
 //     cannot ptrace it or open its /proc files.

@@ -8,23 +8,7 @@ package early
 */
 import "C"
 
-import (
-	"unsafe"
-
-	_ "github.com/gonsproject/gons/status" // defines record
-)
-
-// record hands the constructor's record to package status, which defines
-// it (see status/record.go) and reads the C struct in place.
-//
-//go:linkname record github.com/gonsproject/gons/status.record
-func record(state int, r unsafe.Pointer)
-
-// States of the record, as in status/record.go.
-const (
-	stateRan    = 1
-	stateNoCtor = 2
-)
+import "unsafe"
 
 // status reads struct gons_record through a Go mirror of its layout
 // (status.cRecord: 18 int32s from ran to pad, two uint64s, path, detail);

@@ -2,21 +2,7 @@
 
 package early
 
-import (
-	"runtime"
-	"unsafe"
-
-	_ "github.com/gonsproject/gons/status" // defines record
-)
-
-//go:linkname record github.com/gonsproject/gons/status.record
-func record(state int, r unsafe.Pointer)
-
-// States of the record, as in status/record.go.
-const (
-	stateNoCgo   = 3
-	stateNoLinux = 4
-)
+import "runtime"
 
 // Without cgo, or off Linux, there is no constructor: tell status why.
 func init() {

@@ -83,8 +83,8 @@ var (
 )
 
 var (
-	binDir string // where probes are built, readable by everybody
-	built  sync.Map
+	binDir string                // where probes are built, readable by everybody
+	built  = map[string]string{} // flavour name -> probe, guarded by mu
 	mu     sync.Mutex
 )
 
@@ -114,8 +114,8 @@ func probe(t testing.TB, f flavour) string {
 	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	if p, ok := built.Load(f.name); ok {
-		return p.(string)
+	if p, ok := built[f.name]; ok {
+		return p
 	}
 	if f.cc != "" {
 		testutil.RequireTool(t, f.cc)
@@ -132,7 +132,7 @@ func probe(t testing.TB, f flavour) string {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the %s probe: %v\n%s", f.name, err, msg)
 	}
-	built.Store(f.name, out)
+	built[f.name] = out
 	return out
 }
 

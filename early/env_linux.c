@@ -6,7 +6,7 @@
  * This runs before the Go runtime and before anything of the program, so
  * it allocates nothing and calls nothing that might: it reads the strings
  * the kernel put on the stack and keeps pointers into them. It makes no
- * system calls either; the constructor in preinit_linux.c does those.
+ * system calls either; the steps that follow do those (see gons.h).
  */
 #include <errno.h>
 #include <stddef.h>

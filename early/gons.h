@@ -1,8 +1,19 @@
 /*
- * Declarations shared by the constructor (preinit_linux.c), the parser
- * (env_linux.c) and the Go shim (early_linux.go). Every global symbol
- * carries the gons_ prefix so that the module links next to any other cgo
- * package.
+ * The contract between the C files of early, one per step before the Go
+ * runtime starts, and the Go shim (early_linux.go):
+ *
+ *   preinit_linux.c  the constructor: secure check, parse, dispatch
+ *   env_linux.c      parsing and stripping the gons_* variables
+ *   ns_linux.c       opening namespace files and telling them apart
+ *   switch_linux.c   joining namespaces by path, in order
+ *   target_linux.c   joining the namespaces of a process, by PID
+ *   settle_linux.c   root, working directory, credentials
+ *   relay_linux.c    the fork into a PID namespace and the relay
+ *
+ * The steps take what they work on as arguments (a spec and a record), not
+ * globals, so that a caller other than the constructor, a fork server say,
+ * can run them once per request. Every global symbol carries the gons_
+ * prefix so that the module links next to any other cgo package.
  *
  * The enums are mirrored in status/record.go; TestRecordCodes in package
  * early keeps the two in step.
@@ -123,16 +134,129 @@ struct gons_spec {
 	const char *wd, *root;    /* gons_wd, gons_root; NULL: unset */
 };
 
+/* A namespace, as the inode of its nsfs file. ino 0: unknown. */
+struct gons_ns_id {
+	unsigned dev_major, dev_minor;
+	unsigned long long ino;
+};
+
+/*
+ * The types whose own namespace is checked before joining: joining one's
+ * own mount namespace resets root and working directory, and one's own
+ * PID namespace would fork for nothing. Joining one's own user namespace
+ * fails (EINVAL), which is checked only then; joining any other namespace
+ * one is in changes nothing. Each check costs a few system calls, or,
+ * before Linux 6.11, a /proc lookup, about as much as the switch itself.
+ */
+#define GONS_SELF_CHECKED ((1u << GONS_MNT) | (1u << GONS_PID))
+
+/* What the constructor did, for package status (preinit_linux.c). */
 extern struct gons_record gons_record;
+
+/* env_linux.c: the variables, parsing and stripping. */
 extern const char gons_var_names[GONS_NVARS][10];
 extern const int gons_default_order[GONS_NTYPES];
 
+/* Returns 1 when env holds a gons_* variable, 0 otherwise. */
 int gons_present(char *const *env);
+/*
+ * Reads the gons_* variables of env into spec, which must be zeroed.
+ * Returns 0 when there are none, 1 when spec holds what they ask for, -1
+ * when they are malformed and rec says why.
+ */
 int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec);
+/* Removes the gons_* entries from env in place, keeping its length. */
 void gons_strip(char **env);
+/* Records a failure of op for type (or -1) with err, on path (or NULL). */
 void gons_fail(struct gons_record *rec, int op, int type, int err, const char *path);
+/* Copies len bytes of src to dst of size bytes, NUL-terminated, cut with "...". */
 void gons_copy(char *dst, int size, const char *src, int len);
+/* Returns the length of s, but at most max. */
 size_t gons_strnlen(const char *s, size_t max);
+/* Copies src with its NUL to dst. Returns the end of dst, at its NUL. */
 char *gons_stpcpy(char *dst, const char *src);
+
+/* ns_linux.c: namespace files. */
+
+/* The CLONE_NEW* flag of each type. */
+extern const int gons_clone_flag[GONS_NTYPES];
+
+/* Reads the identity of the namespace file fd. Returns 0, or -1 with errno set. */
+int gons_ns_id_of(int fd, struct gons_ns_id *id);
+/*
+ * Opens spec's path of type t and checks that it is a namespace of that
+ * type. Returns the fd, or -1 with rec filled.
+ */
+int gons_ns_open(const struct gons_spec *spec, int t, struct gons_record *rec);
+/*
+ * Reads the identity of the namespace of type t of the process pidfd
+ * refers to, or, where the kernel cannot tell through a pidfd, of dir
+ * followed by the type's name (dir: /proc/self/ns/ or /proc/PID/ns/).
+ * Returns 0, or -1 with errno set.
+ */
+int gons_ns_id_by_pid(int pidfd, const char *dir, int t, struct gons_ns_id *id);
+/*
+ * Reads which namespaces of the given types (bits 1 << type) the process
+ * is in into self; one it cannot tell stays unknown (ino 0).
+ */
+void gons_read_self(unsigned types, struct gons_ns_id *self);
+/* Opens the PID namespace the process is in. Returns the fd, or -1. */
+int gons_own_pid_ns(void);
+/* Returns 1 when a and b are the same namespace, 0 when not or unknown. */
+int gons_same_ns(const struct gons_ns_id *a, const struct gons_ns_id *b);
+/* Returns 1 when fd is the namespace self, 0 when not or unknown. */
+int gons_is_self(int fd, const struct gons_ns_id *self);
+
+/* switch_linux.c: joins by path. */
+
+/*
+ * Makes the process non-dumpable before it joins a user namespace. Returns
+ * 0, or -1 with rec filled (op setns, type, path).
+ */
+int gons_undumpable(int type, const char *path, struct gons_record *rec);
+/*
+ * Joins the namespaces of spec in spec's order, stopping at the first
+ * failure, which it records in rec. pidfd: -1, or a pidfd of the process
+ * whose /proc/PID/ns files spec's paths are, which must still live once
+ * they are open. Closes every fd it opens, but for *pid_self (-1 on
+ * entry): returns 1 when it joined a PID namespace, with *pid_self an fd
+ * of the PID namespace the process was in (or -1), for
+ * gons_fork_into_pid; returns 0 otherwise.
+ */
+int gons_switch(const struct gons_spec *spec, struct gons_record *rec, int *pid_self, int pidfd);
+
+/* target_linux.c: joins by PID. */
+
+/*
+ * Reports whether the process pidfd refers to still lives. Returns 1, or 0
+ * with rec filled (op target, ESRCH).
+ */
+int gons_target_alive(int pidfd, struct gons_record *rec);
+/*
+ * Joins the namespaces of spec->target's process of the types
+ * spec->target_types, those that differ from the caller's. Returns and
+ * leaves *pid_self as gons_switch does; failures are in rec.
+ */
+int gons_join_target(const struct gons_spec *spec, struct gons_record *rec, int *pid_self);
+
+/* settle_linux.c */
+
+/*
+ * After the switches: spec's root, working directory and credentials, in
+ * that order, stopping at the first failure, which it records in rec.
+ */
+void gons_settle(const struct gons_spec *spec, struct gons_record *rec);
+
+/* relay_linux.c */
+
+/*
+ * Forks after a PID join: the child returns and goes on in the namespace;
+ * the parent relays signals to it and exits as it does, never returning.
+ * self is an fd of the PID namespace the process was in, or -1, which it
+ * closes. When the fork fails, it records that in rec (unless rec holds a
+ * failure already), leaves the PID namespace again and returns, or exits
+ * with 127 where it cannot leave.
+ */
+void gons_fork_into_pid(int self, struct gons_record *rec);
 
 #endif

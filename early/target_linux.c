@@ -1,0 +1,162 @@
+//go:build cgo
+
+/*
+ * Joining the namespaces of a process named by PID (gons_target), through
+ * a pidfd, which pins the process: its PID cannot be reused while the
+ * constructor looks at it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <unistd.h>
+
+#include "gons.h"
+#include "kernel.h"
+
+int gons_target_alive(int pidfd, struct gons_record *rec)
+{
+	/* Signal 0 checks existence; EPERM means it exists. */
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH) {
+		gons_fail(rec, GONS_OP_TARGET, -1, ESRCH, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+/* /proc/PID/ns/TYPE of the target, for each type. */
+typedef char ns_paths[GONS_NTYPES][40];
+
+/* Writes /proc/pid/ns/ to buf, which holds at least 32 bytes. */
+static void ns_dir_of(int pid, char *buf)
+{
+	char digits[12];
+	int n = 0;
+
+	buf = gons_stpcpy(buf, "/proc/");
+	do
+		digits[n++] = '0' + pid % 10;
+	while ((pid /= 10) != 0);
+	while (n > 0)
+		*buf++ = digits[--n];
+	gons_stpcpy(buf, "/ns/");
+}
+
+/* The types of the target skipped where they are the caller's. */
+#define SKIPPED_OWN (GONS_SELF_CHECKED | (1u << GONS_USER))
+
+/*
+ * Returns the types of spec->target_types to join: those of SKIPPED_OWN
+ * only where the target's namespace differs from the caller's (see
+ * GONS_SELF_CHECKED; in one setns(2) of a pidfd, one's own user namespace
+ * fails the whole call), the others as they are. The types in checked are
+ * looked up in /proc/PID/ns: one the kernel lacks is left out, unless the
+ * caller asked for it by name. Returns -1 with rec filled on failure.
+ */
+static long target_types(const struct gons_spec *spec, int pidfd, unsigned checked, ns_paths paths,
+                         struct gons_record *rec)
+{
+	struct gons_ns_id self[GONS_NTYPES] = { { 0 } }, id;
+	unsigned types = spec->target_types & ~checked;
+	char dir[32];
+
+	checked &= spec->target_types;
+	gons_read_self(checked, self);
+	ns_dir_of(spec->target, dir);
+	for (int t = 0; t < GONS_NTYPES; t++) {
+		gons_stpcpy(gons_stpcpy(paths[t], dir), gons_var_names[t]);
+		if (!(checked & (1u << t)))
+			continue;
+		if (gons_ns_id_by_pid(pidfd, dir, t, &id) < 0) {
+			int err = errno;
+			if (err == ENOENT && spec->target_types == (1u << GONS_NTYPES) - 1)
+				continue;
+			gons_fail(rec, GONS_OP_OPEN, t, err, paths[t]);
+			return -1;
+		}
+		if (!(SKIPPED_OWN & (1u << t)) || !gons_same_ns(&self[t], &id))
+			types |= 1u << t;
+	}
+	return types;
+}
+
+/*
+ * Joins the namespaces of types of the process pidfd refers to in one
+ * setns(2) (Linux 5.8), all or none. Before 5.8 the kernel takes no pidfd
+ * there (EINVAL); then it joins them one by one through /proc/PID/ns, as if
+ * named by gons_* paths. Returns and leaves *pid_self as gons_switch does.
+ */
+static int setns_target(const struct gons_spec *spec, int pidfd, unsigned types, ns_paths tp,
+                        struct gons_record *rec, int *pid_self)
+{
+	struct gons_spec paths = { 0 };
+	int flags = 0;
+
+	for (int t = 0; t < GONS_NTYPES; t++)
+		if (types & (1u << t))
+			flags |= gons_clone_flag[t];
+	if ((types & (1u << GONS_USER)) && gons_undumpable(GONS_USER, NULL, rec) < 0)
+		return 0;
+#ifndef GONS_TEST_OLD_KERNEL /* tests build with it to take the other way */
+	if (types & (1u << GONS_PID))
+		*pid_self = gons_own_pid_ns();
+	if (syscall(SYS_setns, pidfd, flags) == 0) {
+		for (int i = 0; i < GONS_NTYPES; i++)
+			if (types & (1u << gons_default_order[i]))
+				rec->joined[rec->njoined++] = gons_default_order[i];
+		return (types >> GONS_PID) & 1;
+	}
+	int err = errno;
+	if (*pid_self >= 0) {
+		syscall(SYS_close, *pid_self);
+		*pid_self = -1;
+	}
+	if (err != EINVAL) {
+		gons_fail(rec, GONS_OP_SETNS, -1, err, NULL);
+		return 0;
+	}
+#endif
+	/* One by one, each type checked: the kernel may lack some, too. */
+	long all = target_types(spec, pidfd, (1u << GONS_NTYPES) - 1, tp, rec);
+	if (all <= 0)
+		return 0;
+	paths.bang = all;
+	for (int i = 0; i < GONS_NTYPES; i++) {
+		int t = gons_default_order[i];
+		if (all & (1u << t)) {
+			paths.path[t] = tp[t];
+			paths.order[paths.norder++] = t;
+		}
+	}
+	return gons_switch(&paths, rec, pid_self, pidfd);
+}
+
+GONS_HOT int gons_join_target(const struct gons_spec *spec, struct gons_record *rec, int *pid_self)
+{
+	struct gons_ns_id id;
+	int pid = 0;
+
+	rec->target_pid = spec->target;
+	rec->want_inode = spec->inode;
+	int pidfd = syscall(SYS_pidfd_open, spec->target, 0);
+	if (pidfd < 0) {
+		int err = errno;
+		gons_fail(rec, GONS_OP_TARGET, -1, err, NULL);
+		return 0;
+	}
+	/* Since Linux 6.9 (pidfs) a pidfd's inode names one process for the boot's lifetime. */
+	if (gons_ns_id_of(pidfd, &id) == 0)
+		rec->target_inode = id.ino;
+	if (spec->inode != 0 && spec->inode != rec->target_inode) {
+		gons_fail(rec, GONS_OP_TARGET, -1, EINVAL, NULL);
+		rec->code = GONS_CODE_REUSED_PID;
+		goto out;
+	}
+	ns_paths tp;
+	long types = target_types(spec, pidfd, SKIPPED_OWN, tp, rec);
+	/* The /proc/PID files read were the target's only if it still lives. */
+	if (types < 0 || !gons_target_alive(pidfd, rec) || types == 0)
+		goto out;
+	pid = setns_target(spec, pidfd, types, tp, rec, pid_self);
+out:
+	syscall(SYS_close, pidfd);
+	return pid;
+}

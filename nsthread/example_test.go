@@ -1,0 +1,79 @@
+package nsthread_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+
+	"github.com/gonsproject/gons/nsthread"
+)
+
+// The interfaces of the network namespace of process 42, joined through a
+// pidfd, so that another process that gets PID 42 is never joined.
+func ExampleRun() {
+	names, err := nsthread.Run(func() ([]string, error) {
+		ifs, err := net.Interfaces()
+		var names []string
+		for _, i := range ifs {
+			names = append(names, i.Name)
+		}
+		return names, err
+	}, nsthread.Target(42, "net"))
+	fmt.Println(names, err)
+}
+
+// The hostname in the uts namespace bound to a file, next to the network
+// namespace of the same container.
+func ExampleDo() {
+	var hostname string
+	err := nsthread.Do(func() error {
+		var err error
+		hostname, err = os.Hostname()
+		return err
+	}, nsthread.Namespaces([]nsthread.Namespace{
+		{Type: "uts", Path: "/run/gons/web/uts"},
+		{Type: "net", Path: "/run/gons/web/net"},
+	}))
+	fmt.Println(hostname, err)
+}
+
+// The trap: only the thread the function runs on is in the namespaces. A
+// goroutine it starts runs on another thread, in the namespaces of the
+// process, and so do library calls that hand their work to goroutines.
+// Do the namespace-bound work (opening a socket, reading a file of
+// /proc/thread-self) on the function's own goroutine; what it opened can
+// then be used anywhere.
+func Example_goroutines() {
+	nsthread.Do(func() error {
+		inside, _ := os.Hostname() // the namespace's hostname
+
+		var elsewhere string
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			elsewhere, _ = os.Hostname() // the process's hostname, not the namespace's
+		}()
+		wg.Wait()
+
+		fmt.Println(inside, elsewhere)
+		return nil
+	}, nsthread.Target(42, "uts"))
+}
+
+// Types a thread cannot join are refused before anything happens, with an
+// error that points to package reexec.
+func ExampleErrNotThreadJoinable() {
+	err := nsthread.Do(func() error { return nil }, nsthread.Namespaces([]nsthread.Namespace{
+		{Type: "mnt", Path: "/proc/42/ns/mnt"},
+	}))
+	fmt.Println(errors.Is(err, nsthread.ErrNotThreadJoinable))
+	fmt.Println(err)
+	fmt.Println(nsthread.ThreadJoinable("net"), nsthread.ThreadJoinable("mnt"))
+	// Output:
+	// true
+	// nsthread: parse mnt: a thread of a multi-threaded process cannot join this namespace type; run the function through package reexec
+	// true false
+}

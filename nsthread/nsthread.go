@@ -1,0 +1,298 @@
+package nsthread
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/gonsproject/gons/status"
+)
+
+// Namespace names a namespace for the thread to join. Its fields are those
+// of reexec.Namespace, so that one converts to the other:
+// nsthread.Namespace(n).
+type Namespace struct {
+	// Type is one of cgroup, ipc, net, uts: the types a thread of a
+	// multi-threaded process can join. A "!" in front of it, which
+	// reexec uses to open a path before a mount namespace switch, is
+	// accepted and changes nothing: every path is opened, and checked,
+	// before the first switch.
+	Type string
+	// Path is a namespace file, such as /proc/42/ns/net, or a bind mount
+	// of one.
+	Path string
+}
+
+// Types are the namespace types a thread can join, in the order [Target]
+// joins them by default.
+var Types = []string{"cgroup", "ipc", "net", "uts"}
+
+// ThreadJoinable reports whether a single thread of a multi-threaded
+// process can join a namespace of type typ (with or without a leading
+// "!"): true for cgroup, ipc, net and uts.
+func ThreadJoinable(typ string) bool {
+	return joinable(trimBang(typ))
+}
+
+func joinable(typ string) bool {
+	switch typ {
+	case "cgroup", "ipc", "net", "uts":
+		return true
+	}
+	return false
+}
+
+// Sentinel errors that an [*Error] may wrap, for use with [errors.Is].
+// Unknown, duplicate and mistyped namespaces wrap the sentinels of package
+// status ([status.ErrUnknownType], [status.ErrDuplicate],
+// [status.ErrWrongType], [status.ErrConflict]), as a run of package reexec
+// would.
+var (
+	// ErrNotThreadJoinable: a namespace of type mnt, user, time or pid,
+	// which the kernel lets only a single-threaded process join. Package
+	// reexec runs a function in a child that joins them before its Go
+	// runtime starts.
+	ErrNotThreadJoinable = errors.New("a thread of a multi-threaded process cannot join this namespace type; run the function through package reexec")
+	// ErrThreadDiscarded: the function ran, or was about to, but the
+	// thread could not be put back into its namespaces, or the function
+	// panicked, so the thread was ended rather than returned to the Go
+	// runtime. The process stays sound; the error reports what failed.
+	ErrThreadDiscarded = errors.New("the thread was discarded")
+	// ErrPanic: the function panicked. The error is a [*PanicError].
+	ErrPanic = errors.New("function panicked")
+)
+
+// Error is the error of a call that did not run cleanly.
+type Error struct {
+	// Op is the step that failed:
+	//	parse    the options are wrong (unknown or duplicate type, mnt, user, time or pid)
+	//	target   the process to join by PID could not be opened (pidfd_open)
+	//	open     a namespace file could not be opened
+	//	check    the file is not a namespace of the type asked for (NS_GET_NSTYPE)
+	//	setns    joining failed; the namespaces joined before were left again
+	//	restore  switching back failed; the thread was discarded
+	//	panic    the function panicked, or called runtime.Goexit; the thread was discarded
+	Op string
+	// Type is the namespace type; "" when the error concerns none.
+	Type string
+	// Path is the namespace file, or "pid N" for a process joined by
+	// PID; "" when none.
+	Path string
+	// Err is the cause: a syscall.Errno for system-call failures.
+	Err error
+	// Discarded is whether the thread was ended instead of being
+	// returned to the runtime. errors.Is(err, ErrThreadDiscarded) reports
+	// it too.
+	Discarded bool
+}
+
+// Error returns the error in the form
+// nsthread: setns net "/proc/42/ns/net": operation not permitted.
+func (e *Error) Error() string {
+	s := "nsthread: " + e.Op
+	if e.Type != "" {
+		s += " " + e.Type
+	}
+	if e.Path != "" {
+		s += " " + strconv.Quote(e.Path)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	if e.Discarded {
+		s += " (" + ErrThreadDiscarded.Error() + ")"
+	}
+	return s
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrThreadDiscarded and the thread was.
+func (e *Error) Is(target error) bool {
+	return target == ErrThreadDiscarded && e.Discarded
+}
+
+// PanicError is the cause of an [*Error] with Op "panic".
+type PanicError struct {
+	// Value is what the function passed to panic; nil when it called
+	// runtime.Goexit.
+	Value any
+	// Goexit is whether the function called runtime.Goexit (as
+	// testing.T.FailNow does) rather than panic.
+	Goexit bool
+	// Stack is the stack of the function's goroutine at the panic.
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	if e.Goexit {
+		return "function called runtime.Goexit"
+	}
+	return fmt.Sprint(e.Value)
+}
+
+// Is reports whether target is ErrPanic.
+func (e *PanicError) Is(target error) bool { return target == ErrPanic }
+
+// Unwrap returns the panic value if it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// Option says which namespaces to join.
+type Option func(*config) error
+
+// config is what the options say.
+type config struct {
+	ns     []Namespace
+	pid    int // process to join by PID; 0: none
+	pidfd  int // the caller's pidfd; -1: none
+	pidTyp []string
+}
+
+func collect(opts []Option) (*config, error) {
+	c := &config{pidfd: -1}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.ns) > 0 && (c.pid != 0 || c.pidfd >= 0) {
+		return nil, &Error{Op: "parse", Err: fmt.Errorf("Namespaces and a target both say which namespaces to join: %w", status.ErrConflict)}
+	}
+	return c, nil
+}
+
+// Namespaces makes the thread join the namespaces, in the order given,
+// and leave them in the reverse order. Each path is opened and its type
+// checked before the first switch. Types other than cgroup, ipc, net and
+// uts are refused with [ErrNotThreadJoinable].
+func Namespaces(ns []Namespace) Option {
+	return func(c *config) error {
+		seen := map[string]bool{}
+		for _, n := range ns {
+			typ := trimBang(n.Type)
+			if err := checkType(typ, n.Type, seen); err != nil {
+				return err
+			}
+			if n.Path == "" {
+				return &Error{Op: "parse", Type: typ, Err: fmt.Errorf("empty path: %w", status.ErrSyntax)}
+			}
+		}
+		c.ns = append(c.ns, ns...)
+		return nil
+	}
+}
+
+// Target makes the thread join the namespaces of process pid of the given
+// types, or, with none given, of all four thread-joinable types. The
+// process is opened as a pidfd when the call starts ([pidfd_open(2)],
+// Linux 5.3) and joined through it, all types at once ([setns(2)] with a
+// pidfd, Linux 5.8), so a process that ends meanwhile is never half
+// joined, and another process that gets its PID is never joined. A PID
+// that was reused before the call began cannot be told apart: a caller
+// who learned the PID earlier holds a pidfd from then and uses
+// [TargetPidfd].
+//
+// [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
+// [setns(2)]: https://man7.org/linux/man-pages/man2/setns.2.html
+func Target(pid int, types ...string) Option {
+	return func(c *config) error {
+		if pid <= 0 {
+			return &Error{Op: "parse", Path: "pid " + strconv.Itoa(pid), Err: errors.New("not a process ID")}
+		}
+		return c.target(pid, -1, types)
+	}
+}
+
+// TargetPidfd is [Target] for a process the caller holds a pidfd of: the
+// process the pidfd refers to, or, if it has ended, an error that wraps
+// syscall.ESRCH, whoever has its PID now. The pidfd stays open.
+func TargetPidfd(pidfd int, types ...string) Option {
+	return func(c *config) error {
+		if pidfd < 0 {
+			return &Error{Op: "parse", Path: "pidfd " + strconv.Itoa(pidfd), Err: errors.New("not a descriptor")}
+		}
+		return c.target(0, pidfd, types)
+	}
+}
+
+func (c *config) target(pid, pidfd int, types []string) error {
+	if c.pid != 0 || c.pidfd >= 0 {
+		return &Error{Op: "parse", Err: fmt.Errorf("more than one target: %w", status.ErrConflict)}
+	}
+	seen := map[string]bool{}
+	for _, typ := range types {
+		if err := checkType(typ, typ, seen); err != nil {
+			return err
+		}
+	}
+	if len(types) == 0 {
+		types = Types
+	}
+	c.pid, c.pidfd, c.pidTyp = pid, pidfd, append([]string(nil), types...)
+	return nil
+}
+
+// checkType refuses a type that is unknown, seen before, or not
+// thread-joinable. given is the type as the caller wrote it.
+func checkType(typ, given string, seen map[string]bool) error {
+	if !joinable(typ) {
+		switch typ {
+		case "mnt", "user", "time", "pid":
+			return &Error{Op: "parse", Type: typ, Err: ErrNotThreadJoinable}
+		}
+		return &Error{Op: "parse", Err: fmt.Errorf("%q: %w", given, status.ErrUnknownType)}
+	}
+	if seen[typ] {
+		return &Error{Op: "parse", Type: typ, Err: fmt.Errorf("%s listed more than once: %w", typ, status.ErrDuplicate)}
+	}
+	seen[typ] = true
+	return nil
+}
+
+func trimBang(typ string) string {
+	if len(typ) > 0 && typ[0] == '!' {
+		return typ[1:]
+	}
+	return typ
+}
+
+// Run runs fn on a locked OS thread that has joined the namespaces the
+// options name, switches the thread back afterwards, and returns fn's
+// result and error. A failure to switch in or back comes as an [*Error];
+// fn's own error as it is (joined with an *Error when the thread could not
+// be switched back, in which case the result is still fn's).
+//
+// fn runs on a goroutine of its own, always, never on the caller's: a
+// caller whose goroutine is locked to a thread ([runtime.LockOSThread])
+// keeps that thread as it was. Goroutines that fn starts run on other
+// threads, in the namespaces of the process, not in those fn runs in;
+// see the package documentation.
+func Run[R any](fn func() (R, error), opts ...Option) (R, error) {
+	var r R
+	c, err := collect(opts)
+	if err != nil {
+		return r, err
+	}
+	err = c.run(func() error {
+		var ferr error
+		r, ferr = fn()
+		return ferr
+	})
+	return r, err
+}
+
+// Do is [Run] for a function without a result.
+func Do(fn func() error, opts ...Option) error {
+	c, err := collect(opts)
+	if err != nil {
+		return err
+	}
+	return c.run(fn)
+}

@@ -1,0 +1,221 @@
+package nsthread
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/gonsproject/gons/status"
+	"golang.org/x/sys/unix"
+)
+
+// flags are the setns flags of every namespace type, by name.
+var flags = map[string]int{
+	"cgroup": unix.CLONE_NEWCGROUP, "ipc": unix.CLONE_NEWIPC, "net": unix.CLONE_NEWNET, "uts": unix.CLONE_NEWUTS,
+	"mnt": unix.CLONE_NEWNS, "pid": unix.CLONE_NEWPID, "time": unix.CLONE_NEWTIME, "user": unix.CLONE_NEWUSER,
+}
+
+// cloneFlag returns the setns flag of a thread-joinable namespace type.
+func cloneFlag(typ string) (int, bool) {
+	return flags[typ], joinable(typ)
+}
+
+// typeOf names the namespace type of a CLONE_NEW* flag, for messages.
+func typeOf(flag int) string {
+	for typ, f := range flags {
+		if f == flag {
+			return typ
+		}
+	}
+	return "0x" + strconv.FormatInt(int64(flag), 16)
+}
+
+// testHookRestore, when set by a test, is called before each switch back;
+// an error it returns counts as a failed setns.
+var testHookRestore func(typ string) error
+
+// testHookTarget, when set by a test, is called with the PID after
+// pidfd_open and before the switch.
+var testHookTarget func(pid int)
+
+// joined is a namespace the thread has to leave again: the descriptor of
+// the namespace it was in before, and its type.
+type joined struct {
+	fd   int
+	flag int
+	typ  string
+}
+
+// run calls fn on a fresh goroutine locked to its thread and waits for it.
+func (c *config) run(fn func() error) error {
+	done := make(chan error, 1)
+	go c.onThread(fn, done)
+	return <-done
+}
+
+// onThread runs on a goroutine of its own. It locks it to its thread,
+// switches, calls fn, switches back, and unlocks only when all of that
+// went well; otherwise it returns locked, and the runtime ends the thread
+// (or, for the main thread, parks it for good) instead of reusing it.
+// It reports on done from a deferred call, so that a panic or a
+// runtime.Goexit in fn is reported too.
+func (c *config) onThread(fn func() error, done chan<- error) {
+	runtime.LockOSThread()
+	var (
+		back   []joined
+		err    error
+		clean  bool // the thread is in its own namespaces again
+		normal bool // fn, if it was called, returned
+	)
+	defer func() {
+		closeAll(back)
+		if !normal {
+			p := &PanicError{Value: recover(), Stack: debug.Stack()}
+			// recover returns nil only for runtime.Goexit (panic(nil)
+			// panics with a *runtime.PanicNilError since Go 1.21).
+			p.Goexit = p.Value == nil
+			err = &Error{Op: "panic", Err: p, Discarded: true}
+		} else if clean {
+			runtime.UnlockOSThread()
+		}
+		done <- err
+	}()
+	if err = c.switchIn(&back); err != nil {
+		normal, clean = true, !errors.Is(err, ErrThreadDiscarded)
+		return
+	}
+	ferr := fn()
+	normal = true
+	if rerr := restore(back); rerr != nil {
+		err = rerr
+		if ferr != nil {
+			err = fmt.Errorf("%w; then %w", ferr, rerr)
+		}
+		return
+	}
+	clean, err = true, ferr
+}
+
+// closeAll closes the descriptors of the namespaces to go back to.
+func closeAll(back []joined) {
+	for _, j := range back {
+		unix.Close(j.fd)
+	}
+}
+
+// switchIn opens and checks every namespace, remembers the thread's own
+// namespace of each type in back, and joins them. When joining fails
+// half-way, it switches back what it joined.
+func (c *config) switchIn(back *[]joined) error {
+	if c.pid != 0 || c.pidfd >= 0 {
+		return c.switchTarget(back)
+	}
+	fds := make([]int, 0, len(c.ns))
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	for _, n := range c.ns {
+		typ := trimBang(n.Type)
+		flag, _ := cloneFlag(typ)
+		fd, err := unix.Open(n.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &Error{Op: "open", Type: typ, Path: n.Path, Err: err}
+		}
+		fds = append(fds, fd)
+		got, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+		if err != nil {
+			return &Error{Op: "check", Type: typ, Path: n.Path, Err: fmt.Errorf("not a namespace file: %w", err)}
+		}
+		if got != flag {
+			return &Error{Op: "check", Type: typ, Path: n.Path, Err: fmt.Errorf("namespace type %s, not %s: %w", typeOf(got), typ, status.ErrWrongType)}
+		}
+		if err := own(back, typ, flag); err != nil {
+			return err
+		}
+	}
+	for i, n := range c.ns {
+		if err := unix.Setns(fds[i], (*back)[i].flag); err != nil {
+			e := &Error{Op: "setns", Type: (*back)[i].typ, Path: n.Path, Err: err}
+			return leave((*back)[:i], e)
+		}
+	}
+	return nil
+}
+
+// switchTarget joins the namespaces of a process through a pidfd, all
+// types in one setns(2).
+func (c *config) switchTarget(back *[]joined) error {
+	pidfd, path := c.pidfd, "pidfd "+strconv.Itoa(c.pidfd)
+	if c.pid != 0 {
+		path = "pid " + strconv.Itoa(c.pid)
+		fd, err := unix.PidfdOpen(c.pid, 0)
+		if err != nil {
+			return &Error{Op: "target", Path: path, Err: err}
+		}
+		defer unix.Close(fd)
+		pidfd = fd
+		if testHookTarget != nil {
+			testHookTarget(c.pid)
+		}
+	}
+	flags := 0
+	for _, typ := range c.pidTyp {
+		flag, _ := cloneFlag(typ)
+		if err := own(back, typ, flag); err != nil {
+			return err
+		}
+		flags |= flag
+	}
+	if err := unix.Setns(pidfd, flags); err != nil {
+		typ := ""
+		if len(c.pidTyp) == 1 {
+			typ = c.pidTyp[0]
+		}
+		return &Error{Op: "setns", Type: typ, Path: path, Err: err}
+	}
+	return nil
+}
+
+// own opens the thread's own namespace of type typ and appends it to back.
+func own(back *[]joined, typ string, flag int) error {
+	path := "/proc/thread-self/ns/" + typ
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &Error{Op: "open", Type: typ, Path: path, Err: err}
+	}
+	*back = append(*back, joined{fd: fd, flag: flag, typ: typ})
+	return nil
+}
+
+// leave switches back out of the namespaces in back, in reverse order,
+// after joining failed with e. If that fails too, the thread is lost.
+func leave(back []joined, e *Error) error {
+	if err := restore(back); err != nil {
+		e.Discarded = true
+		return fmt.Errorf("%w; then %w", e, err)
+	}
+	return e
+}
+
+// restore switches the thread back into the namespaces in back, last
+// joined first.
+func restore(back []joined) error {
+	for i := len(back) - 1; i >= 0; i-- {
+		j := back[i]
+		var err error
+		if testHookRestore != nil {
+			err = testHookRestore(j.typ)
+		}
+		if err == nil {
+			err = unix.Setns(j.fd, j.flag)
+		}
+		if err != nil {
+			return &Error{Op: "restore", Type: j.typ, Path: "/proc/thread-self/ns/" + j.typ, Err: err, Discarded: true}
+		}
+	}
+	return nil
+}

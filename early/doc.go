@@ -89,10 +89,16 @@
 //   - Every fd is opened O_CLOEXEC and closed before the constructor
 //     returns, on every path.
 //   - The gons_* variables are removed from the environment in place, so
-//     neither the program ([os.Getenv], [os.Environ]) nor its children see
-//     them. In place means in the array environ points to, which is the one
-//     the Go runtime reads, unless a C constructor that ran before this one
-//     replaced it (by setenv(3), say).
+//     neither the program ([os.Getenv], [os.Environ]) nor its children, Go
+//     or C, see them. In place means in the array environ points to, which
+//     is the one the Go runtime reads, unless a C constructor that ran
+//     before this one replaced it (by setenv(3), say). The array keeps its
+//     length, with empty entries in front, which Go skips; the C library's
+//     environ points past them, so system(3) and execve(2) with environ
+//     pass none on. Their values are overwritten with NULs where the kernel
+//     put them, once the constructor is done with them: /proc/PID/environ
+//     then shows "gons_wd=" followed by NULs, say, which as an environment
+//     counts as unset.
 //   - Before joining a user namespace the process makes itself
 //     non-dumpable ([PR_SET_DUMPABLE]), so that root of that namespace
 //     cannot ptrace it or open its /proc files.

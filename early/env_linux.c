@@ -417,21 +417,43 @@ GONS_HOT int gons_parse(char *const *env, struct gons_spec *spec, struct gons_re
 }
 
 /*
- * Removes the gons_* entries from env in place. The kept entries move to
- * the front; the freed slots at the end point at an empty string, which
- * getenv(3) and Go's os.Environ skip. The NULL that ends env must stay in
- * its slot: Go finds the auxiliary vector right after it, and without it
- * falls back to /proc/self/auxv, which need not show this process after a
- * mnt or pid switch.
+ * Overwrites the value of the variable s with NULs. /proc/PID/environ shows
+ * the strings where the kernel put them, whatever the array points at; it
+ * then shows "gons_name=" and NULs, which, read back as an environment,
+ * count as unset.
  */
-GONS_HOT void gons_strip(char **env)
+GONS_HOT static void wipe(char *s)
+{
+	s += span(s, '=');
+	if (*s != '\0')
+		while (*++s != '\0')
+			*s = '\0';
+}
+
+/*
+ * Removes the gons_* entries from env in place and wipes their values. The
+ * kept entries move to the end, in order; the freed slots in front point
+ * at an empty string, which Go's os.Environ skips. The NULL that ends env
+ * must stay in its slot: Go finds the auxiliary vector right after it, and
+ * without it falls back to /proc/self/auxv, which need not show this
+ * process after a mnt or pid switch. Returns the first kept slot, for
+ * libc's environ, so that C children are passed no empty entries.
+ */
+GONS_HOT char **gons_strip(char **env)
 {
 	static char empty[] = "";
 	char **keep = env;
 
-	for (; *env != NULL; env++)
-		if (!is_gons(*env))
-			*keep++ = *env;
-	while (keep < env)
-		*keep++ = empty;
+	while (*keep != NULL)
+		keep++;
+	for (char **p = keep; p > env;) {
+		char *s = *--p;
+		if (is_gons(s))
+			wipe(s);
+		else
+			*--keep = s;
+	}
+	for (char **p = env; p < keep; p++)
+		*p = empty;
+	return keep;
 }

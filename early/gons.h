@@ -165,8 +165,12 @@ int gons_present(char *const *env);
  * when they are malformed and rec says why.
  */
 int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec);
-/* Removes the gons_* entries from env in place, keeping its length. */
-void gons_strip(char **env);
+/*
+ * Removes the gons_* entries from env in place and overwrites their values;
+ * env keeps its length, with empty strings in front. Returns the first
+ * kept entry: env without those fillers.
+ */
+char **gons_strip(char **env);
 /* Records a failure of op for type (or -1) with err, on path (or NULL). */
 void gons_fail(struct gons_record *rec, int op, int type, int err, const char *path);
 /* Copies len bytes of src to dst of size bytes, NUL-terminated, cut with "...". */

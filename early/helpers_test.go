@@ -26,6 +26,8 @@ type report struct {
 	NS        map[string]string
 	FDs       []string
 	Env       []string
+	ProcEnv   []string
+	SystemEnv []string
 	Hostname  string
 	Monotonic int64
 	Dumpable  int

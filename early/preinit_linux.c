@@ -24,25 +24,22 @@ struct gons_record gons_record;
 GONS_HOT static void run(char **env, struct gons_record *rec)
 {
 	struct gons_spec spec = { 0 }; /* on the stack: a first write to .bss costs a page fault */
+	int pid_self = -1, pid = 0;
 
 	/*
 	 * A setuid, setgid or file-capability program must not let its caller
 	 * choose its namespaces, nor even parse what the caller wrote.
 	 */
 	if (getauxval(AT_SECURE)) {
-		gons_strip(env);
 		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
-		return;
+	} else if (gons_parse(env, &spec, rec) > 0) {
+		pid = spec.target != 0 ? gons_join_target(&spec, rec, &pid_self)
+		                       : gons_switch(&spec, rec, &pid_self, -1);
+		if (rec->op == GONS_OP_NONE)
+			gons_settle(&spec, rec);
 	}
-	int ok = gons_parse(env, &spec, rec) > 0;
-	gons_strip(env);
-	if (!ok)
-		return;
-	int pid_self = -1;
-	int pid = spec.target != 0 ? gons_join_target(&spec, rec, &pid_self)
-	                           : gons_switch(&spec, rec, &pid_self, -1);
-	if (rec->op == GONS_OP_NONE)
-		gons_settle(&spec, rec);
+	/* Only now: spec points into the values, which this wipes. */
+	environ = gons_strip(env);
 	if (pid)
 		gons_fork_into_pid(pid_self, rec);
 }

@@ -69,6 +69,18 @@ func checkClean(t *testing.T, r *report) {
 	if len(r.Env) != 0 {
 		t.Errorf("gons_* variables visible to the program: %v", r.Env)
 	}
+	checkWiped(t, "/proc/self/environ", r.ProcEnv)
+}
+
+// checkWiped checks that the entries of an environ file show no value of a
+// gons_* variable: at most its name and "=".
+func checkWiped(t *testing.T, file string, entries []string) {
+	t.Helper()
+	for _, kv := range entries {
+		if name, value, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "gons_") && value != "" {
+			t.Errorf("%s shows %q", file, kv)
+		}
+	}
 }
 
 var defaultOrder = []string{"user", "mnt", "cgroup", "ipc", "net", "uts", "time", "pid"}

@@ -44,7 +44,9 @@ type Result struct {
 	Path    string
 	Detail  string
 	Env     []string // the environment after gons_strip, every slot
+	Start   int      // the slot gons_strip returned, for environ
 	EndNil  bool     // whether the slot after the last entry is still NULL
+	Strings []string // the original strings after gons_strip, at their length
 }
 
 // NVars is the number of gons_* variables.
@@ -106,11 +108,20 @@ func Parse(env []string) Result {
 	r.Index, r.Other = int(rec.index), int(rec.other)
 	r.Path, r.Detail = C.GoStringN(&rec.path[0], C.int(cstrlen(rec.path[:]))), C.GoStringN(&rec.detail[0], C.int(cstrlen(rec.detail[:])))
 
-	C.gons_strip(&array[0])
-	for _, p := range array[:n] {
+	start := C.gons_strip(&array[0])
+	for i, p := range array[:n] {
 		r.Env = append(r.Env, C.GoString(p))
+		if start == &array[i] {
+			r.Start = i
+		}
+	}
+	if start == &array[n] {
+		r.Start = n
 	}
 	r.EndNil = array[n] == nil
+	for i, p := range originals {
+		r.Strings = append(r.Strings, string(C.GoBytes(unsafe.Pointer(p), C.int(len(env[i])))))
+	}
 	// The strings belong to the caller of gons_strip; free the originals.
 	copy(array[:n], originals)
 	return r

@@ -151,24 +151,36 @@ func TestDetailCut(t *testing.T) {
 	}
 }
 
-// checkStripped checks what gons_strip left: the other entries, in order,
-// then empty strings in the freed slots, then the NULL, where it was.
+// checkStripped checks what gons_strip left: empty strings in the freed
+// slots, then the other entries, in order, where the returned slot begins,
+// then the NULL, where it was; and the gons_* strings with their values
+// overwritten by NULs, the others as they were.
 func checkStripped(t *testing.T, env []string, r Result) {
 	t.Helper()
-	var want []string
+	var kept []string
 	for _, kv := range env {
 		if !strings.HasPrefix(kv, "gons_") {
-			want = append(want, kv)
+			kept = append(kept, kv)
 		}
 	}
-	for len(want) < len(env) {
-		want = append(want, "")
-	}
+	want := append(make([]string, len(env)-len(kept)), kept...)
 	if diff := cmp.Diff(want, r.Env); diff != "" {
 		t.Errorf("environment after gons_strip (-want +got):\n%s", diff)
 	}
+	if r.Start != len(env)-len(kept) {
+		t.Errorf("gons_strip returned slot %d, want %d, the first kept one", r.Start, len(env)-len(kept))
+	}
 	if !r.EndNil {
 		t.Error("gons_strip moved the NULL that ends the environment")
+	}
+	for i, kv := range env {
+		want := kv
+		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(kv, "gons_") {
+			want = name + "=" + strings.Repeat("\x00", len(value))
+		}
+		if r.Strings[i] != want {
+			t.Errorf("string %q after gons_strip: %q, want %q", kv, r.Strings[i], want)
+		}
 	}
 }
 

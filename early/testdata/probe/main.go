@@ -28,6 +28,8 @@ type Report struct {
 	NS        map[string]string // type -> /proc/self/ns link
 	FDs       []string          // fds other than 0, 1, 2, as fd=target
 	Env       []string          // gons_* entries the program sees
+	ProcEnv   []string          // the entries of /proc/self/environ; nil: unreadable
+	SystemEnv []string          // with -system, the entries a C child of system(3) got
 	Hostname  string
 	Monotonic int64 // CLOCK_MONOTONIC, seconds
 	Dumpable  int
@@ -57,12 +59,16 @@ func main() {
 	child := flag.Bool("child", false, "also report the view of a child process")
 	sub := flag.Bool("sub", false, "report as the child of another probe")
 	exists := flag.String("exists", "", "path whose existence to report")
+	sys := flag.String("system", "", "a file in which system(3)'s shell leaves the environment it got")
 	wait := flag.Bool("wait", false, "after the report, wait for SIGUSR1 and exit 42")
 	exit := flag.Int("exit", 0, "exit code")
 	kill := flag.Int("kill", 0, "signal to kill the probe with after the report")
 	flag.Parse()
 
 	r := report(fds, *exists)
+	if *sys != "" {
+		r.SystemEnv = systemEnv(*sys)
+	}
 	if *child && !*sub {
 		out, err := exec.Command("/proc/self/exe", "-sub").Output()
 		if err != nil {
@@ -115,6 +121,9 @@ func report(fds []string, exists string) *Report {
 			r.Env = append(r.Env, kv)
 		}
 	}
+	if b, err := os.ReadFile("/proc/self/environ"); err == nil {
+		r.ProcEnv = entries(b)
+	}
 	r.Hostname, _ = os.Hostname()
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err == nil {
@@ -163,6 +172,14 @@ func openFDs() []string {
 		fds = append(fds, name+"="+target)
 	}
 	return fds
+}
+
+// entries splits the contents of an environ file into its entries.
+func entries(b []byte) []string {
+	if len(b) == 0 {
+		return []string{}
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
 func itoa(n int) string {

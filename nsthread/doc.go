@@ -39,7 +39,8 @@
 // caller's: a caller that locked its goroutine to a thread keeps that
 // thread exactly as it was, whatever it did with it. The other side of
 // this is that thread state the caller set up is not there in the
-// function.
+// function. Nor does it run on the main thread, which the runtime would
+// park for good rather than end, and which /proc/self shows.
 //
 // # The traps
 //

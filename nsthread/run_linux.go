@@ -48,6 +48,9 @@ type joined struct {
 	typ  string
 }
 
+// mainTID is the thread ID of the main thread: the process ID.
+var mainTID = unix.Getpid()
+
 // run calls fn on a fresh goroutine locked to its thread and waits for it.
 func (c *config) run(fn func() error) error {
 	done := make(chan error, 1)
@@ -58,11 +61,22 @@ func (c *config) run(fn func() error) error {
 // onThread runs on a goroutine of its own. It locks it to its thread,
 // switches, calls fn, switches back, and unlocks only when all of that
 // went well; otherwise it returns locked, and the runtime ends the thread
-// (or, for the main thread, parks it for good) instead of reusing it.
+// instead of reusing it.
 // It reports on done from a deferred call, so that a panic or a
 // runtime.Goexit in fn is reported too.
 func (c *config) onThread(fn func() error, done chan<- error) {
 	runtime.LockOSThread()
+	if unix.Gettid() == mainTID {
+		// The runtime never ends the main thread: it parks it for
+		// good instead, where it would stay in the namespaces, and
+		// /proc/self, which shows the main thread, with it. Keep the
+		// main thread locked and idle meanwhile, so that the runtime
+		// starts the work on another thread.
+		err := c.run(fn)
+		runtime.UnlockOSThread()
+		done <- err
+		return
+	}
 	var (
 		back   []joined
 		err    error

@@ -190,7 +190,8 @@ func Namespaces(ns []Namespace) Option {
 }
 
 // Target makes the thread join the namespaces of process pid of the given
-// types, or, with none given, of all four thread-joinable types. The
+// types (a "!" in front is accepted, as in [Namespace]), or, with none
+// given, of all four thread-joinable types. The
 // process is opened as a pidfd when the call starts ([pidfd_open(2)],
 // Linux 5.3) and joined through it, all types at once ([setns(2)] with a
 // pidfd, Linux 5.8), so a process that ends meanwhile is never half
@@ -227,15 +228,18 @@ func (c *config) target(pid, pidfd int, types []string) error {
 		return &Error{Op: "parse", Err: fmt.Errorf("more than one target: %w", status.ErrConflict)}
 	}
 	seen := map[string]bool{}
-	for _, typ := range types {
-		if err := checkType(typ, typ, seen); err != nil {
+	c.pidTyp = nil
+	for _, given := range types {
+		typ := trimBang(given)
+		if err := checkType(typ, given, seen); err != nil {
 			return err
 		}
+		c.pidTyp = append(c.pidTyp, typ)
 	}
 	if len(types) == 0 {
-		types = Types
+		c.pidTyp = append(c.pidTyp, Types...)
 	}
-	c.pid, c.pidfd, c.pidTyp = pid, pidfd, append([]string(nil), types...)
+	c.pid, c.pidfd = pid, pidfd
 	return nil
 }
 

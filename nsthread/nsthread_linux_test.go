@@ -283,6 +283,7 @@ func TestJoin(t *testing.T) {
 	all := []string{"uts", "net", "cgroup", "ipc"}
 	t.Run("all/path", func(t *testing.T) { run(t, all, byPath(all)) })
 	t.Run("all/pid", func(t *testing.T) { run(t, all, Target(pid)) })
+	t.Run("some/pid", func(t *testing.T) { run(t, []string{"net", "uts"}, Target(pid, "!uts", "net")) })
 	t.Run("all/pidfd", func(t *testing.T) {
 		fd, err := unix.PidfdOpen(pid, 0)
 		if err != nil {

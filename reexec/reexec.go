@@ -129,6 +129,9 @@ func (f *Func[P, R]) Run(ctx context.Context, param P, opts ...Option) (R, error
 		return r, &Error{Action: f.name, Op: "start", Err: errors.New("the Param and Result options are not for Func.Run")}
 	}
 	o.param, o.paramSet, o.result = param, true, &r
+	if done, err := inProcess(ctx, f.name, o); done {
+		return r, err
+	}
 	// Not "return r, run(...)": the order in which r is read and run
 	// writes it would be unspecified.
 	err = run(ctx, f.name, o)
@@ -161,6 +164,7 @@ type options struct {
 	env        []string
 	stdout     io.Writer
 	stderr     io.Writer
+	inProcess  bool // InProcess: run a typed action through nsthread where it can
 }
 
 func collect(name string, opts []Option) (*options, error) {

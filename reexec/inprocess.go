@@ -1,0 +1,132 @@
+package reexec
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/gonsproject/gons/nsthread"
+	"github.com/gonsproject/gons/status"
+)
+
+// InProcess makes [Func.Run] run the action in this process, on a thread
+// of its own that joins the namespaces and leaves them afterwards (package
+// [github.com/gonsproject/gons/nsthread]), instead of in a child, when
+// that can give the same answer: when every namespace asked for is of a
+// type a thread can join (cgroup, ipc, net, uts; with [Target], the types
+// must be listed) and no other option asks for something only a process
+// of its own has ([Environment], [Stdout], [Stderr], and the like).
+// Otherwise, and for actions registered with [Register], the action runs
+// in a child as it would without the option. A call costs microseconds
+// instead of a process start.
+//
+// The parameter and the result still travel as JSON, decoded strictly, so
+// that the action sees and returns what it would in a child, and a failure
+// is the same [*Error] with the same Op: "switch" wraps a
+// [*status.Error], an action's error is kept as it is, "panic" wraps
+// [ErrPanic] with the stack in [Error.Stderr]. What differs is what a
+// process of its own would hide: the action shares the caller's memory,
+// standard streams and other threads; goroutines it starts run in the
+// caller's namespaces; an action that calls os.Exit ends the caller. The
+// context is checked before the call, which then runs to its end. A
+// thread that could not be switched back, or that ran an action which
+// panicked, is ended rather than reused ([nsthread.ErrThreadDiscarded]).
+func InProcess() Option {
+	return func(o *options) error {
+		o.inProcess = true
+		return nil
+	}
+}
+
+// inProcess runs a typed action through package nsthread when o allows it,
+// and says whether it did.
+func inProcess(ctx context.Context, name string, o *options) (bool, error) {
+	a := lookup(name)
+	if !o.inProcess || a == nil || a.run == nil {
+		return false, nil
+	}
+	nsOpt, ok := threadOption(o)
+	if !ok {
+		return false, nil
+	}
+	fail := func(op string, err error) error { return &Error{Action: name, Op: op, Err: err} }
+	if err := ctx.Err(); err != nil {
+		return true, fail("context", err)
+	}
+	param, err := json.Marshal(o.param)
+	if err != nil {
+		return true, fail("param", err)
+	}
+	var actionErr error
+	result, err := nsthread.Run(func() ([]byte, error) {
+		r, err := a.run(param)
+		actionErr = err
+		return r, err
+	}, nsOpt)
+	var w *wireErr
+	var ne *nsthread.Error
+	var pe *nsthread.PanicError
+	switch {
+	case err == nil:
+	case err == actionErr && errors.As(err, &w):
+		return true, fail(w.kind, w.err)
+	case err == actionErr:
+		return true, fail(kindAction, err)
+	case errors.As(err, &pe):
+		e := fail(kindPanic, fmt.Errorf("%w: %v (%w)", ErrPanic, pe.Value, nsthread.ErrThreadDiscarded)).(*Error)
+		// What a child prints to its standard error, and keeps the
+		// end of.
+		e.Stderr = fmt.Sprintf("panic: %v\n\n%s", pe.Value, pe.Stack)
+		e.Stderr = e.Stderr[max(0, len(e.Stderr)-StderrMax):]
+		return true, e
+	case errors.As(err, &ne):
+		cause := ne.Err
+		if ne.Discarded {
+			cause = fmt.Errorf("%w (%w)", cause, nsthread.ErrThreadDiscarded)
+		}
+		return true, fail(kindSwitch, &status.Error{Op: ne.Op, Type: ne.Type, Path: ne.Path, Err: cause})
+	default:
+		return true, fail(kindSwitch, err)
+	}
+	if err := decodeStrict(result, o.result); err != nil {
+		return true, fail(kindResult, fmt.Errorf("malformed: %w", err))
+	}
+	return true, nil
+}
+
+// threadOption returns the nsthread option that joins what o asks for,
+// and whether a thread can do all that o asks.
+func threadOption(o *options) (nsthread.Option, bool) {
+	// Any option besides these, including ones added later, needs a
+	// child: compare with what no option at all gives.
+	rest, none := *o, options{}
+	if base, err := collect("", nil); err == nil {
+		none = *base
+	}
+	rest.namespaces, rest.target, rest.targetNS = nil, 0, nil
+	rest.param, rest.paramSet, rest.result, rest.inProcess = nil, false, nil, false
+	if !reflect.DeepEqual(rest, none) {
+		return nil, false
+	}
+	if o.target != 0 {
+		if len(o.targetNS) == 0 {
+			return nil, false // all types: mnt, user and the others
+		}
+		for _, typ := range o.targetNS {
+			if !nsthread.ThreadJoinable(typ) {
+				return nil, false
+			}
+		}
+		return nsthread.Target(o.target, o.targetNS...), true
+	}
+	ns := make([]nsthread.Namespace, 0, len(o.namespaces))
+	for _, n := range o.namespaces {
+		if !nsthread.ThreadJoinable(n.Type) {
+			return nil, false
+		}
+		ns = append(ns, nsthread.Namespace(n))
+	}
+	return nsthread.Namespaces(ns), true
+}

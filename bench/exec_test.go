@@ -94,11 +94,6 @@ func baseEnv() []string {
 	return env
 }
 
-// withEnv returns baseEnv plus kv.
-func withEnv(kv ...string) []string {
-	return append(baseEnv(), kv...)
-}
-
 // samples collects one duration per benchmark iteration.
 type samples []time.Duration
 

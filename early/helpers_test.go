@@ -1,3 +1,5 @@
+//go:build linux
+
 package early_test
 
 import (
@@ -7,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,7 +124,7 @@ func probe(t testing.TB, f flavour) string {
 		testutil.RequireTool(t, f.cc)
 	}
 	out := filepath.Join(binDir, "probe-"+f.name)
-	cmd := exec.Command(goTool(), "build", "-buildvcs=false", "-o", out, "-ldflags", f.ldflags, "./testdata/probe")
+	cmd := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", out, "-ldflags", f.ldflags, "./testdata/probe")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+f.cgo)
 	if f.cc != "" {
 		cmd.Env = append(cmd.Env, "CC="+f.cc)
@@ -136,14 +137,6 @@ func probe(t testing.TB, f flavour) string {
 	}
 	built[f.name] = out
 	return out
-}
-
-func goTool() string {
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return "go"
 }
 
 // cleanEnv is the test's environment without gons_* variables.

@@ -1,3 +1,5 @@
+//go:build linux
+
 package early_test
 
 import (
@@ -5,13 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gonsproject/gons/internal/testutil"
 )
 
 // TestSymbolsDoNotCollide links early into a program whose own C code
 // defines init and record.
 func TestSymbolsDoNotCollide(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "collide")
-	if out, err := exec.Command(goTool(), "build", "-buildvcs=false", "-o", bin, "./testdata/collide").CombinedOutput(); err != nil {
+	if out, err := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", bin, "./testdata/collide").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin).Output()

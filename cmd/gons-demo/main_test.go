@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"testing"
 
 	"github.com/gonsproject/gons/internal/testutil"
@@ -17,7 +16,7 @@ import (
 // ended up in the holder's namespaces.
 func TestDemo(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "gons-demo")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildvcs=false", "-o", bin, ".")
+	build := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

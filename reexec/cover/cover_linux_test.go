@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,14 +21,6 @@ const (
 	coveredPkg  = "github.com/gonsproject/gons/reexec/cover/testdata/covered"
 	coveredFile = coveredPkg + "/covered.go"
 )
-
-func goTool() string {
-	p := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return "go"
-}
 
 // env returns the test's environment without GOCOVERDIR, plus extra.
 func env(extra ...string) []string {
@@ -113,7 +104,7 @@ func checkCovered(t *testing.T, wrapped bool, profile string, out []byte) {
 func TestTestBinaryWithoutGOCOVERDIR(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "covered.test")
-	build := exec.Command(goTool(), "test", "-c", "-cover", "-o", bin, "./testdata/covered")
+	build := exec.Command(testutil.GoTool(t), "test", "-c", "-cover", "-o", bin, "./testdata/covered")
 	build.Env = env()
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -175,7 +166,7 @@ func TestMountNamespace(t *testing.T) {
 		t.Run(tc.doc, func(t *testing.T) {
 			profile := filepath.Join(t.TempDir(), "profile")
 			args := append([]string{"test", "-count=1", "-cover", "-coverprofile=" + profile}, tc.args...)
-			cmd := exec.Command(goTool(), append(args, "./testdata/covered")...)
+			cmd := exec.Command(testutil.GoTool(t), append(args, "./testdata/covered")...)
 			cmd.Env = env("GOTMPDIR="+work, "COVERED_MNTNS="+ns+"mnt")
 			if tc.userns {
 				cmd.Env = append(cmd.Env, "COVERED_USERNS="+ns+"user")

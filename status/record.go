@@ -2,7 +2,6 @@ package status
 
 import (
 	"syscall"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -108,9 +107,12 @@ func record(s int, r unsafe.Pointer) {
 	state, crec = s, (*cRecord)(r)
 }
 
-// outcome is the decoded record.
+// outcome is a failure the constructor recorded, decoded, or one of the
+// sentinels. It is the error under [Error.Err] that says what was wrong:
+// its message is built from a template only when Error is called, so that
+// a program pays for formatting only when it prints one.
 type outcome struct {
-	joined []int
+	_      [0]func() // not comparable: spares the equality function
 	op     int
 	typ    int // index into typeNames, -1 for none
 	errno  syscall.Errno
@@ -124,21 +126,158 @@ type outcome struct {
 	targetInode, wantInode uint64
 }
 
-// load decodes the record; the zero outcome when there is none.
-func load() outcome {
-	r := crec
-	if r == nil {
-		return outcome{typ: -1, other: -1}
+// err turns a recorded failure into an *Error.
+func (o *outcome) err() *Error {
+	e := &Error{Op: "unknown", Type: typeName(o.typ), Path: o.path, Err: o}
+	if o.op > 0 && o.op < len(opNames) {
+		e.Op = opNames[o.op]
 	}
-	o := outcome{
-		op: int(r.op), typ: int(r.typ), errno: syscall.Errno(r.errno), code: int(r.code),
-		index: int(r.index), other: int(r.oth), path: cstring(r.path[:]), detail: cstring(r.detail[:]),
-		targetPID: int(r.targetPID), targetInode: r.targetInode, wantInode: r.wantInode,
+	if o.code == codeNone && o.op != opTarget {
+		// A failed system call says all there is to say.
+		e.Err = nil
+		if o.op == opSecure {
+			e.Err = ErrSecure
+		} else if o.errno != 0 {
+			e.Err = o.errno
+		}
 	}
-	for _, t := range r.joined[:min(max(int(r.njoined), 0), len(r.joined))] {
-		o.joined = append(o.joined, int(t))
+	return e
+}
+
+// Codes of outcomes that the constructor does not record; they follow
+// those of the C enum. The detail of a sentinel is its message.
+const (
+	codeNotRun        = numCodes + 1 + iota // detail: the variable; other: the state
+	codeSentinel                            // a sentinel
+	codeSentinelErrno                       // a sentinel that wraps its errno
+)
+
+// messages are the templates of outcome.Error, by code; see there what %
+// and a letter stand for.
+var messages = [...]string{
+	codeNone:          "process %p: %e", // the target: its pidfd could not be had
+	codeUnknownVar:    "unknown variable %q",
+	codeDuplicateVar:  "%d set more than once",
+	codeEmptyItem:     "%v: item %i is empty",
+	codeBangAlone:     `%v: item %i is "!" without a type`,
+	codeUnknownType:   "%v: unknown namespace type %q",
+	codeDuplicateType: "%v: %t listed more than once",
+	codeNotInOrder:    "gons_%t is set but gons_order leaves %t out",
+	codePathTooLong:   "%v is longer than PATH_MAX",
+	codeWrongType:     "a %o namespace, not %t",
+	codeNotNamespace:  "not a namespace file (%e)",
+	codeBadNumber:     "%v: %q is not %x",
+	codeConflict:      "%v and gons_target both say which namespaces to join",
+	codeNoTarget:      "gons_target_ns is set without gons_target",
+	codeReusedPID:     "process %p has pidfd inode %n, not %w",
+	numCodes:          "failure code %c",
+	codeNotRun:        "%d is set but the early constructor did not run: %r",
+	codeSentinel:      "%d",
+	codeSentinelErrno: "%d (%e)",
+}
+
+// wraps are the sentinels that the outcomes of each code wrap, as indexes
+// into sentinels plus one; 0: the errno, if any.
+var wraps = [len(messages)]uint8{
+	codeUnknownVar:    1 + sUnknownVariable,
+	codeDuplicateVar:  1 + sDuplicate,
+	codeEmptyItem:     1 + sSyntax,
+	codeBangAlone:     1 + sSyntax,
+	codeUnknownType:   1 + sUnknownType,
+	codeDuplicateType: 1 + sDuplicate,
+	codeNotInOrder:    1 + sNotInOrder,
+	codeWrongType:     1 + sWrongType,
+	codeBadNumber:     1 + sSyntax,
+	codeConflict:      1 + sConflict,
+	codeNoTarget:      1 + sConflict,
+	codeReusedPID:     1 + sReusedPID,
+	codeNotRun:        1 + sNotRun,
+}
+
+// notRunWhy says why the constructor did not run, by state.
+var notRunWhy = [...]string{
+	stateUnset:   "package early is not linked into this program",
+	stateNoCtor:  "the program was linked internally (-linkmode=internal), which skips C constructors",
+	stateNoCgo:   "package early was built without cgo (CGO_ENABLED=0)",
+	stateNoLinux: "package early works on Linux only",
+}
+
+// kind returns o's code, or numCodes for a code this package does not
+// know (a constructor newer than this package). The codes after numCodes
+// are this package's own: a recorded failure, which has an op, never has
+// them.
+func (o *outcome) kind() int {
+	if o.code < 0 || o.code >= len(messages) || messages[o.code] == "" || o.code > numCodes && o.op != opNone {
+		return numCodes
 	}
-	return o
+	return o.code
+}
+
+// Error fills in the template of o's code. In a template, % and a letter
+// stand for the variable named by other (v), the item's index (i), the
+// detail quoted (q) or not (d), the type (t), the type named by other (o),
+// the target's PID (p), its inode (n), the inode gons_target wanted (w),
+// the errno (e), the code (c), what a number should have been (x), and why
+// the constructor did not run (r).
+func (o *outcome) Error() string {
+	t, msg := messages[o.kind()], ""
+	for i := 0; i+1 < len(t); i++ {
+		if t[i] != '%' {
+			continue
+		}
+		var s string
+		switch t[i+1] {
+		case 'v':
+			s = varName(o.other)
+		case 'i':
+			s = itoa(o.index)
+		case 'q':
+			s = quote(o.detail)
+		case 'd':
+			s = o.detail
+		case 't', 'o':
+			n := o.typ
+			if t[i+1] == 'o' {
+				n = o.other
+			}
+			s = typeName(n)
+		case 'p':
+			s = itoa(o.targetPID)
+		case 'n':
+			s = utoa(o.targetInode)
+		case 'w':
+			s = utoa(o.wantInode)
+		case 'e':
+			s = o.errno.Error()
+		case 'c':
+			s = itoa(o.code)
+		case 'x':
+			s = "a process ID, or PID:INODE"
+			if o.other == len(typeNames)+3 {
+				s = "a user ID"
+			} else if o.other == len(typeNames)+4 {
+				s = "a group ID"
+			}
+		case 'r':
+			if o.other >= 0 && o.other < len(notRunWhy) {
+				s = notRunWhy[o.other]
+			}
+		}
+		msg += t[:i] + s
+		t, i = t[i+2:], -1
+	}
+	return msg + t
+}
+
+// Unwrap returns the sentinel of o's code, or else its errno.
+func (o *outcome) Unwrap() error {
+	if s := wraps[o.kind()]; s != 0 {
+		return &sentinels[s-1]
+	}
+	if o.errno != 0 {
+		return o.errno
+	}
+	return nil
 }
 
 // cstring returns the NUL-terminated string at the start of b.
@@ -151,117 +290,27 @@ func cstring(b []byte) string {
 	return string(b)
 }
 
-// err turns a recorded failure into an *Error.
-func (o *outcome) err() *Error {
-	e := &Error{Op: "unknown", Type: typeName(o.typ), Path: o.path}
-	if o.op > 0 && o.op < len(opNames) {
-		e.Op = opNames[o.op]
-	}
-	switch o.code {
-	case codeNone:
-		switch {
-		case o.op == opSecure:
-			e.Err = ErrSecure
-		case o.op == opTarget:
-			e.Err = detail("process "+itoa(o.targetPID)+": "+o.errno.Error(), o.errno)
-		case o.errno != 0:
-			e.Err = o.errno
-		}
-	case codeUnknownVar:
-		e.Err = detail("unknown variable "+quote(o.detail), ErrUnknownVariable)
-	case codeDuplicateVar:
-		e.Err = detail(o.detail+" set more than once", ErrDuplicate)
-	case codeEmptyItem:
-		e.Err = detail(varName(o.other)+": item "+itoa(o.index)+" is empty", ErrSyntax)
-	case codeBangAlone:
-		e.Err = detail(varName(o.other)+": item "+itoa(o.index)+" is \"!\" without a type", ErrSyntax)
-	case codeUnknownType:
-		e.Err = detail(varName(o.other)+": unknown namespace type "+quote(o.detail), ErrUnknownType)
-	case codeDuplicateType:
-		e.Err = detail(varName(o.other)+": "+e.Type+" listed more than once", ErrDuplicate)
-	case codeNotInOrder:
-		e.Err = detail("gons_"+e.Type+" is set but gons_order leaves "+e.Type+" out", ErrNotInOrder)
-	case codePathTooLong:
-		e.Err = detail(varName(o.other)+" is longer than PATH_MAX", o.errno)
-	case codeBadNumber:
-		what := "a process ID, or PID:INODE"
-		switch varName(o.other) {
-		case "gons_uid":
-			what = "a user ID"
-		case "gons_gid":
-			what = "a group ID"
-		}
-		e.Err = detail(varName(o.other)+": "+quote(o.detail)+" is not "+what, ErrSyntax)
-	case codeConflict:
-		e.Err = detail(varName(o.other)+" and gons_target both say which namespaces to join", ErrConflict)
-	case codeNoTarget:
-		e.Err = detail("gons_target_ns is set without gons_target", ErrConflict)
-	case codeReusedPID:
-		e.Err = detail("process "+itoa(o.targetPID)+" has pidfd inode "+utoa(o.targetInode)+", not "+
-			utoa(o.wantInode), ErrReusedPID)
-	case codeWrongType:
-		e.Err = detail("a "+typeName(o.other)+" namespace, not "+e.Type, ErrWrongType)
-	case codeNotNamespace:
-		e.Err = detail("not a namespace file ("+o.errno.Error()+")", o.errno)
-	default:
-		e.Err = detail("failure code "+itoa(o.code), o.errno)
-	}
-	return e
-}
-
-func detail(msg string, err error) error { return &detailError{msg: msg, err: err} }
-
-// notRun returns an *Error when gons_* variables are set in a process whose
-// constructor did not run, and nil otherwise.
-func notRun() error {
-	name := ""
-	for _, kv := range syscall.Environ() {
-		if len(kv) > 5 && kv[:5] == "gons_" {
-			name = kv
-			for i := range kv {
-				if kv[i] == '=' {
-					name = kv[:i]
-					break
-				}
-			}
-			break
-		}
-	}
-	if name == "" {
-		return nil
-	}
-	why := "package early is not linked into this program"
-	switch state {
-	case stateNoCtor:
-		why = "the program was linked internally (-linkmode=internal), which skips C constructors"
-	case stateNoCgo:
-		why = "package early was built without cgo (CGO_ENABLED=0)"
-	case stateNoLinux:
-		why = "package early works on Linux only"
-	}
-	return &Error{Op: "start", Err: detail(name+" is set but "+ErrNotRun.Error()+": "+why, ErrNotRun)}
-}
-
 // quote returns s in double quotes, with quotes, backslashes, control
 // characters and bytes that are not UTF-8 escaped as \xNN.
 func quote(s string) string {
-	const hex = "0123456789abcdef"
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r == utf8.RuneError && n == 1, r < ' ', r == 0x7f:
-			b = append(b, '\\', 'x', hex[s[i]>>4], hex[s[i]&15])
-		default:
-			b = append(b, s[i:i+n]...)
+	q, j := "\"", 0
+	for i, r := range s {
+		// range decodes each byte that is not UTF-8 to U+FFFD, so each
+		// escape stands for one byte.
+		if r == '"' || r == '\\' || r < ' ' || r == 0x7f || r == 0xfffd && (len(s) < i+3 || s[i:i+3] != "\ufffd") {
+			c := s[i]
+			e := string([]byte{'\\', c})
+			if c != '"' && c != '\\' {
+				e = string([]byte{'\\', 'x', hexDigits[c>>4], hexDigits[c&15]})
+			}
+			q += s[j:i] + e
+			j = i + 1
 		}
-		i += n
 	}
-	return string(append(b, '"'))
+	return q + s[j:] + "\""
 }
+
+const hexDigits = "0123456789abcdef"
 
 // itoa formats an int.
 func itoa(n int) string {
@@ -271,7 +320,9 @@ func itoa(n int) string {
 	return utoa(uint64(n))
 }
 
-// utoa formats a uint64.
+// utoa formats a uint64. It is not inlined: its callers are cold.
+//
+//go:noinline
 func utoa(n uint64) string {
 	var buf [20]byte
 	i := len(buf)

@@ -120,6 +120,11 @@ func TestError(t *testing.T) {
 		o:    outcome{op: 99, typ: -1, code: 99, errno: syscall.EIO},
 		msg:  "gons: unknown: failure code 99",
 		is:   []error{syscall.EIO},
+	}, {
+		name: "code of a newer constructor",
+		o:    outcome{op: opParse, typ: -1, code: numCodes + 1, errno: syscall.EIO},
+		msg:  "gons: parse: failure code 16",
+		is:   []error{syscall.EIO},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,53 +7,62 @@ import "syscall"
 var (
 	// ErrUnknownVariable: a gons_* variable that the protocol does not
 	// define, most likely a typo.
-	ErrUnknownVariable error = &sentinel{msg: "unknown variable"}
+	ErrUnknownVariable error = &sentinels[sUnknownVariable]
 	// ErrDuplicate: a variable set twice, or a type listed twice in
 	// gons_order.
-	ErrDuplicate error = &sentinel{msg: "given more than once"}
+	ErrDuplicate error = &sentinels[sDuplicate]
 	// ErrSyntax: a malformed gons_order item.
-	ErrSyntax error = &sentinel{msg: "syntax error"}
+	ErrSyntax error = &sentinels[sSyntax]
 	// ErrUnknownType: a namespace type name that does not exist.
-	ErrUnknownType error = &sentinel{msg: "unknown namespace type"}
+	ErrUnknownType error = &sentinels[sUnknownType]
 	// ErrNotInOrder: a namespace variable is set but an explicit gons_order
 	// leaves its type out.
-	ErrNotInOrder error = &sentinel{msg: "not listed in gons_order"}
+	ErrNotInOrder error = &sentinels[sNotInOrder]
 	// ErrWrongType: the namespace file is of another type than the
 	// variable names. It wraps syscall.EINVAL.
-	ErrWrongType error = &sentinel{msg: "namespace of another type", errno: syscall.EINVAL}
+	ErrWrongType error = &sentinels[sWrongType]
 	// ErrSecure: the program runs in secure-execution mode (setuid,
 	// setgid or file capabilities) and ignored the gons_* variables of its
 	// caller. It wraps syscall.EPERM.
-	ErrSecure error = &sentinel{msg: "secure-execution mode (AT_SECURE) refuses gons_* variables", errno: syscall.EPERM}
+	ErrSecure error = &sentinels[sSecure]
 	// ErrConflict: variables that do not go together, such as gons_target
 	// next to gons_net.
-	ErrConflict error = &sentinel{msg: "conflicting variables"}
+	ErrConflict error = &sentinels[sConflict]
 	// ErrReusedPID: the process gons_target names by PID:INODE is gone and
 	// its PID belongs to another process. It wraps syscall.EINVAL.
-	ErrReusedPID error = &sentinel{msg: "not the process gons_target names", errno: syscall.EINVAL}
+	ErrReusedPID error = &sentinels[sReusedPID]
 	// ErrNotRun: gons_* variables are set, but the constructor of package
 	// early did not run in this program.
-	ErrNotRun error = &sentinel{msg: "the early constructor did not run"}
+	ErrNotRun error = &sentinels[sNotRun]
 )
 
-// sentinel is an error of this package, which may wrap an errno.
-type sentinel struct {
-	msg   string
-	errno syscall.Errno
-}
+// Indexes into sentinels.
+const (
+	sUnknownVariable = iota
+	sDuplicate
+	sSyntax
+	sUnknownType
+	sNotInOrder
+	sWrongType
+	sSecure
+	sConflict
+	sReusedPID
+	sNotRun
+)
 
-func (e *sentinel) Error() string {
-	if e.errno != 0 {
-		return e.msg + " (" + e.errno.Error() + ")"
-	}
-	return e.msg
-}
-
-func (e *sentinel) Unwrap() error {
-	if e.errno != 0 {
-		return e.errno
-	}
-	return nil
+// sentinels are the errors behind the Err* variables, in one table so that
+// the table of messages can name them by index.
+var sentinels = [...]outcome{
+	sUnknownVariable: {code: codeSentinel, detail: "unknown variable"},
+	sDuplicate:       {code: codeSentinel, detail: "given more than once"},
+	sSyntax:          {code: codeSentinel, detail: "syntax error"},
+	sUnknownType:     {code: codeSentinel, detail: "unknown namespace type"},
+	sNotInOrder:      {code: codeSentinel, detail: "not listed in gons_order"},
+	sWrongType:       {code: codeSentinelErrno, detail: "namespace of another type", errno: syscall.EINVAL},
+	sSecure:          {code: codeSentinelErrno, detail: "secure-execution mode (AT_SECURE) refuses gons_* variables", errno: syscall.EPERM},
+	sConflict:        {code: codeSentinel, detail: "conflicting variables"},
+	sReusedPID:       {code: codeSentinelErrno, detail: "not the process gons_target names", errno: syscall.EINVAL},
+	sNotRun:          {code: codeSentinel, detail: "the early constructor did not run"},
 }
 
 // Error describes the step that failed at start-up. Nothing after it was
@@ -94,8 +103,10 @@ func Ran() bool { return state == stateRan }
 // were joined. The caller owns the returned slice.
 func Joined() []string {
 	var names []string
-	for _, t := range load().joined {
-		names = append(names, typeName(t))
+	if r := crec; r != nil {
+		for _, t := range r.joined[:min(max(int(r.njoined), 0), len(r.joined))] {
+			names = append(names, typeName(int(t)))
+		}
 	}
 	return names
 }
@@ -104,29 +115,40 @@ func Joined() []string {
 // and the inode of its pidfd (0 before Linux 6.9, whose pidfs gives each
 // process an inode of its own). ok is false when gons_target was not set.
 func Target() (pid int, inode uint64, ok bool) {
-	o := load()
-	return o.targetPID, o.targetInode, o.targetPID != 0
+	if r := crec; r != nil && r.targetPID != 0 {
+		return int(r.targetPID), r.targetInode, true
+	}
+	return 0, 0, false
 }
 
 // Err returns nil when every namespace asked for was joined, or none was
 // asked for, and an [*Error] otherwise. When gons_* variables are set but
 // the constructor did not run, it says so and why.
 func Err() error {
+	r := crec
 	if state != stateRan {
-		return notRun()
+		// gons_* variables with no constructor to act on them.
+		for _, kv := range syscall.Environ() {
+			if len(kv) > 5 && kv[:5] == "gons_" {
+				name := kv
+				for i := range kv {
+					if kv[i] == '=' {
+						name = kv[:i]
+						break
+					}
+				}
+				return &Error{Op: "start", Err: &outcome{code: codeNotRun, other: state, detail: name}}
+			}
+		}
+		return nil
 	}
-	if o := load(); o.op != opNone {
-		return o.err()
+	if r.op == opNone {
+		return nil
 	}
-	return nil
+	o := &outcome{
+		op: int(r.op), typ: int(r.typ), errno: syscall.Errno(r.errno), code: int(r.code),
+		index: int(r.index), other: int(r.oth), path: cstring(r.path[:]), detail: cstring(r.detail[:]),
+		targetPID: int(r.targetPID), targetInode: r.targetInode, wantInode: r.wantInode,
+	}
+	return o.err()
 }
-
-// detailError is an error with a message of its own that wraps a sentinel
-// or an errno.
-type detailError struct {
-	msg string
-	err error
-}
-
-func (e *detailError) Error() string { return e.msg }
-func (e *detailError) Unwrap() error { return e.err }

@@ -42,6 +42,13 @@
 //	                                          and setresuid(2) to these IDs (as seen
 //	                                          in the user namespace joined)
 //
+// and one that package [github.com/gonsproject/gons/reexec] sets in the
+// children it starts:
+//
+//	GONS_REEXEC_FD                            N, the descriptor of reexec's socket: removed
+//	                                          like the others and handed to reexec; not a
+//	                                          number from 0 to 2147483646: a parse error
+//
 // Names are lowercase. An empty value counts as unset. Without gons_order
 // the order is !user,!mnt,!cgroup,!ipc,!net,!uts,!time,!pid: every path is
 // opened before the first switch, and the user namespace, which may own the
@@ -62,9 +69,10 @@
 //
 //   - Nothing set: the constructor scans the environment and returns.
 //   - Secure-execution mode (setuid, setgid, file capabilities;
-//     getauxval(AT_SECURE)) with any gons_* variable set: nothing is
-//     switched, and status reports Op "secure". Otherwise any caller could
-//     steer a privileged program into namespaces of its choosing.
+//     getauxval(AT_SECURE)) with any gons_* variable or GONS_REEXEC_FD set:
+//     nothing is switched, nothing handed to reexec, and status reports Op
+//     "secure". Otherwise any caller could steer a privileged program into
+//     namespaces, or into a reexec action, of its choosing.
 //   - Before the first switch the constructor validates everything it can:
 //     the order's syntax, unknown or repeated types, a variable an explicit
 //     order leaves out, unknown gons_* names (typos), paths longer than
@@ -88,11 +96,12 @@
 //     "deny" nobody can, and the groups stay as they are.
 //   - Every fd is opened O_CLOEXEC and closed before the constructor
 //     returns, on every path.
-//   - The gons_* variables are removed from the environment in place, so
-//     neither the program ([os.Getenv], [os.Environ]) nor its children, Go
-//     or C, see them. In place means in the array environ points to, which
-//     is the one the Go runtime reads, unless a C constructor that ran
-//     before this one replaced it (by setenv(3), say). The array keeps its
+//   - The gons_* variables and GONS_REEXEC_FD are removed from the
+//     environment in place, so neither the program ([os.Getenv],
+//     [os.Environ]) nor its children, Go or C, see them. In place means in
+//     the array environ points to, which is the one the Go runtime reads,
+//     unless a C constructor that ran before this one replaced it (by
+//     setenv(3), say). The array keeps its
 //     length, with empty entries in front, which Go skips; the C library's
 //     environ points past them, so system(3) and execve(2) with environ
 //     pass none on. Their values are overwritten with NULs where the kernel

@@ -11,9 +11,11 @@ import "C"
 import "unsafe"
 
 // status reads struct gons_record through a Go mirror of its layout
-// (status.cRecord: 18 int32s from ran to pad, two uint64s, path, detail);
-// these fail to compile when gons.h changes it.
+// (status.cRecord: 18 int32s from ran to reexec_fd, two uint64s, path,
+// detail); these fail to compile when gons.h changes it.
 var (
+	_ [unsafe.Offsetof(C.gons_record.reexec_fd) - 17*4]struct{}
+	_ [17*4 - unsafe.Offsetof(C.gons_record.reexec_fd)]struct{}
 	_ [unsafe.Offsetof(C.gons_record.op) - 10*4]struct{}
 	_ [10*4 - unsafe.Offsetof(C.gons_record.op)]struct{}
 	_ [unsafe.Offsetof(C.gons_record.target_inode) - 18*4]struct{}

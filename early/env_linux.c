@@ -47,10 +47,29 @@ const int gons_default_order[GONS_NTYPES] = {
 
 #define ALL_TYPES ((1u << GONS_NTYPES) - 1)
 
+/* Returns 1 when s begins with prefix, 0 otherwise. */
+GONS_HOT static int has_prefix(const char *s, const char *prefix)
+{
+	while (*prefix != '\0')
+		if (*s++ != *prefix++)
+			return 0;
+	return 1;
+}
+
 /* Returns 1 when s begins with "gons_", 0 otherwise. The && stops at the NUL of a shorter s. */
 GONS_HOT static int is_gons(const char *s)
 {
 	return s[0] == 'g' && s[1] == 'o' && s[2] == 'n' && s[3] == 's' && s[4] == '_';
+}
+
+/*
+ * Returns 1 when s is a variable the constructor removes: a gons_* one, or
+ * GONS_REEXEC_FD, which package reexec sets in its children. The first
+ * byte decides for almost every variable of the environment.
+ */
+GONS_HOT static int is_ours(const char *s)
+{
+	return *s == 'g' ? is_gons(s) : *s == 'G' && has_prefix(s, "GONS_REEXEC_FD=");
 }
 
 /*
@@ -379,20 +398,37 @@ GONS_HOT static int parse_ids(const char **values, struct gons_spec *spec, struc
 	return 0;
 }
 
-/* Returns 1 when env holds a gons_* variable, 0 otherwise. */
 GONS_HOT int gons_present(char *const *env)
 {
+	/* The first byte, 'g' or 'G', inline: this is all a program without gons_* pays. */
 	for (; *env != NULL; env++)
-		if (is_gons(*env))
+		if ((**env | 0x20) == 'g' && is_ours(*env))
 			return 1;
 	return 0;
 }
 
 /*
- * Reads the gons_* variables of env into spec, which must be zeroed.
- * Returns 0 when env holds none (the common case, kept to a scan), 1 when
- * spec holds what they ask for, possibly nothing, and -1 when they are
- * malformed and rec says why.
+ * Reads GONS_REEXEC_FD's value into rec->reexec_fd, as N + 1. Returns 0, or
+ * -1 with rec filled.
+ */
+static int parse_reexec_fd(const char *value, struct gons_record *rec)
+{
+	unsigned long long n;
+
+	if (rec->reexec_fd != 0)
+		return parse_fail(rec, GONS_CODE_DUPLICATE_VAR, -1, GONS_VAR_REEXEC_FD, "GONS_REEXEC_FD", 14);
+	if (parse_number(value, span(value, '\0'), 0x7ffffffe, &n) < 0)
+		return bad_number(GONS_VAR_REEXEC_FD, value, rec);
+	rec->reexec_fd = (int)n + 1;
+	return 0;
+}
+
+/*
+ * Reads the gons_* variables of env into spec, which must be zeroed, and
+ * GONS_REEXEC_FD into rec. Returns 0 when env holds no gons_* variable
+ * (the common case, kept to a scan), 1 when spec holds what they ask for,
+ * possibly nothing, and -1 when they or GONS_REEXEC_FD are malformed and
+ * rec says why.
  */
 GONS_HOT int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec)
 {
@@ -401,8 +437,13 @@ GONS_HOT int gons_parse(char *const *env, struct gons_spec *spec, struct gons_re
 	int found = 0;
 
 	for (; *env != NULL; env++) {
-		if (!is_gons(*env))
+		if (!is_ours(*env))
 			continue;
+		if (**env == 'G') {
+			if (parse_reexec_fd(*env + 15, rec) < 0)
+				return -1;
+			continue;
+		}
 		found = 1;
 		if (parse_var(*env, spec, values, &seen, rec) < 0)
 			return -1;
@@ -448,7 +489,7 @@ GONS_HOT char **gons_strip(char **env)
 		keep++;
 	for (char **p = keep; p > env;) {
 		char *s = *--p;
-		if (is_gons(s))
+		if (is_ours(s))
 			wipe(s);
 		else
 			*--keep = s;

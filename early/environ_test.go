@@ -67,3 +67,23 @@ func TestEnvironWipedPid(t *testing.T) {
 func splitEnviron(b []byte) []string {
 	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
+
+// TestReexecFD checks that GONS_REEXEC_FD's value is handed over to
+// package reexec through the record and removed like gons_* variables, and
+// that a malformed value is refused by name.
+func TestReexecFD(t *testing.T) {
+	for _, f := range flavours {
+		t.Run(f.name, func(t *testing.T) {
+			r := runProbe(t, f, []string{"GONS_REEXEC_FD=7", "gons_net="})
+			if r.Err != nil || r.ReexecFD != 7 {
+				t.Errorf("Err() = %+v, fd handed over %d; want nil, 7", r.Err, r.ReexecFD)
+			}
+			checkClean(t, r)
+			r = runProbe(t, f, []string{"GONS_REEXEC_FD=seven"})
+			if r.Err == nil || r.Err.Op != "parse" || !strings.Contains(r.Err.Msg, `GONS_REEXEC_FD: "seven" is not a file descriptor`) || r.ReexecFD != -1 {
+				t.Errorf("Err() = %+v, fd handed over %d; want a parse error that names GONS_REEXEC_FD, -1", r.Err, r.ReexecFD)
+			}
+			checkClean(t, r)
+		})
+	}
+}

@@ -46,6 +46,7 @@ enum gons_var {
 	GONS_VAR_WD,
 	GONS_VAR_ROOT,
 	GONS_NVARS,
+	GONS_VAR_REEXEC_FD = GONS_NVARS, /* GONS_REEXEC_FD, not a gons_* variable; in records only */
 };
 
 /* The step that failed. */
@@ -102,17 +103,17 @@ enum gons_code {
  * allocates; status reads it in place through a mirror of this layout.
  */
 struct gons_record {
-	int ran;                 /* 1 once the constructor has run */
-	int njoined;             /* entries used in joined */
-	int joined[GONS_NTYPES]; /* types joined, in order */
-	int op;                  /* enum gons_op; GONS_OP_NONE: no failure */
-	int type;                /* enum gons_type, or -1 */
-	int err;                 /* errno, or 0 */
-	int code;                /* enum gons_code */
-	int index;               /* see enum gons_code */
-	int other;               /* see enum gons_code */
-	int target_pid;          /* gons_target's PID, or 0 */
-	int pad;
+	int ran;                         /* 1 once the constructor has run */
+	int njoined;                     /* entries used in joined */
+	int joined[GONS_NTYPES];         /* types joined, in order */
+	int op;                          /* enum gons_op; GONS_OP_NONE: no failure */
+	int type;                        /* enum gons_type, or -1 */
+	int err;                         /* errno, or 0 */
+	int code;                        /* enum gons_code */
+	int index;                       /* see enum gons_code */
+	int other;                       /* see enum gons_code */
+	int target_pid;                  /* gons_target's PID, or 0 */
+	int reexec_fd;                   /* GONS_REEXEC_FD's N + 1, or 0: none */
 	unsigned long long target_inode; /* the inode of the target's pidfd, or 0 */
 	unsigned long long want_inode;   /* the inode gons_target asked for, or 0 */
 	char path[GONS_PATH_MAX];        /* see enum gons_code; cut short if need be */
@@ -157,16 +158,18 @@ extern struct gons_record gons_record;
 extern const char gons_var_names[GONS_NVARS][10];
 extern const int gons_default_order[GONS_NTYPES];
 
-/* Returns 1 when env holds a gons_* variable, 0 otherwise. */
+/* Returns 1 when env holds a gons_* variable or GONS_REEXEC_FD, 0 otherwise. */
 int gons_present(char *const *env);
 /*
- * Reads the gons_* variables of env into spec, which must be zeroed.
- * Returns 0 when there are none, 1 when spec holds what they ask for, -1
- * when they are malformed and rec says why.
+ * Reads the gons_* variables of env into spec, which must be zeroed, and
+ * GONS_REEXEC_FD into rec->reexec_fd. Returns 0 when there are no gons_*
+ * variables, 1 when spec holds what they ask for, -1 when they or
+ * GONS_REEXEC_FD are malformed and rec says why.
  */
 int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec);
 /*
- * Removes the gons_* entries from env in place and overwrites their values;
+ * Removes the gons_* and GONS_REEXEC_FD entries from env in place and
+ * overwrites their values;
  * env keeps its length, with empty strings in front. Returns the first
  * kept entry: env without those fillers.
  */

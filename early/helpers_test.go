@@ -37,6 +37,7 @@ type report struct {
 	Cwd       string
 	Child     *report
 
+	ReexecFD    int
 	TargetPID   int
 	TargetInode uint64
 	UIDs, GIDs  [3]int

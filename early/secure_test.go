@@ -46,15 +46,21 @@ func setuidCopy(t *testing.T, f flavour) string {
 }
 
 // TestSecure checks that a setuid-root program run by an unprivileged user
-// ignores the caller's gons_* variables, says so, and hides them.
+// ignores the caller's gons_* variables and GONS_REEXEC_FD, says so, and
+// hides them.
 func TestSecure(t *testing.T) {
 	h := startHolder(t)
 	self := selfNS(t)
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
-			cmd := nobody(probeCmd(setuidCopy(t, f), h.env("net", "mnt", "user")))
+			cmd := nobody(probeCmd(setuidCopy(t, f), append(h.env("net", "mnt", "user"), "GONS_REEXEC_FD=0")))
 			want := probeError{Op: "secure", Errno: int(syscall.EPERM), Msg: "AT_SECURE"}
-			checkFailed(t, run(t, cmd), want, nil, h, self)
+			r := run(t, cmd)
+			checkFailed(t, r, want, nil, h, self)
+			// Else a caller could have a privileged program run an action of its choosing.
+			if r.ReexecFD != -1 {
+				t.Errorf("GONS_REEXEC_FD handed over as %d", r.ReexecFD)
+			}
 		})
 	}
 }

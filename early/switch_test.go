@@ -75,11 +75,12 @@ func checkClean(t *testing.T, r *report) {
 }
 
 // checkWiped checks that the entries of an environ file show no value of a
-// gons_* variable: at most its name and "=".
+// gons_* variable or of GONS_REEXEC_FD: at most its name and "=".
 func checkWiped(t *testing.T, file string, entries []string) {
 	t.Helper()
 	for _, kv := range entries {
-		if name, value, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "gons_") && value != "" {
+		name, value, _ := strings.Cut(kv, "=")
+		if (strings.HasPrefix(name, "gons_") || name == "GONS_REEXEC_FD") && value != "" {
 			t.Errorf("%s shows %q", file, kv)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/gonsproject/gons/internal/handoff"
 	"github.com/gonsproject/gons/status"
 )
 
@@ -61,10 +62,18 @@ func DecodeParam(v any) error {
 
 // runChild runs the action in the child and returns the exit status.
 func runChild(name string) int {
+	// Package early's constructor takes the variable out of the
+	// environment and hands its value over; without it, it is still there.
+	fd, ok := handoff.ReexecFD()
 	fdEnv := os.Getenv(envFD)
 	os.Unsetenv(envAction)
 	os.Unsetenv(envFD)
-	fd, err := strconv.Atoi(fdEnv)
+	var err error
+	if ok {
+		fdEnv = strconv.Itoa(fd)
+	} else {
+		fd, err = strconv.Atoi(fdEnv)
+	}
 	if err == nil && fd < 0 {
 		err = syscall.EBADF
 	}

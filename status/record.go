@@ -3,6 +3,8 @@ package status
 import (
 	"syscall"
 	"unsafe"
+
+	"github.com/gonsproject/gons/internal/handoff"
 )
 
 // The values below mirror the C enums in early/gons.h; TestRecordCodes
@@ -60,11 +62,17 @@ const (
 // typeNames are the namespace types in the index order of the C code.
 var typeNames = [...]string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}
 
-// varNames are the variables after the types, in the order of enum gons_var.
-var varNames = [...]string{"order", "target", "target_ns", "uid", "gid", "wd", "root"}
+// varNames are the variables after the types, in the order of enum gons_var;
+// the last is GONS_REEXEC_FD, which package reexec sets.
+var varNames = [...]string{"order", "target", "target_ns", "uid", "gid", "wd", "root", "reexec_fd"}
+
+const varReexecFD = len(typeNames) + len(varNames) - 1
 
 // varName returns the name of variable v, with its prefix.
 func varName(v int) string {
+	if v == varReexecFD {
+		return "GONS_REEXEC_FD"
+	}
 	if v >= len(typeNames) && v-len(typeNames) < len(varNames) {
 		return "gons_" + varNames[v-len(typeNames)]
 	}
@@ -85,7 +93,7 @@ type cRecord struct {
 	ran, njoined                     int32
 	joined                           [8]int32
 	op, typ, errno, code, index, oth int32
-	targetPID, pad                   int32
+	targetPID, reexecFD              int32 // reexecFD: GONS_REEXEC_FD's N + 1, or 0
 	targetInode, wantInode           uint64
 	path                             [4096]byte
 	detail                           [256]byte
@@ -105,6 +113,9 @@ var (
 //go:linkname record
 func record(s int, r unsafe.Pointer) {
 	state, crec = s, (*cRecord)(r)
+	if crec != nil && crec.reexecFD > 0 {
+		handoff.SetReexecFD(int(crec.reexecFD) - 1)
+	}
 }
 
 // outcome is a failure the constructor recorded, decoded, or one of the
@@ -257,6 +268,8 @@ func (o *outcome) Error() string {
 				s = "a user ID"
 			} else if o.other == len(typeNames)+4 {
 				s = "a group ID"
+			} else if o.other == varReexecFD {
+				s = "a file descriptor"
 			}
 		case 'r':
 			if o.other >= 0 && o.other < len(notRunWhy) {

@@ -23,30 +23,31 @@ const NTypes = C.GONS_NTYPES
 
 // Result is what gons_parse and gons_strip made of an environment.
 type Result struct {
-	Found   int      // gons_parse's return value
-	Present bool     // gons_present's
-	Paths   []string // by type index, "" for none
-	Order   []int    // types, in switch order
-	Bang    uint     // bit (1 << type): opened before the first switch
-	Target  int      // gons_target's PID
-	Inode   uint64   // gons_target's INODE
-	Types   uint     // bit (1 << type): the types to join of the target
-	UID     int      // gons_uid, -1 when unset
-	GID     int      // gons_gid, -1 when unset
-	WD      string
-	Root    string
-	Op      int
-	Type    int
-	Errno   int
-	Code    int
-	Index   int
-	Other   int
-	Path    string
-	Detail  string
-	Env     []string // the environment after gons_strip, every slot
-	Start   int      // the slot gons_strip returned, for environ
-	EndNil  bool     // whether the slot after the last entry is still NULL
-	Strings []string // the original strings after gons_strip, at their length
+	Found    int      // gons_parse's return value
+	Present  bool     // gons_present's
+	Paths    []string // by type index, "" for none
+	Order    []int    // types, in switch order
+	Bang     uint     // bit (1 << type): opened before the first switch
+	Target   int      // gons_target's PID
+	Inode    uint64   // gons_target's INODE
+	Types    uint     // bit (1 << type): the types to join of the target
+	UID      int      // gons_uid, -1 when unset
+	GID      int      // gons_gid, -1 when unset
+	WD       string
+	Root     string
+	Op       int
+	Type     int
+	Errno    int
+	Code     int
+	Index    int
+	Other    int
+	Path     string
+	Detail   string
+	ReexecFD int      // GONS_REEXEC_FD's value as recorded, -1 for none
+	Env      []string // the environment after gons_strip, every slot
+	Start    int      // the slot gons_strip returned, for environ
+	EndNil   bool     // whether the slot after the last entry is still NULL
+	Strings  []string // the original strings after gons_strip, at their length
 }
 
 // NVars is the number of gons_* variables.
@@ -105,7 +106,7 @@ func Parse(env []string) Result {
 		r.Root = C.GoString(spec.root)
 	}
 	r.Op, r.Type, r.Errno, r.Code = int(rec.op), int(rec._type), int(rec.err), int(rec.code)
-	r.Index, r.Other = int(rec.index), int(rec.other)
+	r.Index, r.Other, r.ReexecFD = int(rec.index), int(rec.other), int(rec.reexec_fd)-1
 	r.Path, r.Detail = C.GoStringN(&rec.path[0], C.int(cstrlen(rec.path[:]))), C.GoStringN(&rec.detail[0], C.int(cstrlen(rec.detail[:])))
 
 	start := C.gons_strip(&array[0])

@@ -91,6 +91,40 @@ func TestParseTarget(t *testing.T) {
 	}
 }
 
+// TestParseReexecFD checks that GONS_REEXEC_FD's value goes to the
+// record, that it is removed like the gons_* variables, and that nothing
+// else of that name is.
+func TestParseReexecFD(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   []string
+		found int
+		fd    int
+		code  int
+	}{
+		{"alone", []string{"A=1", "GONS_REEXEC_FD=5"}, 0, 5, 0},
+		{"with gons_*", []string{"GONS_REEXEC_FD=0", "gons_net=/n"}, 1, 0, 0},
+		{"largest", []string{"GONS_REEXEC_FD=2147483646"}, 0, 1<<31 - 2, 0},
+		{"too large", []string{"GONS_REEXEC_FD=2147483647"}, -1, -1, codeBadNumber},
+		{"not a number", []string{"GONS_REEXEC_FD=3x"}, -1, -1, codeBadNumber},
+		{"empty", []string{"GONS_REEXEC_FD="}, -1, -1, codeBadNumber},
+		{"twice", []string{"GONS_REEXEC_FD=3", "GONS_REEXEC_FD=3"}, -1, 3, codeDuplicate},
+		{"other names", []string{"GONS_REEXEC_FDX=1", "GONS_REEXEC_F=1", "GONS_REEXEC_ACTION=a", "GONS_REEXEC_FD"}, 0, -1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Parse(tt.env)
+			if r.Found != tt.found || r.ReexecFD != tt.fd || r.Code != tt.code {
+				t.Errorf("found %d, fd %d, code %d; want %d, %d, %d", r.Found, r.ReexecFD, r.Code, tt.found, tt.fd, tt.code)
+			}
+			if tt.code != 0 && (r.Other != NVars || r.Type != -1) {
+				t.Errorf("failure of variable %d, type %d; want %d (GONS_REEXEC_FD), -1", r.Other, r.Type, NVars)
+			}
+			checkStripped(t, tt.env, r)
+		})
+	}
+}
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -159,7 +193,7 @@ func checkStripped(t *testing.T, env []string, r Result) {
 	t.Helper()
 	var kept []string
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "gons_") {
+		if !isOurs(kv) {
 			kept = append(kept, kv)
 		}
 	}
@@ -175,13 +209,18 @@ func checkStripped(t *testing.T, env []string, r Result) {
 	}
 	for i, kv := range env {
 		want := kv
-		if name, value, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(kv, "gons_") {
+		if name, value, ok := strings.Cut(kv, "="); ok && isOurs(kv) {
 			want = name + "=" + strings.Repeat("\x00", len(value))
 		}
 		if r.Strings[i] != want {
 			t.Errorf("string %q after gons_strip: %q, want %q", kv, r.Strings[i], want)
 		}
 	}
+}
+
+// isOurs reports whether kv is a variable the constructor removes.
+func isOurs(kv string) bool {
+	return strings.HasPrefix(kv, "gons_") || strings.HasPrefix(kv, "GONS_REEXEC_FD=")
 }
 
 // FuzzParse feeds the parser environments made of arbitrary bytes, one
@@ -203,6 +242,7 @@ func FuzzParse(f *testing.F) {
 		"gons_order=" + strings.Repeat("uts,", 100),
 		"gons_target=42:7\ngons_target_ns=net,!uts,,\ngons_uid=1\ngons_gid=2\ngons_wd=/\ngons_root=/",
 		"gons_target=4294967296\ngons_net=x",
+		"GONS_REEXEC_FD=3\ngons_uts=u\nGONS_REEXEC_FD=x",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -216,7 +256,7 @@ func FuzzParse(f *testing.F) {
 		r := Parse(env)
 		checkStripped(t, env, r)
 		hasGons := slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "gons_") })
-		if r.Present != hasGons {
+		if r.Present != slices.ContainsFunc(env, isOurs) {
 			t.Fatalf("gons_present says %v", r.Present)
 		}
 		switch {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	_ "github.com/gonsproject/gons/early"
+	"github.com/gonsproject/gons/internal/handoff"
 	"github.com/gonsproject/gons/status"
 )
 
@@ -27,7 +28,7 @@ type Report struct {
 	Err       *Error            `json:",omitempty"`
 	NS        map[string]string // type -> /proc/self/ns link
 	FDs       []string          // fds other than 0, 1, 2, as fd=target
-	Env       []string          // gons_* entries the program sees
+	Env       []string          // gons_* and GONS_REEXEC_FD entries the program sees
 	ProcEnv   []string          // the entries of /proc/self/environ; nil: unreadable
 	SystemEnv []string          // with -system, the entries a C child of system(3) got
 	Hostname  string
@@ -38,6 +39,7 @@ type Report struct {
 	Cwd       string
 	Child     *Report `json:",omitempty"` // a child's view, with -child
 
+	ReexecFD    int // the descriptor handed over for GONS_REEXEC_FD, or -1
 	TargetPID   int // status.Target
 	TargetInode uint64
 	UIDs, GIDs  [3]int // real, effective, saved
@@ -117,7 +119,7 @@ func report(fds []string, exists string) *Report {
 		r.NS[t], _ = os.Readlink("/proc/self/ns/" + t)
 	}
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "gons_") {
+		if strings.HasPrefix(kv, "gons_") || strings.HasPrefix(kv, "GONS_REEXEC_FD") {
 			r.Env = append(r.Env, kv)
 		}
 	}
@@ -136,6 +138,10 @@ func report(fds []string, exists string) *Report {
 		r.Exists = err == nil
 	}
 	r.Cwd, _ = os.Getwd()
+	fd, ok := handoff.ReexecFD()
+	if r.ReexecFD = -1; ok {
+		r.ReexecFD = fd
+	}
 	r.TargetPID, r.TargetInode, _ = status.Target()
 	r.UIDs[0], r.UIDs[1], r.UIDs[2] = unix.Getresuid()
 	r.GIDs[0], r.GIDs[1], r.GIDs[2] = unix.Getresgid()

@@ -9,7 +9,8 @@
 // module github.com/gonsproject/gons does not depend on thediveo/gons. Run
 // them as root from this directory:
 //
-//	go test -run '^$' -bench . -benchtime 1000x -timeout 30m
+//	go test -run '^$' -bench . -benchtime 300x -count 3 -timeout 90m
 //
-// See README.md for what each benchmark runs and for the figures of one run.
+// See README.md for what each benchmark runs, how figures and their spread
+// are computed, and the figures of one run.
 package bench

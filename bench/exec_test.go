@@ -1,13 +1,15 @@
 package bench
 
 import (
+	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // subject is one program that a benchmark executes, with its arguments and
@@ -32,53 +34,60 @@ type times struct {
 	// main: the constructors, a switch by early or thediveo/gons among
 	// them, without the Go runtime's start. For the floor it equals main.
 	ctors time.Duration
+	// extra is a third figure some subjects print: the time the known
+	// added cost of testdata/calls took, by its own clock.
+	extra time.Duration
+	// minflt is the minor page faults of the process and of the
+	// children it waited for, from wait4(2)'s rusage.
+	minflt int64
 }
 
 // run executes s once and waits for it. A subject that does not exit with
 // status 0 or does not print its times fails the benchmark.
 func run(b *testing.B, s *subject) times {
 	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		b.Fatal(err)
 	}
-	defer syscall.Close(p[0])
+	defer unix.Close(p[0])
 	argv := append([]string{s.path}, s.args...)
+	// x/sys/unix has no fork and exec of its own.
 	attr := &syscall.ProcAttr{Env: s.env, Files: []uintptr{uintptr(p[1]), uintptr(p[1]), 2}}
 	t0 := time.Now()
 	pid, err := syscall.ForkExec(s.path, argv, attr)
-	syscall.Close(p[1])
+	unix.Close(p[1])
 	if err != nil {
 		b.Fatalf("%s: %v", s.name, err)
 	}
-	var ws syscall.WaitStatus
+	var ws unix.WaitStatus
+	var ru unix.Rusage
 	for {
-		_, err = syscall.Wait4(pid, &ws, 0, nil)
-		if err != syscall.EINTR {
+		_, err = unix.Wait4(pid, &ws, 0, &ru)
+		if err != unix.EINTR {
 			break
 		}
 	}
-	t := times{wall: time.Since(t0)}
+	t := times{wall: time.Since(t0), minflt: ru.Minflt}
 	if err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
 		b.Fatalf("%s %q: wait: %v, status %#x", s.name, s.args, err, ws)
 	}
-	var buf [64]byte
-	n, _ := syscall.Read(p[0], buf[:])
+	var buf [96]byte
+	n, _ := unix.Read(p[0], buf[:])
 	out := string(buf[:max(n, 0)])
 	f := strings.Fields(out)
 	if len(f) == 1 { // the floor: it has no constructor to set apart
 		f = append(f, f[0])
 	}
-	var ns [2]int64
-	for i := range ns {
-		if len(f) != len(ns) {
+	var ns [3]int64
+	for i := range min(len(f), len(ns)) {
+		if ns[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
 			break
 		}
-		ns[i], err = strconv.ParseInt(f[i], 10, 64)
 	}
-	if len(f) != len(ns) || err != nil || ns[1] < 0 {
+	if len(f) < 2 || len(f) > 3 || err != nil || ns[1] < 0 {
 		b.Fatalf("%s %q: output %q: want nanoseconds to main and to the end of the constructors", s.name, s.args, out)
 	}
-	t.main, t.ctors = time.Duration(ns[0]), time.Duration(ns[1])
+	t.main, t.ctors, t.extra = time.Duration(ns[0]), time.Duration(ns[1]), time.Duration(ns[2])
 	return t
 }
 
@@ -94,67 +103,63 @@ func baseEnv() []string {
 	return env
 }
 
-// samples collects one duration per benchmark iteration.
-type samples []time.Duration
-
-// median returns the median of s, the mean of the middle two for an even
-// count, and 0 for none.
-func (s samples) median() float64 { return median(s) }
-
-func median[T ~int64](s []T) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	c := slices.Clone(s)
-	slices.Sort(c)
-	m := len(c) / 2
-	if len(c)%2 == 1 {
-		return float64(c[m])
-	}
-	return float64(c[m-1]+c[m]) / 2
+// withEnv returns baseEnv plus kv.
+func withEnv(kv ...string) []string {
+	return append(baseEnv(), kv...)
 }
 
-// minus returns the per-iteration differences s[i]-o[i]: with both taken
-// in the same iteration, drift between iterations cancels out.
-func (s samples) minus(o samples) samples {
-	d := make(samples, len(s))
-	for i := range s {
-		d[i] = s[i] - o[i]
-	}
-	return d
-}
+// minIterations is the fewest iterations a benchmark of executed subjects
+// takes, also when -benchtime asks for fewer: a median of one sample is not
+// a figure, and CI's one-iteration smoke run checks that every figure is
+// plausible (see check). The extra iterations run after the timed loop.
+const minIterations = 21
 
-// alternate runs every subject once per iteration, starting each iteration
-// with the next subject in turn so that none always runs first, and returns
-// the times of each subject, one per iteration.
+// alternate runs every subject once per iteration, in an order drawn at
+// random for each iteration (from a fixed seed), so that drift of the
+// machine cancels out between subjects and none always runs first or
+// after the same other one; it returns the times of each subject, one per
+// iteration.
 func alternate(b *testing.B, subjects []*subject) [][]times {
 	b.Helper()
 	all := make([][]times, len(subjects))
-	for i := 0; b.Loop(); i++ {
-		for j := range subjects {
-			k := (i + j) % len(subjects)
+	rng := rand.New(rand.NewPCG(3, 4))
+	order := make([]int, len(subjects))
+	iteration := func(int) {
+		for j := range order {
+			order[j] = j
+		}
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, k := range order {
 			all[k] = append(all[k], run(b, subjects[k]))
 		}
 	}
+	iterate(b, iteration)
 	return all
 }
 
-// pick returns one of the measured times of each run.
-func pick(t []times, which func(times) time.Duration) samples {
-	s := make(samples, len(t))
+// iterate calls iteration with 0, 1, ... once for each iteration of b's
+// loop, then more up to minIterations, and returns the number of calls.
+func iterate(b *testing.B, iteration func(i int)) int {
+	i := 0
+	for ; b.Loop(); i++ {
+		iteration(i)
+	}
+	for ; i < minIterations; i++ {
+		iteration(i)
+	}
+	return i
+}
+
+// pick returns one of the measured times of each run, in nanoseconds.
+func pick(t []times, which func(times) float64) series {
+	s := make(series, len(t))
 	for i := range t {
 		s[i] = which(t[i])
 	}
 	return s
 }
 
-func wallTime(t times) time.Duration  { return t.wall }
-func ctorsTime(t times) time.Duration { return t.ctors }
-
-// ratio returns a/b, or 0 when b is 0.
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
+func wallTime(t times) float64    { return float64(t.wall) }
+func ctorsTime(t times) float64   { return float64(t.ctors) }
+func extraTime(t times) float64   { return float64(t.extra) }
+func minorFaults(t times) float64 { return float64(t.minflt) }

@@ -4,6 +4,9 @@ go 1.24.0
 
 require github.com/gonsproject/gons v0.0.0
 
-require github.com/thediveo/gons v0.9.9
+require (
+	github.com/thediveo/gons v0.9.9
+	golang.org/x/sys v0.40.0
+)
 
 replace github.com/gonsproject/gons => ../

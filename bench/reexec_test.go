@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gonsproject/gons/internal/testutil"
 )
 
 // reexecDrivers are the subjects of the reexec benchmark: the metric
@@ -26,11 +28,14 @@ var reexecDrivers = []struct {
 }
 
 // haveReexec reports whether package reexec is in the tree that the
-// replace directive in go.mod points to. Until it is, the benchmarks that
-// need it leave its figures out and say so.
+// replace directive in go.mod points to. Without it, the benchmarks that
+// need it leave its figures out and say so outside CI, and fail in CI.
 func haveReexec(b *testing.B) bool {
 	b.Helper()
 	if _, err := os.Stat("../reexec/reexec.go"); err != nil {
+		if testutil.InCI() {
+			b.Fatalf("package reexec is not in this tree: %v", err)
+		}
 		b.Logf("package reexec is not in this tree, its figures are left out: %v", err)
 		return false
 	}
@@ -52,47 +57,56 @@ func BenchmarkReexec(b *testing.B) {
 }
 
 func benchReexec(b *testing.B, ns string) {
-	type series struct {
-		name          string
-		d             *driverProc
-		floor, reexec samples
-		allocs        []int64
+	type driverSeries struct {
+		name                      string
+		d                         *driverProc
+		floor, reexec, allocs     series
+		floorFaults, reexecFaults series
 	}
-	var all []*series
+	var all []*driverSeries
 	gons := haveReexec(b)
 	for _, r := range reexecDrivers {
 		if r.gons && !gons {
 			continue
 		}
-		all = append(all, &series{name: r.name, d: startDriver(b, buildGo(b, r.pkg, dynamicGlibc, false), r.args...)})
+		bin := buildGoVariant(b, r.pkg, dynamicGlibc, variant{now: true})
+		all = append(all, &driverSeries{name: r.name, d: startDriver(b, bin, r.args...)})
 	}
 	floorReq := strings.TrimSpace("floor " + ns)
 	reexecReq := strings.TrimSpace("reexec " + ns)
-	for i := 0; b.Loop(); i++ {
+	floorRun := func(s *driverSeries) {
+		r := s.d.request(b, floorReq)
+		s.floor = append(s.floor, float64(r.elapsed))
+		s.floorFaults = append(s.floorFaults, float64(r.minflt))
+	}
+	iteration := func(i int) {
 		for j := range all {
 			s := all[(i+j)%len(all)]
 			if i%2 == 0 {
-				s.floor = append(s.floor, s.d.request(b, floorReq).elapsed)
+				floorRun(s)
 			}
 			r := s.d.request(b, reexecReq)
-			s.reexec = append(s.reexec, r.elapsed)
-			s.allocs = append(s.allocs, r.allocs)
+			s.reexec = append(s.reexec, float64(r.elapsed))
+			s.allocs = append(s.allocs, float64(r.allocs))
+			s.reexecFaults = append(s.reexecFaults, float64(r.minflt))
 			if i%2 == 1 {
-				s.floor = append(s.floor, s.d.request(b, floorReq).elapsed)
+				floorRun(s)
 			}
 		}
 	}
+	i := iterate(b, iteration)
 	for _, s := range all {
-		floor, reexec := s.floor.median(), s.reexec.median()
-		b.ReportMetric(floor, s.name+"-floor-ns/exec")
-		b.ReportMetric(reexec, s.name+"-ns/reexec")
-		b.ReportMetric(ratio(reexec, floor), s.name+"/floor-ratio")
-		b.ReportMetric(median(s.allocs), s.name+"-allocs/reexec")
+		distribution(b, s.name+"-floor-ns/exec", s.floor)
+		distribution(b, s.name+"-ns/reexec", s.reexec)
+		figure(b, s.name+"/floor-ratio", over(med(s.reexec), med(s.floor)), i, ratio)
+		figure(b, s.name+"-allocs/reexec", med(s.allocs), i, positive)
+		figure(b, s.name+"-floor-minflt/exec", med(s.floorFaults), i, positive)
+		figure(b, s.name+"-minflt/reexec", med(s.reexecFaults), i, positive)
 	}
 	if len(all) > 1 {
 		last := all[len(all)-1]
 		for _, s := range all[:len(all)-1] {
-			b.ReportMetric(ratio(s.reexec.median(), last.reexec.median()), s.name+"/"+last.name+"-ratio")
+			figure(b, s.name+"/"+last.name+"-ratio", over(med(s.reexec), med(last.reexec)), i, ratio)
 		}
 	}
 }
@@ -108,6 +122,7 @@ type driverProc struct {
 type reply struct {
 	elapsed time.Duration
 	allocs  int64
+	minflt  int64 // of the processes the request started
 }
 
 // startDriver starts the driver at path; it ends when the benchmark does.
@@ -143,13 +158,14 @@ func (d *driverProc) request(b *testing.B, req string) reply {
 	}
 	line, err := d.out.ReadString('\n')
 	f := strings.Fields(line)
-	if err != nil || len(f) != 2 {
+	if err != nil || len(f) != 3 {
 		b.Fatalf("%s: reply %q: %v", req, line, err)
 	}
-	ns, err1 := strconv.ParseInt(f[0], 10, 64)
-	allocs, err2 := strconv.ParseInt(f[1], 10, 64)
-	if err1 != nil || err2 != nil {
-		b.Fatalf("%s: reply %q", req, line)
+	var v [3]int64
+	for i := range v {
+		if v[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
+			b.Fatalf("%s: reply %q", req, line)
+		}
 	}
-	return reply{elapsed: time.Duration(ns), allocs: allocs}
+	return reply{elapsed: time.Duration(v[0]), allocs: v[1], minflt: v[2]}
 }

@@ -6,29 +6,43 @@ import "testing"
 // with a blank import of early and of the same program with a blank import
 // of thediveo/gons, no gons_* variable set, alternating within each
 // iteration: what importing early costs a program that switches nothing.
+// One sub-benchmark for each way of linking (see links); the dynamic
+// subjects are linked with -z now, as every timed subject is.
 //
 // It reports the median wall-clock time of each exec, fork to reaped exit,
-// and the ratios to the hello world. Those carry the noise of fork, exec,
-// loading and the Go runtime's start, which dwarfs a constructor that finds
-// nothing to do; so it also reports the median per-iteration difference in
-// the time from the C library's start to its call of main, which the
-// subjects measure themselves (testdata/mark): the time the constructor of
-// each library adds.
+// with its 10th and 90th percentiles, the ratios of the medians to the
+// hello world, and the minor page faults of each exec. The exec times
+// carry the noise of fork, exec, loading and the Go runtime's start, which
+// dwarfs a constructor that finds nothing to do; so it also reports the
+// median per-iteration difference in the time from the C library's start
+// to its call of main, which the subjects measure themselves
+// (testdata/mark): the time the constructor of each library adds. Every
+// figure but the percentiles comes with its 95 % confidence interval.
 func BenchmarkStartup(b *testing.B) {
+	for _, l := range links {
+		b.Run(l.timedName(), func(b *testing.B) { benchStartup(b, l) })
+	}
+}
+
+func benchStartup(b *testing.B, l linking) {
 	env := baseEnv()
 	subjects := []*subject{
-		{name: "cgo", path: buildGo(b, "hello", timedGlibc, false), env: env},
-		{name: "early", path: buildGo(b, "early", timedGlibc, false), env: env},
-		{name: "thediveo", path: buildGo(b, "thediveo", timedGlibc, false), env: env},
+		{name: "cgo", path: buildGoVariant(b, "hello", l, timed), env: env},
+		{name: "early", path: buildGoVariant(b, "early", l, timed), env: env},
+		{name: "thediveo", path: buildGoVariant(b, "thediveo", l, timed), env: env},
 	}
 	t := alternate(b, subjects)
-	cgo, early, thediveo := pick(t[0], wallTime), pick(t[1], wallTime), pick(t[2], wallTime)
-	b.ReportMetric(cgo.median(), "cgo-ns/exec")
-	b.ReportMetric(early.median(), "early-ns/exec")
-	b.ReportMetric(thediveo.median(), "thediveo-ns/exec")
-	b.ReportMetric(ratio(early.median(), cgo.median()), "early/cgo-ratio")
-	b.ReportMetric(ratio(thediveo.median(), cgo.median()), "thediveo/cgo-ratio")
+	n := len(t[0])
+	cgo := pick(t[0], wallTime)
 	cgoCtors := pick(t[0], ctorsTime)
-	b.ReportMetric(pick(t[1], ctorsTime).minus(cgoCtors).median(), "early-ctor-ns/exec")
-	b.ReportMetric(pick(t[2], ctorsTime).minus(cgoCtors).median(), "thediveo-ctor-ns/exec")
+	for i, s := range subjects {
+		wall := pick(t[i], wallTime)
+		distribution(b, s.name+"-ns/exec", wall)
+		figure(b, s.name+"-minflt/exec", med(pick(t[i], minorFaults)), n, positive)
+		if i == 0 {
+			continue
+		}
+		figure(b, s.name+"/cgo-ratio", over(med(wall), med(cgo)), n, ratio)
+		figure(b, s.name+"-ctor-ns/exec", med(pick(t[i], ctorsTime).minus(cgoCtors)), n, signed)
+	}
 }

@@ -35,12 +35,23 @@ import (
 // Go runtime and exit: a switch costs microseconds, an exec milliseconds.
 // Before timing, a probe built with each library checks that the same
 // variables really move it into the holder's namespaces.
+//
+// One sub-benchmark for each way of linking (see links), the floor built
+// and linked as the subjects are: dynamic ones with -z now, so that no
+// lazy binding of the C library's functions falls between the marks.
+// Besides the time, it reports the minor page faults per switch (the
+// same per-iteration difference, of the faults of the whole process), and
+// every figure with its 95 % confidence interval.
 func BenchmarkSwitch(b *testing.B) {
-	for _, t := range nsTypes {
-		b.Run(t, func(b *testing.B) { benchSwitch(b, []string{t}) })
+	for _, l := range links {
+		b.Run(l.timedName(), func(b *testing.B) {
+			for _, t := range nsTypes {
+				b.Run(t, func(b *testing.B) { benchSwitch(b, l, []string{t}) })
+			}
+			b.Run("all", func(b *testing.B) { benchSwitch(b, l, nsTypes) })
+			b.Run("target", func(b *testing.B) { benchTarget(b, l) })
+		})
 	}
-	b.Run("all", func(b *testing.B) { benchSwitch(b, nsTypes) })
-	b.Run("target", benchTarget)
 }
 
 // benchTarget times gons_target=PID, which joins all eight namespaces of
@@ -48,13 +59,13 @@ func BenchmarkSwitch(b *testing.B) {
 // joins the same namespaces through their eight paths, and next to the
 // floor of a pidfd switch (testdata/floor -target PID: pidfd_open, setns,
 // close and the fork for pid). Costs are per namespace, as in Switch/all.
-func benchTarget(b *testing.B) {
+func benchTarget(b *testing.B, l linking) {
 	h := newHolder(b, true)
 	env := baseEnv()
-	earlyBin := buildGo(b, "early", timedGlibc, false)
-	floorBin := buildC(b, "floor")
-	checkProbe(b, "probe", h.env(nsTypes), h, nsTypes)
-	checkProbe(b, "probe", append(baseEnv(), "gons_target="+strconv.Itoa(h.pid)), h, nsTypes)
+	earlyBin := buildGoVariant(b, "early", l, timed)
+	floorBin := buildC(b, "floor", l)
+	checkProbe(b, "probe", l, h.env(nsTypes), h, nsTypes)
+	checkProbe(b, "probe", l, append(baseEnv(), "gons_target="+strconv.Itoa(h.pid)), h, nsTypes)
 
 	idle := &subject{name: "early", path: earlyBin, env: env}
 	floorIdle := &subject{name: "floor", path: floorBin, env: env}
@@ -67,12 +78,12 @@ func benchTarget(b *testing.B) {
 	subjects := []*subject{idle, target.switching, paths.switching, floorIdle, floor.switching}
 
 	t := alternate(b, subjects)
-	targetCost, pathsCost, floorCost := target.cost(subjects, t), paths.cost(subjects, t), floor.cost(subjects, t)
-	b.ReportMetric(targetCost, "early-target-ns/switch")
-	b.ReportMetric(pathsCost, "early-paths-ns/switch")
-	b.ReportMetric(floorCost, "floor-target-ns/switch")
-	b.ReportMetric(ratio(targetCost, pathsCost), "target/paths-ratio")
-	b.ReportMetric(ratio(targetCost, floorCost), "early/floor-ratio")
+	n := len(t[0])
+	targetCost := target.report(b, "early-target", subjects, t)
+	pathsCost := paths.report(b, "early-paths", subjects, t)
+	floorCost := floor.report(b, "floor-target", subjects, t)
+	figure(b, "target/paths-ratio", over(targetCost, pathsCost), n, ratio)
+	figure(b, "early/floor-ratio", over(targetCost, floorCost), n, ratio)
 }
 
 // thediveoTypes are the types thediveo/gons can switch in a Go program.
@@ -86,19 +97,35 @@ type pair struct {
 	n               int // the number of types switched
 }
 
-// cost returns the median per-switch cost of p from the times of all
-// subjects (indexed as in subjects).
-func (p *pair) cost(subjects []*subject, t [][]times) float64 {
-	i, s := slices.Index(subjects, p.idle), slices.Index(subjects, p.switching)
-	return pick(t[s], ctorsTime).minus(pick(t[i], ctorsTime)).median() / float64(p.n)
+// cost returns the statistic "median per-switch cost of p" of the times of
+// all subjects (indexed as in subjects): the median of the per-iteration
+// differences of the constructor spans, divided by the number of types.
+func (p *pair) cost(subjects []*subject, t [][]times) stat {
+	return p.diff(subjects, t, ctorsTime)
 }
 
-func benchSwitch(b *testing.B, types []string) {
+// report reports the per-switch cost of p as name-ns/switch and its minor
+// page faults per switch (the same statistic of the faults of the whole
+// process) as name-minflt/switch, and returns the cost.
+func (p *pair) report(b *testing.B, name string, subjects []*subject, t [][]times) stat {
+	b.Helper()
+	cost := p.cost(subjects, t)
+	figure(b, name+"-ns/switch", cost, len(t[0]), positive)
+	figure(b, name+"-minflt/switch", p.diff(subjects, t, minorFaults), len(t[0]), signed)
+	return cost
+}
+
+func (p *pair) diff(subjects []*subject, t [][]times, which func(times) float64) stat {
+	i, s := slices.Index(subjects, p.idle), slices.Index(subjects, p.switching)
+	return per(med(pick(t[s], which).minus(pick(t[i], which))), p.n)
+}
+
+func benchSwitch(b *testing.B, l linking, types []string) {
 	h := newHolder(b, len(types) > 1 || types[0] == "user")
 	env := baseEnv()
-	earlyBin := buildGo(b, "early", timedGlibc, false)
-	floorBin := buildC(b, "floor")
-	checkProbe(b, "probe", h.env(types), h, types)
+	earlyBin := buildGoVariant(b, "early", l, timed)
+	floorBin := buildC(b, "floor", l)
+	checkProbe(b, "probe", l, h.env(types), h, types)
 
 	floorIdle := &subject{name: "floor", path: floorBin, env: env}
 	early := pair{
@@ -122,8 +149,8 @@ func benchSwitch(b *testing.B, types []string) {
 	var thediveo, tdFloor pair
 	tdTypes := thediveoTypes(types)
 	if len(tdTypes) > 0 {
-		tdBin := buildGo(b, "thediveo", timedGlibc, false)
-		checkProbe(b, "probethediveo", h.env(tdTypes), h, tdTypes)
+		tdBin := buildGoVariant(b, "thediveo", l, timed)
+		checkProbe(b, "probethediveo", l, h.env(tdTypes), h, tdTypes)
 		thediveo = pair{
 			idle:      &subject{name: "thediveo", path: tdBin, env: env},
 			switching: &subject{name: "thediveo switching", path: tdBin, env: h.env(tdTypes)},
@@ -146,16 +173,18 @@ func benchSwitch(b *testing.B, types []string) {
 	}
 
 	t := alternate(b, subjects)
-	earlyCost, floorCost, checkedCost := early.cost(subjects, t), floor.cost(subjects, t), checked.cost(subjects, t)
-	b.ReportMetric(earlyCost, "early-ns/switch")
-	b.ReportMetric(floorCost, "floor-ns/switch")
-	b.ReportMetric(checkedCost, "checked-floor-ns/switch")
-	b.ReportMetric(ratio(earlyCost, floorCost), "early/floor-ratio")
-	b.ReportMetric(ratio(earlyCost, checkedCost), "early/checked-floor-ratio")
+	n := len(t[0])
+	earlyCost := early.report(b, "early", subjects, t)
+	floorCost := floor.report(b, "floor", subjects, t)
+	checkedCost := checked.report(b, "checked-floor", subjects, t)
+	figure(b, "early/floor-ratio", over(earlyCost, floorCost), n, ratio)
+	figure(b, "early/checked-floor-ratio", over(earlyCost, checkedCost), n, ratio)
 	if len(tdTypes) > 0 {
-		tdCost := thediveo.cost(subjects, t)
-		b.ReportMetric(tdCost, "thediveo-ns/switch")
-		b.ReportMetric(ratio(tdCost, tdFloor.cost(subjects, t)), "thediveo/floor-ratio")
+		tdCost := thediveo.report(b, "thediveo", subjects, t)
+		figure(b, "thediveo/floor-ratio", over(tdCost, tdFloor.cost(subjects, t)), n, ratio)
+		if len(tdTypes) == len(types) {
+			figure(b, "early/thediveo-ratio", over(earlyCost, tdCost), n, ratio)
+		}
 	}
 }
 
@@ -181,12 +210,12 @@ func (h *holder) floorArgs(types []string) []string {
 	return args
 }
 
-// checkProbe runs testdata/<probe> with env and fails the benchmark unless
+// checkProbe runs testdata/<probe>, linked as l, with env and fails the benchmark unless
 // the probe reports no error and is in the holder's namespace of each of
 // types.
-func checkProbe(b *testing.B, probe string, env []string, h *holder, types []string) {
+func checkProbe(b *testing.B, probe string, l linking, env []string, h *holder, types []string) {
 	b.Helper()
-	cmd := exec.Command(buildGo(b, probe, dynamicGlibc, false))
+	cmd := exec.Command(buildGo(b, probe, l, false))
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {

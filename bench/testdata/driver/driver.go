@@ -1,7 +1,8 @@
 // Package driver is the shared part of the reexec benchmark's subjects,
 // one per reexec library. A driver is started once and serves requests,
 // one a line on stdin, answering each on stdout with the nanoseconds it
-// took and the heap allocations it made:
+// took, the heap allocations it made and the minor page faults of the
+// processes it started and waited for (getrusage(2) RUSAGE_CHILDREN):
 //
 //	floor [type path]    exec /proc/self/exe, which exits at once (with
 //	                     gons_<type>=<path> set, so it switches first)
@@ -20,6 +21,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Param is the parameter of the trivial action.
@@ -57,7 +60,9 @@ func Serve(reexec func(ns []string, p Param) (Result, error)) {
 			ns = f[1:]
 		}
 		var before, after runtime.MemStats
+		var ruBefore, ruAfter unix.Rusage
 		runtime.ReadMemStats(&before)
+		unix.Getrusage(unix.RUSAGE_CHILDREN, &ruBefore)
 		start := time.Now()
 		var err error
 		switch f[0] {
@@ -74,10 +79,11 @@ func Serve(reexec func(ns []string, p Param) (Result, error)) {
 		}
 		elapsed := time.Since(start)
 		runtime.ReadMemStats(&after)
+		unix.Getrusage(unix.RUSAGE_CHILDREN, &ruAfter)
 		if err != nil {
 			fail(err)
 		}
-		fmt.Println(elapsed.Nanoseconds(), after.Mallocs-before.Mallocs)
+		fmt.Println(elapsed.Nanoseconds(), after.Mallocs-before.Mallocs, ruAfter.Minflt-ruBefore.Minflt)
 	}
 }
 

@@ -111,7 +111,7 @@ func buildGoVariant(b *testing.B, pkg string, l linking, v variant) string {
 		name += "-timed"
 	}
 	args := []string{"build", "-trimpath", "-buildvcs=false", "-o", outPath, "-ldflags", strings.Join(ldflags, " "), "./testdata/" + pkg}
-	path := build(b, name, env, "go", args)
+	path := build(b, name, env, testutil.GoTool(b), args)
 	if v.now {
 		bindNow(b, path, l)
 	}

@@ -6,7 +6,7 @@ require github.com/gonsproject/gons v0.0.0
 
 require (
 	github.com/thediveo/gons v0.9.9
-	golang.org/x/sys v0.40.0
+	golang.org/x/sys v0.41.0
 )
 
 replace github.com/gonsproject/gons => ../

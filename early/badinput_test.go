@@ -144,41 +144,41 @@ func TestBadInput(t *testing.T) {
 	}, {
 		name: "relative path that does not exist",
 		env:  []string{"gons_net=no/such/ns"},
-		want: probeError{Op: "open", Type: "net", Path: "no/such/ns", Errno: int(syscall.ENOENT)},
+		want: probeError{Op: "open", Type: "net", Path: "no/such/ns", Errno: int(unix.ENOENT)},
 	}, {
 		name: "absolute path that does not exist",
 		env:  []string{"gons_net=/no/such/ns"},
-		want: probeError{Op: "open", Type: "net", Path: "/no/such/ns", Errno: int(syscall.ENOENT)},
+		want: probeError{Op: "open", Type: "net", Path: "/no/such/ns", Errno: int(unix.ENOENT)},
 	}, {
 		name: "path longer than PATH_MAX",
 		env:  []string{"gons_net=" + long},
-		want: probeError{Op: "parse", Type: "net", Path: long[:4092] + "...", Errno: int(syscall.ENAMETOOLONG),
+		want: probeError{Op: "parse", Type: "net", Path: long[:4092] + "...", Errno: int(unix.ENAMETOOLONG),
 			Msg: "gons_net is longer than PATH_MAX"},
 	}, {
 		name: "directory",
 		env:  []string{"gons_net=/proc/self/ns"},
-		want: probeError{Op: "check", Type: "net", Path: "/proc/self/ns", Errno: int(syscall.ENOTTY), Msg: "not a namespace file"},
+		want: probeError{Op: "check", Type: "net", Path: "/proc/self/ns", Errno: int(unix.ENOTTY), Msg: "not a namespace file"},
 	}, {
 		name: "regular file",
 		env:  []string{"gons_net=" + regular},
-		want: probeError{Op: "check", Type: "net", Path: regular, Errno: int(syscall.ENOTTY), Msg: "not a namespace file"},
+		want: probeError{Op: "check", Type: "net", Path: regular, Errno: int(unix.ENOTTY), Msg: "not a namespace file"},
 	}, {
 		name: "fifo",
 		env:  []string{"gons_net=" + fifo},
-		want: probeError{Op: "check", Type: "net", Path: fifo, Errno: int(syscall.ENOTTY), Msg: "not a namespace file"},
+		want: probeError{Op: "check", Type: "net", Path: fifo, Errno: int(unix.ENOTTY), Msg: "not a namespace file"},
 	}, {
 		name: "namespace of the wrong type",
 		env:  []string{"gons_net=" + h.path("uts")},
-		want: probeError{Op: "check", Type: "net", Path: h.path("uts"), Errno: int(syscall.EINVAL),
+		want: probeError{Op: "check", Type: "net", Path: h.path("uts"), Errno: int(unix.EINVAL),
 			Msg: "a uts namespace, not net"},
 	}, {
 		name: "wrong type found before the first switch",
 		env:  []string{"gons_user=" + h.path("user"), "gons_net=" + h.path("uts")},
-		want: probeError{Op: "check", Type: "net", Path: h.path("uts"), Errno: int(syscall.EINVAL)},
+		want: probeError{Op: "check", Type: "net", Path: h.path("uts"), Errno: int(unix.EINVAL)},
 	}, {
 		name: "dead process",
 		env:  []string{"gons_net=" + dead},
-		want: probeError{Op: "open", Type: "net", Path: dead, Errno: int(syscall.ENOENT)},
+		want: probeError{Op: "open", Type: "net", Path: dead, Errno: int(unix.ENOENT)},
 	}, {
 		name: "order of 100,000 characters, one item",
 		env:  []string{"gons_net=" + h.path("net"), "gons_order=" + strings.Repeat("n", 100000)},
@@ -194,27 +194,27 @@ func TestBadInput(t *testing.T) {
 	}, {
 		name: "non-UTF-8 path",
 		env:  []string{"gons_net=/no/such/\xff"},
-		want: probeError{Op: "open", Type: "net", Path: "/no/such/\xff", Errno: int(syscall.ENOENT),
+		want: probeError{Op: "open", Type: "net", Path: "/no/such/\xff", Errno: int(unix.ENOENT),
 			Msg: `"/no/such/\xff"`},
 	}, {
 		name:   "no permission to open",
 		env:    []string{"gons_net=" + h.path("net")},
 		nobody: true,
-		want:   probeError{Op: "open", Type: "net", Path: h.path("net"), Errno: int(syscall.EACCES)},
+		want:   probeError{Op: "open", Type: "net", Path: h.path("net"), Errno: int(unix.EACCES)},
 	}, {
 		name:   "no permission to join",
 		env:    []string{"gons_net=" + netFile},
 		nobody: true,
-		want:   probeError{Op: "setns", Type: "net", Path: netFile, Errno: int(syscall.EPERM)},
+		want:   probeError{Op: "setns", Type: "net", Path: netFile, Errno: int(unix.EPERM)},
 	}, {
 		name:   "failure after the first switch",
 		env:    []string{"gons_uts=" + h.path("uts"), "gons_net=/no/such/ns", "gons_order=uts,net"},
-		want:   probeError{Op: "open", Type: "net", Path: "/no/such/ns", Errno: int(syscall.ENOENT)},
+		want:   probeError{Op: "open", Type: "net", Path: "/no/such/ns", Errno: int(unix.ENOENT)},
 		joined: []string{"uts"},
 	}, {
 		name:   "path visible only before the mnt switch, opened after it",
 		env:    []string{"gons_mnt=" + h.path("mnt"), "gons_net=" + netFile, "gons_order=mnt,net"},
-		want:   probeError{Op: "check", Type: "net", Path: netFile, Errno: int(syscall.ENOTTY)},
+		want:   probeError{Op: "check", Type: "net", Path: netFile, Errno: int(unix.ENOTTY)},
 		joined: []string{"mnt"},
 	}}
 	for _, tt := range tests {

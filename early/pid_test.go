@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPid checks that with gons_pid the program and its children run in
@@ -69,7 +71,7 @@ func TestPidRelay(t *testing.T) {
 	h := startHolder(t)
 	t.Run("signal", func(t *testing.T) {
 		cmd := startWaiting(t, h)
-		if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		if err := cmd.Process.Signal(unix.SIGUSR1); err != nil {
 			t.Fatal(err)
 		}
 		if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 42 {
@@ -87,7 +89,7 @@ func TestPidRelay(t *testing.T) {
 	}
 	// Signals the Go runtime dies of by default rather than turning into
 	// an exit code.
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGKILL} {
+	for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd := probeCmd(probe(t, dynamic), h.env("pid"), "-kill", strconv.Itoa(int(sig)))
 			cmd.Run()
@@ -118,8 +120,8 @@ func TestPidParentDies(t *testing.T) {
 	// The kernel delivers PDEATHSIG as the relay exits; the child is then
 	// reaped by the namespace's init. Wait for that, within reason.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		err := syscall.Kill(child, 0)
-		if errors.Is(err, syscall.ESRCH) {
+		err := unix.Kill(child, 0)
+		if errors.Is(err, unix.ESRCH) {
 			return
 		}
 		if time.Now().After(deadline) {

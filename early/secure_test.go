@@ -8,8 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // setuidCopy copies the probe built as f to a directory everybody can
@@ -54,7 +55,7 @@ func TestSecure(t *testing.T) {
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
 			cmd := nobody(probeCmd(setuidCopy(t, f), append(h.env("net", "mnt", "user"), "GONS_REEXEC_FD=0")))
-			want := probeError{Op: "secure", Errno: int(syscall.EPERM), Msg: "AT_SECURE"}
+			want := probeError{Op: "secure", Errno: int(unix.EPERM), Msg: "AT_SECURE"}
 			r := run(t, cmd)
 			checkFailed(t, r, want, nil, h, self)
 			// Else a caller could have a privileged program run an action of its choosing.

@@ -113,9 +113,9 @@ func TestTargetRefused(t *testing.T) {
 		want probeError // Msg: a part of the message
 	}{
 		{"another process's inode", []string{"gons_target=" + pid + ":" + otherInode},
-			probeError{Op: "target", Errno: int(syscall.EINVAL), Msg: "process " + pid + " has pidfd inode"}},
+			probeError{Op: "target", Errno: int(unix.EINVAL), Msg: "process " + pid + " has pidfd inode"}},
 		{"gone", []string{"gons_target=" + gone},
-			probeError{Op: "target", Errno: int(syscall.ESRCH), Msg: "process " + gone + ": no such process"}},
+			probeError{Op: "target", Errno: int(unix.ESRCH), Msg: "process " + gone + ": no such process"}},
 		{"not a number", []string{"gons_target=self"},
 			probeError{Op: "parse", Msg: `gons_target: "self" is not a process ID`}},
 		{"negative", []string{"gons_target=-1"},
@@ -125,7 +125,7 @@ func TestTargetRefused(t *testing.T) {
 		{"huge", []string{"gons_target=99999999999999999999"},
 			probeError{Op: "parse", Msg: `gons_target: "99999999999999999999" is not`}},
 		{"beyond pid_max", []string{"gons_target=2147483647"},
-			probeError{Op: "target", Errno: int(syscall.ESRCH)}},
+			probeError{Op: "target", Errno: int(unix.ESRCH)}},
 		{"bad inode", []string{"gons_target=" + pid + ":x"},
 			probeError{Op: "parse", Msg: `gons_target: "` + pid + `:x" is not`}},
 		{"empty inode", []string{"gons_target=" + pid + ":"},
@@ -160,7 +160,7 @@ func startUserHolder(t *testing.T) int {
 	t.Helper()
 	cmd := exec.Command("sleep", "infinity")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS,
 		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
 		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}},
 		GidMappingsEnableSetgroups: true,
@@ -206,7 +206,7 @@ func TestCredentials(t *testing.T) {
 	}
 	t.Run("unmapped", func(t *testing.T) {
 		r := runProbe(t, dynamic, []string{"gons_target=" + strconv.Itoa(user), "gons_uid=70000"})
-		if r.Err == nil || r.Err.Op != "setuid" || r.Err.Errno != int(syscall.EINVAL) {
+		if r.Err == nil || r.Err.Op != "setuid" || r.Err.Errno != int(unix.EINVAL) {
 			t.Errorf("Err() = %+v, want setuid EINVAL: 70000 is not mapped", r.Err)
 		}
 	})
@@ -238,7 +238,7 @@ func TestDirectories(t *testing.T) {
 	})
 	t.Run("wd missing", func(t *testing.T) {
 		r := runProbe(t, dynamic, []string{"gons_wd=/no/such/dir"})
-		if r.Err == nil || r.Err.Op != "chdir" || r.Err.Path != "/no/such/dir" || r.Err.Errno != int(syscall.ENOENT) {
+		if r.Err == nil || r.Err.Op != "chdir" || r.Err.Path != "/no/such/dir" || r.Err.Errno != int(unix.ENOENT) {
 			t.Errorf("Err() = %+v, want chdir ENOENT naming the path", r.Err)
 		}
 	})

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -130,7 +129,7 @@ func holder(t *testing.T, name string) int {
 	}
 	t.Cleanup(func() {
 		// The holder is killed by now, but may take a moment to leave.
-		for i := 0; i < 500 && syscall.Rmdir(cg) == syscall.EBUSY; i++ {
+		for i := 0; i < 500 && unix.Rmdir(cg) == unix.EBUSY; i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})

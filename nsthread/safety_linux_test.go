@@ -37,12 +37,12 @@ func TestRefused(t *testing.T) {
 		{"empty path", Namespaces([]Namespace{{Type: "uts"}}), "parse", []error{status.ErrSyntax}, "uts"},
 		{"no pid", Target(0), "parse", nil, "pid 0"},
 		{"bad pidfd", TargetPidfd(-1), "parse", nil, "pidfd -1"},
-		{"missing", Namespaces([]Namespace{{Type: "net", Path: "/nonexistent/net"}}), "open", []error{syscall.ENOENT}, "/nonexistent/net"},
-		{"not a namespace", Namespaces([]Namespace{{Type: "net", Path: "/proc/self/status"}}), "check", []error{syscall.ENOTTY}, "not a namespace file"},
+		{"missing", Namespaces([]Namespace{{Type: "net", Path: "/nonexistent/net"}}), "open", []error{unix.ENOENT}, "/nonexistent/net"},
+		{"not a namespace", Namespaces([]Namespace{{Type: "net", Path: "/proc/self/status"}}), "check", []error{unix.ENOTTY}, "not a namespace file"},
 		{"wrong type", Namespaces([]Namespace{
 			{Type: "uts", Path: "/proc/self/ns/uts"},
 			{Type: "net", Path: "/proc/self/ns/ipc"},
-		}), "check", []error{status.ErrWrongType, syscall.EINVAL}, "namespace type ipc, not net"},
+		}), "check", []error{status.ErrWrongType, unix.EINVAL}, "namespace type ipc, not net"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.doc, func(t *testing.T) {
@@ -82,7 +82,7 @@ func TestRefused(t *testing.T) {
 		}
 		err := Do(func() error { return nil }, Target(cmd.Process.Pid))
 		var e *Error
-		if !errors.As(err, &e) || e.Op != "target" || !errors.Is(err, syscall.ESRCH) {
+		if !errors.As(err, &e) || e.Op != "target" || !errors.Is(err, unix.ESRCH) {
 			t.Errorf("got %v, want a target error wrapping ESRCH", err)
 		}
 	})
@@ -156,7 +156,7 @@ func TestRestoreFails(t *testing.T) {
 	testHookRestore = func(typ string) error {
 		restored = append(restored, typ)
 		if typ == "net" {
-			return syscall.EPERM
+			return unix.EPERM
 		}
 		return nil
 	}
@@ -172,7 +172,7 @@ func TestRestoreFails(t *testing.T) {
 		t.Errorf("result %d, want the function's 42", r)
 	}
 	var e *Error
-	if !errors.As(err, &e) || e.Op != "restore" || e.Type != "net" || !errors.Is(err, syscall.EPERM) || !errors.Is(err, ErrThreadDiscarded) {
+	if !errors.As(err, &e) || e.Op != "restore" || e.Type != "net" || !errors.Is(err, unix.EPERM) || !errors.Is(err, ErrThreadDiscarded) {
 		t.Fatalf("got %v, want a restore net error, EPERM, thread discarded", err)
 	}
 	if want := "ipc,net"; strings.Join(restored, ",") != want {
@@ -265,7 +265,7 @@ func TestReusedPID(t *testing.T) {
 	requireNS(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envReuse+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if testutil.NotSupported(err) {
@@ -300,7 +300,7 @@ func startSleeper(name string, pid int) (*sleeper, error) {
 		}
 	}
 	cmd := exec.Command("sh", "-c", "hostname "+name+"; echo ready; exec sleep infinity")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -344,7 +344,7 @@ func reuse() error {
 		return err
 	}
 	defer func() { second.end() }()
-	if h, err := Run(hostname, TargetPidfd(pidfd)); !errors.Is(err, syscall.ESRCH) {
+	if h, err := Run(hostname, TargetPidfd(pidfd)); !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("the pidfd of the first process, after the reuse: %q, %v; want ESRCH", h, err)
 	}
 	// Target opens its pidfd when the call starts: it joins whoever has
@@ -362,7 +362,7 @@ func reuse() error {
 	if herr != nil {
 		return herr
 	}
-	if !errors.Is(err, syscall.ESRCH) {
+	if !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("Target with the PID reused during the call: %q, %v; want ESRCH", h, err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	_ "github.com/gonsproject/gons/early"
 	"github.com/gonsproject/gons/status"
 )
@@ -50,7 +52,7 @@ func describe(who string) {
 // hold sets the hostname in its new UTS namespace, says so, and waits for
 // its stdin to close.
 func hold() {
-	if err := syscall.Sethostname([]byte(hostname)); err != nil {
+	if err := unix.Sethostname([]byte(hostname)); err != nil {
 		fmt.Println("holder:", err)
 		os.Exit(1)
 	}
@@ -63,7 +65,7 @@ func demo() error {
 	holder := exec.Command("/proc/self/exe")
 	holder.Env = append(os.Environ(), roleVar+"=holder")
 	holder.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS,
+		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWUTS,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
 	}

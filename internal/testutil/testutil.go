@@ -3,11 +3,8 @@
 package testutil
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"os/exec"
-	"syscall"
 	"testing"
 )
 
@@ -41,12 +38,4 @@ func RequireTool(t testing.TB, name string) string {
 		Unavailable(t, "needs %s in PATH: %v", name, err)
 	}
 	return p
-}
-
-// NotSupported reports whether err means the kernel or the sandbox does not
-// allow an operation, as opposed to the operation having gone wrong.
-func NotSupported(err error) bool {
-	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) ||
-		errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSYS) ||
-		errors.Is(err, fs.ErrPermission) || errors.Is(err, errors.ErrUnsupported)
 }

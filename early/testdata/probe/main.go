@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -84,7 +83,7 @@ func main() {
 	var sigs chan os.Signal
 	if *wait {
 		sigs = make(chan os.Signal, 1)
-		signal.Notify(sigs, syscall.SIGUSR1)
+		signal.Notify(sigs, unix.SIGUSR1)
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(r); err != nil {
 		fail(err)
@@ -95,7 +94,7 @@ func main() {
 	}
 	if *kill != 0 {
 		signal.Reset()
-		syscall.Kill(os.Getpid(), syscall.Signal(*kill))
+		unix.Kill(os.Getpid(), unix.Signal(*kill))
 		select {}
 	}
 	os.Exit(*exit)
@@ -109,7 +108,7 @@ func report(fds []string, exists string) *Report {
 		if errors.As(err, &se) {
 			e.Op, e.Type, e.Path = se.Op, se.Type, []byte(se.Path)
 		}
-		var errno syscall.Errno
+		var errno unix.Errno
 		if errors.As(err, &errno) {
 			e.Errno = int(errno)
 		}

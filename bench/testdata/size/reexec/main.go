@@ -1,5 +1,5 @@
-// Command reexec is testdata/size/base running an action through package
-// reexec, as the example of package reexec does.
+// Command reexec is internal/footprint/testdata/base running an action
+// through package reexec, as the example of package reexec does.
 package main
 
 import "C"

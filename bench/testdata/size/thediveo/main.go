@@ -1,4 +1,4 @@
-// Command thediveo is testdata/size/base with a blank import of
+// Command thediveo is internal/footprint/testdata/base with a blank import of
 // github.com/thediveo/gons.
 package main
 

@@ -1,5 +1,6 @@
-// Command thediveoreexec is testdata/size/base running an action through
-// github.com/thediveo/gons/reexec, the counterpart of testdata/size/reexec.
+// Command thediveoreexec is internal/footprint/testdata/base running an
+// action through github.com/thediveo/gons/reexec, the counterpart of
+// testdata/size/reexec.
 package main
 
 import "C"

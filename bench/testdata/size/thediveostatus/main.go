@@ -1,5 +1,5 @@
 // Command thediveostatus is testdata/size/thediveo checking the outcome
-// with gons.Status, the counterpart of testdata/size/status.
+// with gons.Status, the counterpart of internal/footprint/testdata/status.
 package main
 
 import "C"

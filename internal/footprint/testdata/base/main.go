@@ -1,4 +1,4 @@
-// Command base is the baseline of the size benchmark: a cgo hello world.
+// Command base is the baseline of the size measures: a cgo hello world.
 package main
 
 import "C"

@@ -1,4 +1,4 @@
-// Command status is testdata/size/early checking the outcome with status,
+// Command status is early checking the outcome with status,
 // as a program that accepts gons_* variables does.
 package main
 

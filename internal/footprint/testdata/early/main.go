@@ -1,4 +1,4 @@
-// Command early is testdata/size/base with a blank import of early.
+// Command early is base with a blank import of early.
 package main
 
 import "C"

@@ -1,0 +1,48 @@
+// Package footprint measures what this module's packages add to a program,
+// for the size budget test and the size benchmark: testdata holds the
+// programs they compare, a cgo hello world (base), the same with a blank
+// import of early (early), and the same checking status.Err as a program
+// that accepts gons_* variables does (status).
+package footprint
+
+import "debug/elf"
+
+// Budgets are the most bytes (see Loaded) that early alone, and early with
+// a status.Err check, may add to base, stripped and linked statically
+// against glibc or musl; TestBudget holds the subjects to them. A size is
+// deterministic for one toolchain, and another links other bytes: they
+// were set with BudgetGo and BudgetGCC (glibc 2.36, musl 1.2.3, of Debian
+// 12) at the figures these gave, plus a margin for what is being added to
+// early.
+var Budgets = []struct {
+	Subject     string // the program in testdata
+	Glibc, Musl int64
+}{
+	{"early", 10240, 10240},
+	{"status", 26624, 26624},
+}
+
+// The toolchain the budgets were set with.
+const (
+	BudgetGo  = "go1.26.8"
+	BudgetGCC = "12.2.0"
+)
+
+// Loaded returns the sum of the sizes of the sections that the program at
+// path loads from its file: code, read-only and initialized data, and the
+// Go runtime's tables. Unlike the size of the file, which moves in steps
+// of the alignment the linker pads segments to, it shows every byte.
+func Loaded(path string) (int64, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n int64
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_ALLOC != 0 && s.Type != elf.SHT_NOBITS {
+			n += int64(s.Size)
+		}
+	}
+	return n, nil
+}

@@ -27,20 +27,30 @@
 //
 // Every namespace file is opened and its type checked (NS_GET_NSTYPE, see
 // [ioctl_ns(2)]) before the first switch, so a wrong path switches
-// nothing. The thread is switched back in the reverse order. The thread
-// returns to the Go runtime only when it is back in every namespace it
-// was in: when switching back fails, or the function panics or calls
-// runtime.Goexit, the goroutine ends locked to the thread, the runtime
-// ends the thread with it, and the error says so ([ErrThreadDiscarded]).
-// A panic becomes an error ([ErrPanic], [*PanicError]), as it does in
-// reexec.
+// nothing. Afterwards the thread is switched back, in the reverse order,
+// into the process's own namespaces: those /proc/self/ns showed when the
+// package first switched a type, whose descriptors it keeps open from then
+// on (one per type, close-on-exec; opening them for each call would cost
+// as much as the two switches). A thread that other code left in a
+// foreign namespace comes back clean too. The thread returns to the Go
+// runtime only when it is back: when switching back fails, or the
+// function panics or calls runtime.Goexit, the goroutine ends locked to
+// the thread, the runtime ends the thread with it, and the error says so
+// ([ErrThreadDiscarded]). A panic becomes an error ([ErrPanic],
+// [*PanicError]), as it does in reexec.
 //
 // The function always runs on a goroutine of its own, never on the
 // caller's: a caller that locked its goroutine to a thread keeps that
 // thread exactly as it was, whatever it did with it. The other side of
 // this is that thread state the caller set up is not there in the
-// function. Nor does it run on the main thread, which the runtime would
-// park for good rather than end, and which /proc/self shows.
+// function.
+//
+// The goroutine may run on the main thread, which the runtime parks for
+// good instead of ending when it has to be discarded. After a panic it is
+// switched back first; only a failed switch back leaves it, and
+// /proc/self, which shows it, in the namespaces. A program that locks its
+// main goroutine in an init function (runtime.LockOSThread) keeps every
+// call off the main thread.
 //
 // # The traps
 //

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gonsproject/gons/status"
 	"golang.org/x/sys/unix"
@@ -40,16 +42,55 @@ var testHookRestore func(typ string) error
 // pidfd_open and before the switch.
 var testHookTarget func(pid int)
 
-// joined is a namespace the thread has to leave again: the descriptor of
-// the namespace it was in before, and its type.
+// joined is a namespace type the thread has to go back from: the
+// descriptor of the process's own namespace of that type, and the type.
 type joined struct {
 	fd   int
 	flag int
 	typ  string
 }
 
-// mainTID is the thread ID of the main thread: the process ID.
-var mainTID = unix.Getpid()
+// home holds a descriptor of each of the process's own namespaces, those
+// /proc/self/ns shows, opened at the first switch of that type and kept
+// open: every thread goes back there. Opening it anew for each call, as
+// /proc/thread-self/ns, would cost as much as the two switches together.
+var home struct {
+	mu  sync.Mutex
+	fds [4]atomic.Int32 // fd+1 by typeIndex; 0: not open yet
+}
+
+func typeIndex(typ string) int {
+	switch typ {
+	case "cgroup":
+		return 0
+	case "ipc":
+		return 1
+	case "net":
+		return 2
+	}
+	return 3 // uts
+}
+
+// homeFD returns the descriptor of the process's own namespace of type
+// typ, opening it the first time.
+func homeFD(typ string) (int, error) {
+	slot := &home.fds[typeIndex(typ)]
+	if v := slot.Load(); v != 0 {
+		return int(v - 1), nil
+	}
+	home.mu.Lock()
+	defer home.mu.Unlock()
+	if v := slot.Load(); v != 0 {
+		return int(v - 1), nil
+	}
+	path := "/proc/self/ns/" + typ
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &Error{Op: "open", Type: typ, Path: path, Err: err}
+	}
+	slot.Store(int32(fd + 1))
+	return fd, nil
+}
 
 // run calls fn on a fresh goroutine locked to its thread and waits for it.
 func (c *config) run(fn func() error) error {
@@ -61,22 +102,11 @@ func (c *config) run(fn func() error) error {
 // onThread runs on a goroutine of its own. It locks it to its thread,
 // switches, calls fn, switches back, and unlocks only when all of that
 // went well; otherwise it returns locked, and the runtime ends the thread
-// instead of reusing it.
-// It reports on done from a deferred call, so that a panic or a
-// runtime.Goexit in fn is reported too.
+// instead of reusing it (the main thread it parks for good). It reports
+// on done from a deferred call, so that a panic or a runtime.Goexit in fn
+// is reported too.
 func (c *config) onThread(fn func() error, done chan<- error) {
 	runtime.LockOSThread()
-	if unix.Gettid() == mainTID {
-		// The runtime never ends the main thread: it parks it for
-		// good instead, where it would stay in the namespaces, and
-		// /proc/self, which shows the main thread, with it. Keep the
-		// main thread locked and idle meanwhile, so that the runtime
-		// starts the work on another thread.
-		err := c.run(fn)
-		runtime.UnlockOSThread()
-		done <- err
-		return
-	}
 	var (
 		back   []joined
 		err    error
@@ -84,13 +114,16 @@ func (c *config) onThread(fn func() error, done chan<- error) {
 		normal bool // fn, if it was called, returned
 	)
 	defer func() {
-		closeAll(back)
 		if !normal {
 			p := &PanicError{Value: recover(), Stack: debug.Stack()}
 			// recover returns nil only for runtime.Goexit (panic(nil)
 			// panics with a *runtime.PanicNilError since Go 1.21).
 			p.Goexit = p.Value == nil
 			err = &Error{Op: "panic", Err: p, Discarded: true}
+			// The thread is not reused, but it may be the main thread,
+			// which the runtime parks rather than ends, and which
+			// /proc/self shows: take it back home all the same.
+			restore(back)
 		} else if clean {
 			runtime.UnlockOSThread()
 		}
@@ -112,15 +145,8 @@ func (c *config) onThread(fn func() error, done chan<- error) {
 	clean, err = true, ferr
 }
 
-// closeAll closes the descriptors of the namespaces to go back to.
-func closeAll(back []joined) {
-	for _, j := range back {
-		unix.Close(j.fd)
-	}
-}
-
-// switchIn opens and checks every namespace, remembers the thread's own
-// namespace of each type in back, and joins them. When joining fails
+// switchIn opens and checks every namespace, notes in back the types to
+// go back from, and joins them. When joining fails
 // half-way, it switches back what it joined.
 func (c *config) switchIn(back *[]joined) error {
 	if c.pid != 0 || c.pidfd >= 0 {
@@ -194,12 +220,11 @@ func (c *config) switchTarget(back *[]joined) error {
 	return nil
 }
 
-// own opens the thread's own namespace of type typ and appends it to back.
+// own appends the process's own namespace of type typ to back.
 func own(back *[]joined, typ string, flag int) error {
-	path := "/proc/thread-self/ns/" + typ
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := homeFD(typ)
 	if err != nil {
-		return &Error{Op: "open", Type: typ, Path: path, Err: err}
+		return err
 	}
 	*back = append(*back, joined{fd: fd, flag: flag, typ: typ})
 	return nil
@@ -228,7 +253,7 @@ func restore(back []joined) error {
 			err = unix.Setns(j.fd, j.flag)
 		}
 		if err != nil {
-			return &Error{Op: "restore", Type: j.typ, Path: "/proc/thread-self/ns/" + j.typ, Err: err, Discarded: true}
+			return &Error{Op: "restore", Type: j.typ, Path: "/proc/self/ns/" + j.typ, Err: err, Discarded: true}
 		}
 	}
 	return nil

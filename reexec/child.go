@@ -8,19 +8,32 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/gonsproject/gons/internal/handoff"
 	"github.com/gonsproject/gons/status"
 )
 
-// isChild is whether this process was started by RunReexecAction, as
-// seen before CheckAction removes the variables; checked is whether
-// CheckAction has run.
+// inherited is the value of GONS_REEXEC_FD as the process started with it:
+// the descriptor of the protocol socket in a child, "" in any other
+// process. checked is whether CheckAction has run; depth is how many
+// reexec children deep this process is (0: it is none).
 var (
-	isChild = os.Getenv(envAction) != ""
-	checked atomic.Bool
+	inherited = inheritedFD()
+	checked   atomic.Bool
+	depth     int
 )
+
+// inheritedFD returns the value of GONS_REEXEC_FD. Package early's
+// constructor takes the variable out of the environment, wipes it, and
+// hands its value over; without the constructor (no cgo, internal
+// linking) it is still in the environment. Package early's init, which
+// completes the hand-over, runs before this package's.
+func inheritedFD() string {
+	if fd, ok := handoff.ReexecFD(); ok {
+		return strconv.Itoa(fd)
+	}
+	return os.Getenv(envFD)
+}
 
 // The parameter of the running plain action, for DecodeParam.
 var (
@@ -34,17 +47,17 @@ var (
 var ErrNoParam = errors.New("reexec: no parameter was given")
 
 // CheckAction must be called first thing in main, or in TestMain of a
-// test binary that runs actions. In a child started by [RunReexecAction]
-// it runs the requested action and exits the process through [os.Exit]
-// (so deferred exit hooks, such as those writing coverage data, run). In
-// any other process it returns at once.
+// test binary that runs actions: [RunReexecAction], [Func.Run] and
+// [Command] refuse to start a child before it ran. In a child it runs the
+// requested action and exits the process through [os.Exit] (so deferred
+// exit hooks, such as those writing coverage data, run). In any other
+// process it returns at once.
 func CheckAction() {
 	checked.Store(true)
-	name := os.Getenv(envAction)
-	if name == "" {
+	if inherited == "" {
 		return
 	}
-	os.Exit(runChild(name))
+	os.Exit(runChild())
 }
 
 // DecodeParam decodes the parameter of the running plain action into v,
@@ -60,28 +73,19 @@ func DecodeParam(v any) error {
 	return decodeStrict(childParam, v)
 }
 
-// runChild runs the action in the child and returns the exit status.
-func runChild(name string) int {
-	// Package early's constructor takes the variable out of the
-	// environment and hands its value over; without it, it is still there.
-	fd, ok := handoff.ReexecFD()
-	fdEnv := os.Getenv(envFD)
-	os.Unsetenv(envAction)
+// runChild runs the requested action in the child and returns the exit
+// status.
+func runChild() int {
 	os.Unsetenv(envFD)
-	var err error
-	if ok {
-		fdEnv = strconv.Itoa(fd)
-	} else {
-		fd, err = strconv.Atoi(fdEnv)
-	}
+	fd, err := strconv.Atoi(inherited)
 	if err == nil && fd < 0 {
-		err = syscall.EBADF
+		err = errors.New("negative")
 	}
 	if err == nil {
 		err = checkSocket(fd)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "reexec: %s=%s: %s=%q is not the protocol socket: %v\n", envAction, name, envFD, fdEnv, err)
+		fmt.Fprintf(os.Stderr, "reexec: %s=%q is not the protocol socket: %v\n", envFD, inherited, err)
 		return 2
 	}
 	// The socket, and whatever else the parent passed, must not leak
@@ -95,26 +99,29 @@ func runChild(name string) int {
 		}
 		return 1
 	}
-
+	if err := writeFrame(conn, tagStarted, nil); err != nil {
+		fmt.Fprintf(os.Stderr, "reexec: telling the parent that the child runs: %v\n", err)
+		return 2
+	}
+	req, param, err := readRequest(conn)
+	if err != nil {
+		return fail(kindParam, fmt.Errorf("receiving the request: %w", err))
+	}
+	depth = req.Depth
 	if err := status.Err(); err != nil {
 		return fail(kindSwitch, err)
 	}
-	tag, param, err := readFrame(conn)
-	if err != nil || (tag != tagParam && tag != tagNoParam) {
-		if err == nil {
-			err = fmt.Errorf("unexpected frame %q", tag)
-		}
-		return fail(kindParam, fmt.Errorf("receiving the parameter: %w", err))
-	}
-	if tag == tagNoParam {
-		param = nil
-	}
-
-	a := lookup(name)
+	a := lookup(req.Name)
 	if a == nil {
-		return fail(kindUnknown, fmt.Errorf("%w %q", ErrUnknownAction, name))
+		return fail(kindUnknown, fmt.Errorf("%w %q", ErrUnknownAction, req.Name))
 	}
-	result, err := call(a, param)
+	os.Args = append(os.Args[:1:1], req.Args...)
+	if req.Stdin && param != nil {
+		if err := paramToStdin(param); err != nil {
+			return fail(kindParam, fmt.Errorf("making the parameter standard input: %w", err))
+		}
+	}
+	result, err := call(a, param, fail)
 	if err != nil {
 		var w *wireErr
 		if errors.As(err, &w) {
@@ -134,19 +141,28 @@ func runChild(name string) int {
 	return 0
 }
 
-// call runs the action, turning a panic into an error and printing the
-// panic's stack to standard error.
-func call(a *entry, param []byte) (result []byte, err error) {
+// call runs the action. It turns a panic into an error, printing the
+// panic's stack to standard error, and reports a runtime.Goexit through
+// fail and exits: a goroutine that ends that way never returns here.
+func call(a *entry, param []byte, fail func(string, error) int) (result []byte, err error) {
+	returned := false
 	defer func() {
+		if returned {
+			return
+		}
 		if r := recover(); r != nil {
 			fmt.Fprintf(os.Stderr, "panic: %v\n\n%s", r, debug.Stack())
 			err = &wireErr{kind: kindPanic, err: fmt.Errorf("%v", r)}
+			return
 		}
+		os.Exit(fail(kindAction, ErrGoexit))
 	}()
 	if a.plain != nil {
 		childParam, childHasParam, childRunning = param, param != nil, true
 		a.plain()
-		return nil, nil
+	} else {
+		result, err = a.run(param)
 	}
-	return a.run(param)
+	returned = true
+	return result, err
 }

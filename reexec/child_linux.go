@@ -1,28 +1,53 @@
 package reexec
 
-import "syscall"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // closeOnExecFrom marks every descriptor from fd on close-on-exec, so that
 // what the parent passed, the protocol socket and any hook's files, does
 // not leak into processes the action starts. It uses close_range(2) and
 // falls back to fd alone on kernels before 5.11.
 func closeOnExecFrom(fd int) {
-	const sysCloseRange, closeRangeCloexec = 436, 4 // the same number on every architecture
-	if _, _, errno := syscall.Syscall(sysCloseRange, uintptr(fd), uintptr(^uint32(0)), closeRangeCloexec); errno != 0 {
-		syscall.CloseOnExec(fd)
+	if err := unix.CloseRange(uint(fd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		unix.CloseOnExec(fd)
 	}
 }
 
 // checkSocket makes sure that fd is a socket before the child reads and
-// writes frames there: a stray GONS_REEXEC_ACTION in a program's
-// environment must not make it write into whatever file fd 3 happens to be.
+// writes frames there: a stray GONS_REEXEC_FD in a program's environment
+// must not make it write into whatever file that descriptor happens to be.
 func checkSocket(fd int) error {
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
 		return err
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
-		return syscall.ENOTSOCK
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return unix.ENOTSOCK
 	}
+	return nil
+}
+
+// paramToStdin makes param the standard input of the process: the read
+// end of a pipe that holds it, closed after it.
+func paramToStdin(param []byte) error {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return os.NewSyscallError("pipe2", err)
+	}
+	err := unix.Dup3(p[0], 0, 0)
+	unix.Close(p[0])
+	w := os.NewFile(uintptr(p[1]), "reexec-param")
+	if err != nil {
+		w.Close()
+		return os.NewSyscallError("dup3", err)
+	}
+	// A parameter larger than the pipe is written as the action reads.
+	go func() {
+		w.Write(param)
+		w.Close()
+	}()
 	return nil
 }

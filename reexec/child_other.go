@@ -9,3 +9,6 @@ func closeOnExecFrom(int) {}
 
 // checkSocket refuses: off Linux no child is started.
 func checkSocket(int) error { return errors.ErrUnsupported }
+
+// paramToStdin refuses: off Linux no child is started.
+func paramToStdin([]byte) error { return errors.ErrUnsupported }

@@ -36,19 +36,40 @@
 //
 // [Register] registers a plain func(), as in thediveo/gons: its standard
 // output is its result, decoded as JSON into the [Result] target, and it
-// reads its [Param] with [DecodeParam]. To fail, it writes to standard
-// error and exits with a non-zero status. A plain action must return to
-// succeed: one that calls os.Exit itself reports no result.
+// reads its [Param] with [DecodeParam] or, as JSON, from its standard
+// input. To fail, it writes to standard error and exits with a non-zero
+// status. It succeeds when it returns, when it calls os.Exit(0) after
+// printing a complete JSON result, and when it prints one and then goes
+// quiet without returning: such a child is killed after [ResultGrace].
+//
+// An action that calls [runtime.Goexit] fails with [ErrGoexit]; one that
+// panics, with [ErrPanic]. An action may run actions itself, up to
+// [MaxDepth] children deep: beyond that, runs fail with [ErrTooDeep].
+//
+// # Commands
+//
+// [Command] runs an action as [exec.Cmd] runs a program: with arguments
+// (the child's os.Args[1:]), the standard input, output and error of the
+// caller's choosing, Start and Wait, in the same namespaces and with the
+// same options. It is what moby/sys/reexec.Command and
+// containers/storage/pkg/reexec.Command give, with typed errors.
 //
 // # The child
 //
 // The child is /proc/self/exe with os.Args[0] unchanged and no further
-// arguments. It gets SIGKILL when the thread that started it ends
+// arguments on its command line. The program must call [CheckAction]
+// first thing in main: before it did, runs fail at once with
+// [ErrNotChecked], and a child that ends before it gets there is
+// reported with the same error. The child learns what to run over a
+// socket whose descriptor is in GONS_REEXEC_FD, the only variable reexec
+// adds: the action's name, its arguments and its parameter travel there.
+// It gets SIGKILL when the thread that started it ends
 // ([PR_SET_PDEATHSIG]; reexec starts it from a locked thread), and so dies
 // with the parent. It inherits the parent's environment without any gons_*
 // variable, so an empty [Namespaces] list means the parent's namespaces,
-// and [Environment] adds variables. Its standard input is /dev/null, and
-// it marks every inherited descriptor from 3 on close-on-exec before the
+// and [Environment] adds variables. Its standard input is /dev/null (for
+// a plain action with a [Param], the parameter; for a [Command], the
+// caller's choice), and it marks every inherited descriptor from 3 on close-on-exec before the
 // action runs, so that processes the action starts inherit none of them.
 //
 // A child that joins a PID namespace is two processes: early forks once,
@@ -59,7 +80,11 @@
 // # Errors
 //
 // Every failure is an [*Error] naming the action, the step that failed and
-// the last [StderrMax] bytes of the child's standard error. A namespace
+// the last [StderrMax] bytes of the child's standard error. Options the
+// caller got wrong are Op "option", and no child starts. A child that
+// breaks the protocol (a frame over the limit of 1 GiB, of the wrong kind,
+// or one that stops half-way for 5 s) is killed and reaped, and the error
+// says why. A namespace
 // switch that failed in the child unwraps to the child's *[status.Error],
 // with its Op, Type, Path and errno, so that errors.As and errors.Is work as
 // they would in the child.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gonsproject/gons/status"
@@ -16,15 +17,25 @@ var (
 	// ErrPanic: the action panicked; the message holds the panic value
 	// and Error.Stderr the stack.
 	ErrPanic = errors.New("action panicked")
+	// ErrGoexit: the action called [runtime.Goexit], as t.FailNow-style
+	// helpers do, instead of returning.
+	ErrGoexit = errors.New("the action called runtime.Goexit instead of returning")
 	// ErrNoResult: the child ended without reporting a result: the
 	// action called os.Exit itself, or a plain action with a Result
-	// target printed nothing, or the program does not call CheckAction
-	// first thing in main or TestMain.
+	// target printed nothing.
 	ErrNoResult = errors.New("no result")
-	// ErrNotChecked: RunReexecAction was called in a re-executed child
-	// whose program did not call CheckAction first.
-	ErrNotChecked = errors.New("this process is a reexec child, but CheckAction was not called first thing in main or TestMain")
+	// ErrNotChecked: the program did not call CheckAction first thing in
+	// main or TestMain. Either this process did not (no child was
+	// started), or the child ended before it reached CheckAction.
+	ErrNotChecked = errors.New("reexec.CheckAction must be called first thing in main (or TestMain)")
+	// ErrTooDeep: an action that runs actions, which run actions, and so
+	// on, more than [MaxDepth] children deep.
+	ErrTooDeep = errors.New("nested more than " + strconv.Itoa(MaxDepth) + " children deep")
 )
+
+// MaxDepth is how many children deep actions may run actions: a child of a
+// child of ... MaxDepth levels may still run no further action.
+const MaxDepth = 8
 
 // StderrMax is how many bytes of the child's standard error, the last
 // ones, an [*Error] keeps.
@@ -35,13 +46,16 @@ type Error struct {
 	// Action is the name of the action.
 	Action string
 	// Op is the step that failed:
-	//	start   the child could not be started (ErrUnknownAction, exec errors, bad options)
+	//	option  the caller's options or arguments are wrong; nothing was started
+	//	start   the child could not be started, or ended before it reached
+	//	        CheckAction (ErrUnknownAction, ErrNotChecked, ErrTooDeep, exec errors)
 	//	switch  the child could not join its namespaces (wraps a *status.Error)
 	//	param   the parameter could not be encoded or decoded
-	//	action  the action returned an error
+	//	action  the action returned an error, or called runtime.Goexit (ErrGoexit)
 	//	panic   the action panicked (ErrPanic)
 	//	exit    the child exited unsuccessfully or died by a signal (wraps an *exec.ExitError)
-	//	result  the result is missing (ErrNoResult) or malformed
+	//	result  the result is missing (ErrNoResult) or malformed, or the child
+	//	        broke the protocol (the child was killed)
 	//	context the context was done first; the child was killed (wraps ctx.Err())
 	Op string
 	// Err is the cause.
@@ -54,6 +68,9 @@ type Error struct {
 // Error returns the error as, for example,
 // reexec "answer": action: no such file or directory; stderr: "...".
 func (e *Error) Error() string {
+	if e == nil {
+		return "reexec: <nil>"
+	}
 	var b strings.Builder
 	b.WriteString("reexec ")
 	b.WriteString(strconv.Quote(e.Action))
@@ -104,9 +121,9 @@ type wireError struct {
 	Path string `json:"path,omitempty"`
 }
 
-// statusSentinels are the sentinels of package status, by name, so that
-// errors.Is still finds them after the trip.
-var statusSentinels = []struct {
+// sentinels are the sentinels of this package and of package status, by
+// name, so that errors.Is still finds them after the trip.
+var sentinels = []struct {
 	name string
 	err  error
 }{
@@ -118,6 +135,14 @@ var statusSentinels = []struct {
 	{"wrong-type", status.ErrWrongType},
 	{"secure", status.ErrSecure},
 	{"not-run", status.ErrNotRun},
+	{"conflict", status.ErrConflict},
+	{"reused-pid", status.ErrReusedPID},
+	{"unknown-action", ErrUnknownAction},
+	{"panic", ErrPanic},
+	{"goexit", ErrGoexit},
+	{"no-result", ErrNoResult},
+	{"not-checked", ErrNotChecked},
+	{"too-deep", ErrTooDeep},
 }
 
 // toWire turns an error of the child into its wire form.
@@ -136,7 +161,7 @@ func toWire(kind string, err error) *wireError {
 	if err != nil && errors.As(err, &errno) {
 		w.Errno = int(errno)
 	}
-	for _, s := range statusSentinels {
+	for _, s := range sentinels {
 		if err != nil && errors.Is(err, s.err) {
 			w.Is = append(w.Is, s.name)
 		}
@@ -177,10 +202,7 @@ func (e *remoteError) Error() string { return e.msg }
 // this package or of package status. Errnos are found through Unwrap.
 func (e *remoteError) Is(target error) bool {
 	for _, name := range e.is {
-		if name == "panic" && target == ErrPanic {
-			return true
-		}
-		for _, s := range statusSentinels {
+		for _, s := range sentinels {
 			if s.name == name && s.err == target {
 				return true
 			}
@@ -195,4 +217,31 @@ func (e *remoteError) Unwrap() error {
 		return e.errno
 	}
 	return nil
+}
+
+// tail keeps the last StderrMax bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(p)
+	if len(p) >= StderrMax {
+		t.buf = append(t.buf[:0], p[len(p)-StderrMax:]...)
+		return n, nil
+	}
+	if over := len(t.buf) + len(p) - StderrMax; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	t.buf = append(t.buf, p...)
+	return n, nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }

@@ -117,15 +117,7 @@ func TestFaults(t *testing.T) {
 	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(0, 0))
 	defer cancel2()
 
-	tests := []struct {
-		doc    string
-		run    func() error
-		op     string
-		is     error  // errors.Is target, if any
-		msg    string // in err.Error()
-		marker string // in Error.Stderr
-		check  func(t *testing.T, err error)
-	}{
+	runFaults(t, nil, []fault{
 		{
 			doc: "unknown action",
 			run: func() error { return reexec.RunReexecAction("no-such-action") },
@@ -144,7 +136,7 @@ func TestFaults(t *testing.T) {
 			run: func() error {
 				return reexec.RunReexecAction("silent", reexec.Namespaces([]reexec.Namespace{{Type: "nett", Path: "/proc/self/ns/net"}}))
 			},
-			op: "switch", is: status.ErrUnknownType, msg: `"nett"`,
+			op: "option", is: status.ErrUnknownType, msg: `"nett"`,
 		},
 		{
 			doc: "duplicate namespace type",
@@ -153,7 +145,7 @@ func TestFaults(t *testing.T) {
 					{Type: "net", Path: "/proc/self/ns/net"}, {Type: "!net", Path: "/proc/self/ns/net"},
 				}))
 			},
-			op: "switch", is: status.ErrDuplicate, msg: "net listed more than once",
+			op: "option", is: status.ErrDuplicate, msg: "net listed more than once",
 		},
 		{
 			doc: "namespace switch fails in the child",
@@ -263,11 +255,6 @@ func TestFaults(t *testing.T) {
 			op:  "result", is: reexec.ErrNoResult, marker: "marker:silent",
 		},
 		{
-			doc: "plain action that exits by itself",
-			run: func() error { return reexec.RunReexecAction("plainexit0", reexec.Result(&res)) },
-			op:  "result", is: reexec.ErrNoResult, marker: "marker:plainexit0",
-		},
-		{
 			doc: "typed action that exits by itself",
 			run: func() error { _, err := exitsEarly.Run(context.Background(), struct{}{}); return err },
 			op:  "result", is: reexec.ErrNoResult, marker: "marker:exitsearly",
@@ -319,9 +306,28 @@ func TestFaults(t *testing.T) {
 				}
 			},
 		},
-	}
+	})
+}
+
+// fault is a run that must fail, and how.
+type fault struct {
+	doc    string
+	run    func() error
+	op     string
+	is     error  // errors.Is target, if any
+	msg    string // in err.Error()
+	marker string // in Error.Stderr
+	check  func(t *testing.T, err error)
+}
+
+// runFaults runs each fault as a subtest, after before, if not nil, and
+// checks its error.
+func runFaults(t *testing.T, before func(t *testing.T), tests []fault) {
 	for _, tc := range tests {
 		t.Run(tc.doc, func(t *testing.T) {
+			if before != nil {
+				before(t)
+			}
 			err := tc.run()
 			if err == nil {
 				t.Fatal("no error")
@@ -352,41 +358,5 @@ func TestFaults(t *testing.T) {
 				tc.check(t, err)
 			}
 		})
-	}
-}
-
-// TestNotChecked starts the test binary as a reexec child whose TestMain
-// does not call CheckAction, as a program that forgot it would be.
-func TestNotChecked(t *testing.T) {
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Env = append(os.Environ(), "GONS_REEXEC_ACTION=silent", "GONS_REEXEC_FD=3", "GONS_TEST_NO_CHECK=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	if !strings.Contains(string(out), reexec.ErrNotChecked.Error()) {
-		t.Fatalf("child said %q, want ErrNotChecked", out)
-	}
-}
-
-// TestStrayVariable starts the test binary with the reexec variables set
-// but a regular file as descriptor 3: the child must refuse, not write
-// into the file.
-func TestStrayVariable(t *testing.T) {
-	f, err := os.CreateTemp(t.TempDir(), "fd3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cmd := exec.Command("/proc/self/exe")
-	cmd.Env = append(os.Environ(), "GONS_REEXEC_ACTION=silent", "GONS_REEXEC_FD=3")
-	cmd.ExtraFiles = []*os.File{f}
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "not the protocol socket") {
-		t.Fatalf("got %v, %q; want exit status 2 and a refusal", err, out)
-	}
-	if fi, err := f.Stat(); err != nil || fi.Size() != 0 {
-		t.Fatalf("the child wrote into descriptor 3 (%v)", err)
 	}
 }

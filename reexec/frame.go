@@ -1,31 +1,76 @@
 package reexec
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
-// The protocol socket carries one frame each way: the parent sends the
-// parameter, the child answers with its outcome. A frame is a tag byte, the
-// payload's length as a big-endian uint64, and the payload.
+// The protocol socket carries frames. A frame is a tag byte, the payload's
+// length as a big-endian uint64, and the payload. The parent sends the
+// request, then the parameter; the child answers with an acknowledgement as
+// soon as CheckAction runs, then with its outcome:
+//
+//	parent: 'A' request, then 'P' parameter or 'N' none
+//	child:  'S', then one of 'R' result, 'D' done, 'E' error
+//
+// Each side reads exactly the tag it expects next and fails on any other.
 const (
+	tagRequest = 'A' // parent: JSON request (action name, arguments, depth)
 	tagParam   = 'P' // parent: JSON parameter
 	tagNoParam = 'N' // parent: no parameter
+	tagStarted = 'S' // child: CheckAction runs; the request is understood
 	tagResult  = 'R' // child: JSON result of a typed action
 	tagDone    = 'D' // child: a plain action returned
 	tagError   = 'E' // child: JSON wireError
 )
 
-// maxPayload bounds what a frame may announce, so that a corrupt header
-// cannot make the reader allocate without limit.
-const maxPayload = 1 << 30
+// frameHeader is the size of a frame's header.
+const frameHeader = 9
+
+// maxPayload bounds what a frame may announce. A reader refuses a larger
+// frame at its header, before reading or allocating any of it.
+var maxPayload uint64 = 1 << 30
+
+// stall bounds how long the parent waits for the rest of a frame whose
+// first bytes have arrived: the child writes a frame in one go.
+var stall = 5 * time.Second
+
+// readChunk is how much of a payload a reader allocates before the bytes
+// are there: a header alone never makes it allocate what it announces.
+const readChunk = 64 << 10
+
+// request is the payload of the first frame: what the child is to run.
+type request struct {
+	Name string   `json:"name"`
+	Args []string `json:"args,omitempty"` // the child's os.Args[1:]
+	// Depth is how many reexec children the child is deep: 1 for a child
+	// of a process that is no child itself.
+	Depth int `json:"depth"`
+	// Stdin: the child makes the parameter its standard input, as
+	// thediveo/gons does for plain actions.
+	Stdin bool `json:"stdin,omitempty"`
+}
+
+// errFrameTooLarge is wrapped by the error of a frame over maxPayload.
+var errFrameTooLarge = errors.New("frame exceeds the limit")
+
+// errNoFrame means the peer closed the socket before a frame began.
+var errNoFrame = errors.New("the peer closed the socket")
 
 func writeFrame(w io.Writer, tag byte, payload []byte) error {
-	var hdr [9]byte
+	var hdr [frameHeader]byte
 	hdr[0] = tag
 	binary.BigEndian.PutUint64(hdr[1:], uint64(len(payload)))
+	if len(payload) <= readChunk {
+		// One write: a small frame arrives whole or not at all.
+		_, err := w.Write(append(hdr[:], payload...))
+		return err
+	}
 	if _, err := w.Write(hdr[:]); err != nil {
 		return err
 	}
@@ -33,24 +78,95 @@ func writeFrame(w io.Writer, tag byte, payload []byte) error {
 	return err
 }
 
-// errNoFrame means the peer closed the socket without sending a frame.
-var errNoFrame = errors.New("the child ended without reporting an outcome (an action that calls os.Exit, or a program that does not call CheckAction first)")
-
+// readFrame reads one frame. It refuses a header that announces more than
+// maxPayload, and allocates the payload as it arrives, so that a header
+// that announces more than is sent costs no more than what was sent.
 func readFrame(r io.Reader) (byte, []byte, error) {
-	var hdr [9]byte
+	var hdr [frameHeader]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		if err == io.EOF {
 			return 0, nil, errNoFrame
 		}
-		return 0, nil, fmt.Errorf("reading frame header: %w", err)
+		return 0, nil, fmt.Errorf("reading a frame header: %w", err)
 	}
 	n := binary.BigEndian.Uint64(hdr[1:])
 	if n > maxPayload {
-		return 0, nil, fmt.Errorf("frame of %d bytes exceeds the limit of %d", n, maxPayload)
+		return 0, nil, fmt.Errorf("frame %q of %d bytes: %w of %d bytes", hdr[0], n, errFrameTooLarge, maxPayload)
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return 0, nil, fmt.Errorf("reading frame of %d bytes: %w", n, err)
+	if n <= readChunk {
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return 0, nil, fmt.Errorf("reading frame %q of %d bytes: %w", hdr[0], n, eofIsUnexpected(err))
+		}
+		return hdr[0], payload, nil
 	}
-	return hdr[0], payload, nil
+	var buf bytes.Buffer
+	buf.Grow(readChunk)
+	got, err := buf.ReadFrom(io.LimitReader(r, int64(n)))
+	if err == nil && uint64(got) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading frame %q of %d bytes, %d read: %w", hdr[0], n, got, err)
+	}
+	return hdr[0], buf.Bytes(), nil
+}
+
+func eofIsUnexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// expectFrame reads a frame and fails unless its tag is one of tags.
+func expectFrame(r io.Reader, tags ...byte) (byte, []byte, error) {
+	tag, payload, err := readFrame(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if bytes.IndexByte(tags, tag) < 0 {
+		return 0, nil, fmt.Errorf("unexpected frame %q (%d bytes), want one of %q", tag, len(payload), tags)
+	}
+	return tag, payload, nil
+}
+
+// readRequest reads what the parent sends: the request and the parameter
+// (nil when there is none).
+func readRequest(r io.Reader) (*request, []byte, error) {
+	_, b, err := expectFrame(r, tagRequest)
+	if err != nil {
+		return nil, nil, err
+	}
+	var req request
+	if err := json.Unmarshal(b, &req); err != nil {
+		return nil, nil, fmt.Errorf("malformed request: %w", err)
+	}
+	if req.Name == "" {
+		return nil, nil, errors.New("malformed request: no action name")
+	}
+	tag, param, err := expectFrame(r, tagParam, tagNoParam)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tag == tagNoParam {
+		param = nil
+	}
+	return &req, param, nil
+}
+
+// writeRequest writes the request and the parameter (none when paramSet
+// is false).
+func writeRequest(w io.Writer, req *request, param []byte, paramSet bool) error {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	if err := writeFrame(w, tagRequest, b); err != nil {
+		return err
+	}
+	if !paramSet {
+		return writeFrame(w, tagNoParam, nil)
+	}
+	return writeFrame(w, tagParam, param)
 }

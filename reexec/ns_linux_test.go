@@ -301,8 +301,8 @@ func TestNamespaceOrder(t *testing.T) {
 	}
 }
 
-// TestTargetRefused checks the errors of the Target option that arise
-// before any child starts, and one from the child.
+// TestTargetRefused checks the errors of the Target option: the caller's,
+// reported before any child starts, as such.
 func TestTargetRefused(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -315,9 +315,10 @@ func TestTargetRefused(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := observer.Run(context.Background(), "", tt.opts...)
+			var e *reexec.Error
 			var se *status.Error
-			if !errors.Is(err, tt.is) || !errors.As(err, &se) {
-				t.Errorf("got %v, want a *status.Error wrapping %v", err, tt.is)
+			if !errors.Is(err, tt.is) || !errors.As(err, &e) || e.Op != "option" || errors.As(err, &se) {
+				t.Errorf("got %v, want the caller's error (Op option, no *status.Error) wrapping %v", err, tt.is)
 			}
 		})
 	}
@@ -327,15 +328,15 @@ func TestTargetRefused(t *testing.T) {
 		}
 	})
 	t.Run("gone", func(t *testing.T) {
-		requireSwitching(t)
 		cmd := exec.Command("true")
 		if err := cmd.Run(); err != nil {
 			t.Fatal(err)
 		}
-		_, err := observer.Run(context.Background(), "", reexec.Target(cmd.Process.Pid))
-		var se *status.Error
-		if !errors.Is(err, syscall.ESRCH) || !errors.As(err, &se) || se.Op != "target" {
-			t.Errorf("got %v, want the child's status error: target ESRCH", err)
+		pid := cmd.Process.Pid
+		_, err := observer.Run(context.Background(), "", reexec.Target(pid))
+		var e *reexec.Error
+		if !errors.Is(err, syscall.ESRCH) || !errors.As(err, &e) || e.Op != "start" || !strings.Contains(err.Error(), fmt.Sprintf("process %d", pid)) {
+			t.Errorf("got %v, want a start error naming process %d, ESRCH", err, pid)
 		}
 	})
 }

@@ -10,13 +10,10 @@ import (
 	"sync"
 )
 
-// Variables that carry the request from parent to child. They are
-// deliberately not lowercase gons_*: package early owns that prefix,
-// rejects names it does not know and removes them all before Go starts.
-const (
-	envAction = "GONS_REEXEC_ACTION" // name of the action to run
-	envFD     = "GONS_REEXEC_FD"     // descriptor of the protocol socket
-)
+// envFD names the descriptor of the protocol socket in the child: the only
+// variable reexec passes. It is deliberately not lowercase gons_*: package
+// early owns that prefix and rejects names it does not know.
+const envFD = "GONS_REEXEC_FD"
 
 // childFD is the descriptor number of the protocol socket in the child:
 // the first of exec.Cmd.ExtraFiles.
@@ -126,7 +123,7 @@ func (f *Func[P, R]) Run(ctx context.Context, param P, opts ...Option) (R, error
 		return r, err
 	}
 	if o.paramSet || o.result != nil {
-		return r, &Error{Action: f.name, Op: "start", Err: errors.New("the Param and Result options are not for Func.Run")}
+		return r, &Error{Action: f.name, Op: "option", Err: errors.New("the Param and Result options are not for Func.Run")}
 	}
 	o.param, o.paramSet, o.result = param, true, &r
 	if done, err := inProcess(ctx, f.name, o); done {
@@ -158,6 +155,8 @@ type options struct {
 	namespaces []Namespace
 	target     int      // PID whose namespaces to join; 0: none
 	targetNS   []string // the types to join of the target; nil: all
+	root, dir  string   // gons_root, gons_wd; "": unset
+	uid, gid   int      // gons_uid, gons_gid; -1: unset
 	param      any
 	paramSet   bool
 	result     any
@@ -168,13 +167,13 @@ type options struct {
 }
 
 func collect(name string, opts []Option) (*options, error) {
-	o := &options{}
+	o := &options{uid: -1, gid: -1}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
 		}
 		if err := opt(o); err != nil {
-			return nil, &Error{Action: name, Op: "start", Err: err}
+			return nil, &Error{Action: name, Op: "option", Err: err}
 		}
 	}
 	return o, nil
@@ -192,11 +191,22 @@ func Namespaces(ns []Namespace) Option {
 }
 
 // Target makes the child join the namespaces of process pid: those of the
-// given types, or all of them, where they differ from the parent's. Package
-// early joins them all at once through a pidfd where the kernel allows it
-// (Linux 5.8), so a process that exits meanwhile is never half joined, and
-// its PID, if reused, never joined (gons_target and gons_target_ns). It
+// given types, or all of them, where they differ from the parent's. A type
+// may carry a "!" in front, as [Namespace.Type] does; it changes nothing
+// here, since the namespaces of a process are all opened at once.
+//
+// Target opens a pidfd of the process ([pidfd_open(2)], Linux 5.3) when it
+// is called, so the process is pinned from then on. On Linux 6.9 and later
+// (pidfs) the child is given the pidfd's inode with the PID
+// (gons_target=PID:INODE), and its constructor refuses to join another
+// process that reused the PID meanwhile ([status.ErrReusedPID]). On older
+// kernels the PID alone is passed: the constructor's own pidfd pins the
+// process only from when the child starts. Package early joins the
+// namespaces all at once through a pidfd where the kernel allows it (Linux
+// 5.8), so a process that exits meanwhile is never half joined. Target
 // cannot be combined with [Namespaces].
+//
+// [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
 func Target(pid int, types ...string) Option {
 	return func(o *options) error {
 		if pid <= 0 {
@@ -207,8 +217,55 @@ func Target(pid int, types ...string) Option {
 	}
 }
 
+// Root makes the child chroot(2) to dir once it joined its namespaces
+// (gons_root), in the mount namespace joined, and, unless [Dir] says
+// otherwise, change its working directory to the new root.
+func Root(dir string) Option {
+	return func(o *options) error {
+		if dir == "" {
+			return errors.New("Root: empty path")
+		}
+		o.root = dir
+		return nil
+	}
+}
+
+// Dir makes the child change its working directory to dir once it joined
+// its namespaces (gons_wd), resolved in the mount namespace joined and
+// under the [Root], if one is given.
+func Dir(dir string) Option {
+	return func(o *options) error {
+		if dir == "" {
+			return errors.New("Dir: empty path")
+		}
+		o.dir = dir
+		return nil
+	}
+}
+
+// Credential makes the child drop its supplementary groups and take group
+// ID gid and user ID uid (gons_gid, gons_uid), as seen in the user
+// namespace joined, after its namespace switches and [Root] and [Dir]. A
+// negative ID leaves that one as it is. A failure comes back as an
+// [*Error] with Op "switch" that wraps a [*status.Error] with Op
+// "setgroups", "setgid" or "setuid": the action never runs with the
+// privileges it was to drop.
+func Credential(uid, gid int) Option {
+	return func(o *options) error {
+		const maxID = 1<<32 - 2 // (uid_t)-1 means "no change" to the kernel
+		if uid > maxID || gid > maxID {
+			return fmt.Errorf("Credential: uid %d, gid %d: IDs go up to %d", uid, gid, maxID)
+		}
+		o.uid, o.gid = uid, gid
+		return nil
+	}
+}
+
 // Param passes v, encoded as JSON, to the action. A plain action decodes
-// it with [DecodeParam]; a typed one receives it as its parameter.
+// it with [DecodeParam] or reads it from its standard input, as actions
+// of thediveo/gons do (except when started by [Command], whose standard
+// input is the caller's choice); a typed one receives it as its
+// parameter.
 func Param(v any) Option {
 	return func(o *options) error {
 		o.param, o.paramSet = v, true
@@ -216,15 +273,16 @@ func Param(v any) Option {
 	}
 }
 
-// Result decodes the action's result into v, which must be a pointer.
-// For a plain action the result is its standard output, for a typed one
-// the value it returned. Decoding is strict: unknown fields and trailing
-// data are errors.
+// Result decodes the action's result into v, which must be a pointer, or
+// nil for no result. For a plain action the result is its standard
+// output, for a typed one the value it returned. Decoding is strict:
+// unknown fields and trailing data are errors.
+//
+// A plain action that has printed a complete JSON value and then neither
+// returns nor prints more for [ResultGrace] is killed, and what it printed
+// is its result, as thediveo/gons does.
 func Result(v any) Option {
 	return func(o *options) error {
-		if v == nil {
-			return errors.New("Result: nil target")
-		}
 		o.result = v
 		return nil
 	}
@@ -232,12 +290,13 @@ func Result(v any) Option {
 
 // Environment adds variables, in "key=value" form, to the child's
 // environment, which is otherwise the parent's. Variables that start with
-// gons_ are refused: namespaces are chosen with [Namespaces].
+// gons_ or GONS_REEXEC_ are refused: the options of this package set
+// them.
 func Environment(env []string) Option {
 	return func(o *options) error {
 		for _, kv := range env {
 			if hasPrefix(kv, "gons_") || hasPrefix(kv, "GONS_REEXEC_") {
-				return fmt.Errorf("Environment: %q is reserved; use the Namespaces option", kv)
+				return fmt.Errorf("Environment: %q is reserved; use the Namespaces, Target, Root, Dir or Credential option", kv)
 			}
 		}
 		o.env = append(o.env, env...)

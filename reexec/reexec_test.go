@@ -129,8 +129,8 @@ func TestFuncRefusesParamAndResult(t *testing.T) {
 	var r payload
 	_, err := echo.Run(context.Background(), payload{}, reexec.Result(&r))
 	var e *reexec.Error
-	if !errors.As(err, &e) || e.Op != "start" || e.Action != "echo" {
-		t.Fatalf("got %v, want a start error of echo", err)
+	if !errors.As(err, &e) || e.Op != "option" || e.Action != "echo" {
+		t.Fatalf("got %v, want an option error of echo", err)
 	}
 }
 
@@ -169,11 +169,11 @@ func TestEnvironment(t *testing.T) {
 }
 
 func TestEnvironmentRefusesReserved(t *testing.T) {
-	for _, kv := range []string{"gons_net=/proc/1/ns/net", "GONS_REEXEC_ACTION=x"} {
+	for _, kv := range []string{"gons_net=/proc/1/ns/net", "GONS_REEXEC_FD=3"} {
 		_, err := environ.Run(context.Background(), struct{}{}, reexec.Environment([]string{kv}))
 		var e *reexec.Error
-		if !errors.As(err, &e) || e.Op != "start" || !strings.Contains(err.Error(), kv) {
-			t.Errorf("Environment(%q): got %v, want a start error naming it", kv, err)
+		if !errors.As(err, &e) || e.Op != "option" || !strings.Contains(err.Error(), kv) {
+			t.Errorf("Environment(%q): got %v, want an option error naming it", kv, err)
 		}
 	}
 }

@@ -13,8 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/reexec/internal/hook"
 	"github.com/gonsproject/gons/status"
@@ -24,16 +27,27 @@ import (
 // descriptors that a process the action started may still hold open.
 const grace = 2 * time.Second
 
+// ResultGrace is how long a plain action that has printed a complete JSON
+// result (with a [Result] target) may go on without returning or printing
+// more before it is killed and what it printed returned, as thediveo/gons
+// does with such a child one second after decoding its result.
+const ResultGrace = time.Second
+
 // nsTypes are the namespace types that package early knows.
 var nsTypes = map[string]bool{
 	"cgroup": true, "ipc": true, "mnt": true, "net": true,
 	"pid": true, "time": true, "user": true, "uts": true,
 }
 
+// pidfsMagic is the file system magic of pidfds on Linux 6.9 and later,
+// whose inode numbers tell processes apart.
+const pidfsMagic = 0x50494446
+
 // childEnv returns the child's environment: the parent's without any
-// gons_* or reexec variables, the extra variables, and the namespace
-// variables. mnt is whether the child joins a mount namespace.
-func childEnv(o *options) (env []string, mnt bool, err error) {
+// gons_* or reexec variables, the extra variables, and the namespace,
+// directory and credential variables. mnt is whether the child joins a
+// mount namespace.
+func childEnv(o *options, targetInode uint64) (env []string, mnt bool, err error) {
 	for _, kv := range os.Environ() {
 		if hasPrefix(kv, "gons_") || hasPrefix(kv, "GONS_REEXEC_") {
 			continue
@@ -41,21 +55,23 @@ func childEnv(o *options) (env []string, mnt bool, err error) {
 		env = append(env, kv)
 	}
 	env = append(env, o.env...)
-	if o.target != 0 {
-		return targetEnv(env, o)
-	}
-	if len(o.namespaces) > 0 {
+	switch {
+	case o.target != 0:
+		if env, mnt, err = targetEnv(env, o, targetInode); err != nil {
+			return nil, false, err
+		}
+	case len(o.namespaces) > 0:
 		seen := map[string]bool{}
 		order := make([]string, 0, len(o.namespaces))
 		for _, ns := range o.namespaces {
 			typ := strings.TrimPrefix(ns.Type, "!")
 			switch {
 			case !nsTypes[typ]:
-				return nil, false, &status.Error{Op: "parse", Err: fmt.Errorf("%q: %w", ns.Type, status.ErrUnknownType)}
+				return nil, false, fmt.Errorf("Namespaces: type %q: %w", ns.Type, status.ErrUnknownType)
 			case seen[typ]:
-				return nil, false, &status.Error{Op: "parse", Type: typ, Err: fmt.Errorf("%s listed more than once: %w", typ, status.ErrDuplicate)}
+				return nil, false, fmt.Errorf("Namespaces: %s listed more than once: %w", typ, status.ErrDuplicate)
 			case ns.Path == "":
-				return nil, false, &status.Error{Op: "parse", Type: typ, Err: fmt.Errorf("empty path: %w", status.ErrSyntax)}
+				return nil, false, fmt.Errorf("Namespaces: %s: empty path: %w", typ, status.ErrSyntax)
 			}
 			seen[typ] = true
 			mnt = mnt || typ == "mnt"
@@ -64,97 +80,226 @@ func childEnv(o *options) (env []string, mnt bool, err error) {
 		}
 		env = append(env, "gons_order="+strings.Join(order, ","))
 	}
+	if o.root != "" {
+		env = append(env, "gons_root="+o.root)
+		mnt = true // paths of the parent's mount namespace no longer resolve
+	}
+	if o.dir != "" {
+		env = append(env, "gons_wd="+o.dir)
+	}
+	if o.uid >= 0 {
+		env = append(env, "gons_uid="+strconv.Itoa(o.uid))
+	}
+	if o.gid >= 0 {
+		env = append(env, "gons_gid="+strconv.Itoa(o.gid))
+	}
 	return env, mnt, nil
 }
 
 // targetEnv adds the variables that make the child join the namespaces of
 // o.target. mnt is whether that includes the mount namespace.
-func targetEnv(env []string, o *options) (_ []string, mnt bool, err error) {
+func targetEnv(env []string, o *options, inode uint64) (_ []string, mnt bool, err error) {
 	if len(o.namespaces) > 0 {
-		return nil, false, &status.Error{Op: "parse", Err: fmt.Errorf("Target and Namespaces: %w", status.ErrConflict)}
+		return nil, false, fmt.Errorf("Target and Namespaces: %w", status.ErrConflict)
 	}
 	seen := map[string]bool{}
-	for _, typ := range o.targetNS {
+	types := make([]string, 0, len(o.targetNS))
+	for _, t := range o.targetNS {
+		typ := strings.TrimPrefix(t, "!")
 		switch {
 		case !nsTypes[typ]:
-			return nil, false, &status.Error{Op: "parse", Err: fmt.Errorf("%q: %w", typ, status.ErrUnknownType)}
+			return nil, false, fmt.Errorf("Target: type %q: %w", t, status.ErrUnknownType)
 		case seen[typ]:
-			return nil, false, &status.Error{Op: "parse", Type: typ, Err: fmt.Errorf("%s listed more than once: %w", typ, status.ErrDuplicate)}
+			return nil, false, fmt.Errorf("Target: %s listed more than once: %w", typ, status.ErrDuplicate)
 		}
 		seen[typ] = true
+		types = append(types, typ)
 	}
-	env = append(env, "gons_target="+strconv.Itoa(o.target))
-	if len(o.targetNS) > 0 {
-		env = append(env, "gons_target_ns="+strings.Join(o.targetNS, ","))
+	target := strconv.Itoa(o.target)
+	if inode != 0 {
+		target += ":" + strconv.FormatUint(inode, 10)
 	}
-	return env, len(o.targetNS) == 0 || seen["mnt"], nil
+	env = append(env, "gons_target="+target)
+	if len(types) > 0 {
+		env = append(env, "gons_target_ns="+strings.Join(types, ","))
+	}
+	return env, len(types) == 0 || seen["mnt"], nil
+}
+
+// openTarget opens a pidfd of pid and returns it with its inode where the
+// inode identifies the process (pidfs, Linux 6.9), 0 elsewhere.
+func openTarget(pid int) (*os.File, uint64, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, 0, fmt.Errorf("Target: process %d: %w", pid, os.NewSyscallError("pidfd_open", err))
+	}
+	f := os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(pid))
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != pidfsMagic {
+		return f, 0, nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("Target: process %d: %w", pid, os.NewSyscallError("fstat", err))
+	}
+	return f, st.Ino, nil
 }
 
 func run(ctx context.Context, name string, o *options) error {
+	c, err := newChild(ctx, name, o, nil)
+	if err != nil {
+		return err
+	}
+	c.req.Stdin = c.plain && o.paramSet
+	var stdout *resultWriter
+	if c.plain && o.result != nil {
+		stdout = &resultWriter{kill: c.kill}
+		c.cmd.Stdout = stdout
+	} else {
+		c.cmd.Stdout = o.stdout
+	}
+	c.cmd.Stderr = c.stderr
+	if o.stderr != nil {
+		c.cmd.Stderr = io.MultiWriter(c.stderr, o.stderr)
+	}
+	if err := c.start(); err != nil {
+		return err
+	}
+	result, err := c.wait(stdout)
+	if err != nil || o.result == nil {
+		return err
+	}
+	if len(bytes.TrimSpace(result)) == 0 {
+		return c.fail("result", ErrNoResult)
+	}
+	if err := decodeStrict(result, o.result); err != nil {
+		return c.fail("result", fmt.Errorf("malformed: %w", err))
+	}
+	return nil
+}
+
+// child is a child being prepared, started, and waited for: one run of an
+// action.
+type child struct {
+	name   string
+	ctx    context.Context
+	plain  bool // the action is a plain func()
+	cmd    *exec.Cmd
+	conn   *os.File   // the parent's end of the protocol socket
+	passed []*os.File // the child's end and other files it inherits, closed once it started
+	stderr *tail
+
+	req      request
+	param    []byte
+	paramSet bool
+
+	io sync.WaitGroup
+	// What the child sent, read by the reader goroutine; valid after
+	// io.Wait.
+	started bool // the child reached CheckAction
+	tag     byte // the outcome frame's tag, 0 if none
+	payload []byte
+	ferr    error
+	// broken is set when the child broke the protocol and was killed.
+	broken atomic.Bool
+}
+
+// newChild checks the call and prepares the child; nothing is started.
+func newChild(ctx context.Context, name string, o *options, args []string) (*child, error) {
 	fail := func(op string, err error) error { return &Error{Action: name, Op: op, Err: err} }
-	if isChild && !checked.Load() {
-		return fail("start", ErrNotChecked)
+	if !checked.Load() {
+		return nil, fail("start", ErrNotChecked)
+	}
+	if depth >= MaxDepth {
+		return nil, fail("start", ErrTooDeep)
 	}
 	a := lookup(name)
 	if a == nil {
-		return fail("start", ErrUnknownAction)
+		return nil, fail("start", ErrUnknownAction)
 	}
 	if err := ctx.Err(); err != nil {
-		return fail("context", err)
+		return nil, fail("context", err)
 	}
-	env, mnt, err := childEnv(o)
+	c := &child{name: name, ctx: ctx, plain: a.plain != nil, stderr: &tail{},
+		req: request{Name: name, Args: args, Depth: depth + 1}, paramSet: o.paramSet}
+	if o.paramSet {
+		var err error
+		if c.param, err = json.Marshal(o.param); err != nil {
+			return nil, fail("param", err)
+		}
+	}
+	var pidfd *os.File
+	var inode uint64
+	if o.target != 0 {
+		var err error
+		if pidfd, inode, err = openTarget(o.target); err != nil {
+			return nil, fail("start", err)
+		}
+	}
+	env, mnt, err := childEnv(o, inode)
 	if err != nil {
-		return fail("switch", err)
+		if pidfd != nil {
+			pidfd.Close()
+		}
+		return nil, fail("option", err)
 	}
 	env, extra := hook.Apply(env, mnt, childFD+1)
-	env = append(env, envAction+"="+name, envFD+"="+strconv.Itoa(childFD))
-
-	paramTag, param := byte(tagNoParam), []byte(nil)
-	if o.paramSet {
-		if param, err = json.Marshal(o.param); err != nil {
-			return fail("param", err)
-		}
-		paramTag = tagParam
-	}
+	env = append(env, envFD+"="+strconv.Itoa(childFD))
 
 	// One socket both ways. The parent's end is non-blocking so that
 	// deadlines can unblock it; the child's end stays blocking.
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err == nil {
+		if err = unix.SetNonblock(fds[0], true); err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+		}
+	}
 	if err != nil {
-		return fail("start", os.NewSyscallError("socketpair", err))
+		if pidfd != nil {
+			pidfd.Close()
+		}
+		return nil, fail("start", os.NewSyscallError("socketpair", err))
 	}
-	if err := syscall.SetNonblock(fds[0], true); err != nil {
-		syscall.Close(fds[0])
-		syscall.Close(fds[1])
-		return fail("start", os.NewSyscallError("setnonblock", err))
-	}
-	conn := os.NewFile(uintptr(fds[0]), "reexec")
+	c.conn = os.NewFile(uintptr(fds[0]), "reexec")
 	peer := os.NewFile(uintptr(fds[1]), "reexec-child")
-	defer conn.Close()
+	c.passed = append([]*os.File{peer}, extra...)
+	if pidfd != nil {
+		// Held until the child started, so that the process, and with
+		// it the inode passed, stays the one named at the call.
+		c.passed = append(c.passed, pidfd)
+	}
 
 	arg0 := "/proc/self/exe"
 	if len(os.Args) > 0 {
 		arg0 = os.Args[0]
 	}
-	cmd := exec.CommandContext(ctx, "/proc/self/exe")
-	cmd.Args = []string{arg0}
-	cmd.Env = env
-	cmd.ExtraFiles = append([]*os.File{peer}, extra...)
-	cmd.WaitDelay = grace
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var stdout bytes.Buffer
-	stdoutIsResult := a.plain != nil && o.result != nil
-	if stdoutIsResult {
-		cmd.Stdout = &stdout
-	} else {
-		cmd.Stdout = o.stdout
-	}
-	stderr := &tail{}
-	cmd.Stderr = stderr
-	if o.stderr != nil {
-		cmd.Stderr = io.MultiWriter(stderr, o.stderr)
-	}
+	c.cmd = exec.CommandContext(ctx, "/proc/self/exe")
+	c.cmd.Args = []string{arg0}
+	c.cmd.Env = env
+	c.cmd.ExtraFiles = append([]*os.File{peer}, extra...)
+	c.cmd.WaitDelay = grace
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return c, nil
+}
 
+// fail returns the run's error.
+func (c *child) fail(op string, err error) error {
+	return &Error{Action: c.name, Op: op, Err: err, Stderr: c.stderr.String()}
+}
+
+// release closes what the child inherits, on the parent's side.
+func (c *child) release() {
+	for _, f := range c.passed {
+		f.Close()
+	}
+	c.passed = nil
+}
+
+// start starts the child and the goroutines that talk to it. It is the one
+// place where a child comes to life.
+func (c *child) start() error {
 	// Pdeathsig fires when the thread that forked the child ends, not
 	// the process. The runtime ends a thread only when a goroutine
 	// locked to it exits; the fork happens with this goroutine locked,
@@ -162,109 +307,203 @@ func run(ctx context.Context, name string, o *options) error {
 	// unlock (unless the caller itself had locked the goroutine: see
 	// RunReexecActionContext).
 	runtime.LockOSThread()
-	err = cmd.Start()
+	err := c.cmd.Start()
 	runtime.UnlockOSThread()
-	peer.Close()
+	c.release()
 	if err != nil {
-		return fail("start", err)
+		c.conn.Close()
+		return c.fail("start", err)
 	}
-
-	var wg sync.WaitGroup
-	wg.Add(2)
+	c.io.Add(2)
 	go func() {
-		defer wg.Done()
+		defer c.io.Done()
 		// A child that dies before reading makes this fail; that is
 		// reported through its exit, not here.
-		_ = writeFrame(conn, paramTag, param)
+		_ = writeRequest(c.conn, &c.req, c.param, c.paramSet)
 	}()
-	var (
-		tag     byte
-		payload []byte
-		ferr    error
-	)
 	go func() {
-		defer wg.Done()
-		tag, payload, ferr = readFrame(conn)
+		defer c.io.Done()
+		c.readOutcome()
 	}()
-	werr := cmd.Wait()
+	return nil
+}
+
+// readOutcome reads what the child sends. A child that breaks the
+// protocol, with a frame over the limit, of the wrong kind or one that
+// stops half-way, is killed: it would otherwise block, writing to a
+// parent that no longer reads, or keep the parent waiting.
+func (c *child) readOutcome() {
+	r := &stallReader{f: c.conn}
+	_, _, err := expectFrame(r, tagStarted)
+	if err == nil {
+		c.started = true
+		r.armed = false
+		c.tag, c.payload, err = expectFrame(r, tagResult, tagDone, tagError)
+	}
+	if errors.Is(err, unix.ECONNRESET) {
+		err = errNoFrame // the child exited with bytes unread
+	}
+	c.ferr = err
+	// A deadline between frames is the parent's, set once the child is
+	// reaped; within a frame it means the child stopped half-way.
+	ended := errors.Is(err, errNoFrame) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, os.ErrDeadlineExceeded) && !r.armed
+	if err != nil && !ended {
+		c.broken.Store(true)
+		c.kill()
+	}
+}
+
+// kill kills the child, if it runs.
+func (c *child) kill() {
+	if p := c.cmd.Process; p != nil {
+		p.Kill()
+	}
+}
+
+// wait waits for the child to end and returns the result it sent: its
+// standard output for a plain action (from stdout, if the run keeps it),
+// the value of a typed one. The error says why there is none.
+func (c *child) wait(stdout *resultWriter) ([]byte, error) {
+	werr := c.cmd.Wait()
 	// The child is reaped. Whatever it sent is in the socket; do not
 	// wait forever for processes that may have inherited its end.
-	conn.SetDeadline(time.Now().Add(grace))
-	wg.Wait()
+	c.conn.SetDeadline(time.Now().Add(grace))
+	c.io.Wait()
+	c.conn.Close()
+	if stdout != nil && stdout.stop() {
+		// Killed after it printed its result and went quiet.
+		return stdout.bytes(), nil
+	}
 
-	e := &Error{Action: name, Stderr: stderr.String()}
-	failed := func(op string, err error) error {
-		e.Op, e.Err = op, err
-		return e
+	succeeded := werr == nil && c.ferr == nil && (c.tag == tagResult || c.tag == tagDone)
+	if cerr := c.ctx.Err(); cerr != nil && !succeeded {
+		return nil, c.fail("context", cerr)
 	}
-	succeeded := werr == nil && ferr == nil && (tag == tagResult || tag == tagDone)
-	if cerr := ctx.Err(); cerr != nil && !succeeded {
-		return failed("context", cerr)
+	if c.broken.Load() {
+		return nil, c.fail("result", fmt.Errorf("the child broke the protocol and was killed: %w", c.ferr))
 	}
-	if ferr == nil && tag == tagError {
+	var exitErr *exec.ExitError
+	if !c.started {
+		if errors.As(werr, &exitErr) && !exitErr.Exited() {
+			return nil, c.fail("exit", werr) // killed before it got there
+		}
+		how := "exit status 0"
+		if werr != nil {
+			how = werr.Error()
+		}
+		return nil, c.fail("start", fmt.Errorf("the child ended (%s) before it reached CheckAction: %w", how, ErrNotChecked))
+	}
+	if c.ferr == nil && c.tag == tagError {
 		var w wireError
-		if err := json.Unmarshal(payload, &w); err != nil {
-			return failed("result", fmt.Errorf("malformed error report: %w", err))
+		if err := json.Unmarshal(c.payload, &w); err != nil {
+			return nil, c.fail("result", fmt.Errorf("malformed error report: %w", err))
 		}
 		op := w.Kind
 		if op == kindUnknown {
 			op = "start"
 		}
-		return failed(op, w.cause())
+		return nil, c.fail(op, w.cause())
 	}
-	var exitErr *exec.ExitError
 	if errors.As(werr, &exitErr) {
-		return failed("exit", werr)
+		return nil, c.fail("exit", werr)
 	}
 	if werr != nil && !errors.Is(werr, exec.ErrWaitDelay) {
-		return failed("exit", werr)
+		return nil, c.fail("exit", werr)
 	}
-	var result []byte
 	switch {
-	case ferr != nil:
-		return failed("result", fmt.Errorf("%w: %v", ErrNoResult, ferr))
-	case tag == tagDone:
-		result = stdout.Bytes()
-	case tag == tagResult:
-		result = payload
+	case errors.Is(c.ferr, errNoFrame) && stdout != nil && json.Valid(stdout.bytes()):
+		// A plain action that printed its result and called
+		// os.Exit(0), as actions of thediveo/gons may.
+		return stdout.bytes(), nil
+	case errors.Is(c.ferr, errNoFrame):
+		return nil, c.fail("result", fmt.Errorf("%w: the child ended without reporting an outcome (an action that calls os.Exit itself?)", ErrNoResult))
+	case c.ferr != nil:
+		return nil, c.fail("result", fmt.Errorf("%w: %v", ErrNoResult, c.ferr))
+	case c.tag == tagDone:
+		if stdout != nil {
+			return stdout.bytes(), nil
+		}
+		return nil, nil
 	default:
-		return failed("result", fmt.Errorf("unexpected frame %q", tag))
+		return c.payload, nil
 	}
-	if o.result == nil {
-		return nil
-	}
-	if len(bytes.TrimSpace(result)) == 0 {
-		return failed("result", ErrNoResult)
-	}
-	if err := decodeStrict(result, o.result); err != nil {
-		return failed("result", fmt.Errorf("malformed: %w", err))
-	}
-	return nil
 }
 
-// tail keeps the last StderrMax bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
+// stallReader reads from the parent's end of the socket. Once armed by
+// a frame's first bytes, every read must make progress within stall.
+type stallReader struct {
+	f     *os.File
+	armed bool
 }
 
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := len(p)
-	if len(p) >= StderrMax {
-		t.buf = append(t.buf[:0], p[len(p)-StderrMax:]...)
-		return n, nil
+func (r *stallReader) Read(p []byte) (int, error) {
+	if r.armed {
+		r.f.SetReadDeadline(time.Now().Add(stall))
 	}
-	if over := len(t.buf) + len(p) - StderrMax; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
+	n, err := r.f.Read(p)
+	if n > 0 {
+		r.armed = true
 	}
-	t.buf = append(t.buf, p...)
-	return n, nil
+	return n, err
 }
 
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
+// resultWriter keeps the standard output of a plain action whose output is
+// its result. When the output has been a complete JSON value for
+// ResultGrace, with nothing written since, it kills the child.
+type resultWriter struct {
+	kill  func()
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	last  time.Time
+	timer *time.Timer
+	done  bool // the child is reaped: no more checks
+	ended bool // killed it
+}
+
+func (w *resultWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	w.last = time.Now()
+	if w.timer == nil {
+		w.timer = time.AfterFunc(ResultGrace, w.check)
+	} else {
+		w.timer.Reset(ResultGrace)
+	}
+	return len(p), nil
+}
+
+func (w *resultWriter) check() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
+	if quiet := time.Since(w.last); quiet < ResultGrace {
+		w.timer.Reset(ResultGrace - quiet)
+		return
+	}
+	if json.Valid(w.buf.Bytes()) {
+		w.ended = true
+		w.kill()
+	}
+}
+
+// stop ends the checks and reports whether the child was killed after its
+// result.
+func (w *resultWriter) stop() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	return w.ended
+}
+
+func (w *resultWriter) bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Bytes()
 }

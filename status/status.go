@@ -77,6 +77,9 @@ type Error struct {
 // Error returns the error in the form
 // gons: setns mnt "/proc/42/ns/mnt": operation not permitted.
 func (e *Error) Error() string {
+	if e == nil {
+		return "gons: <nil>"
+	}
 	s := "gons: " + e.Op
 	if e.Type != "" {
 		s += " " + e.Type

@@ -1,0 +1,118 @@
+package reexec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os/exec"
+)
+
+// Cmd is an action prepared to run in a child as a command, as
+// [exec.Cmd] runs a program: with arguments, the standard input, output
+// and error of the caller's choosing, and Start and Wait. The embedded
+// [exec.Cmd] gives Stdin, Stdout, Stderr, the pipe methods, Process and
+// ProcessState; set them before Start. Leave Path, Args, Env, ExtraFiles
+// and SysProcAttr as they are (the options of this package set what
+// goes there), and call Start, Wait, Run, Output and CombinedOutput on the
+// Cmd, not on the embedded exec.Cmd, which would start a child that never
+// learns what to run.
+type Cmd struct {
+	*exec.Cmd
+	c       *child
+	err     error // of the preparation: Start and Wait return it
+	started bool
+}
+
+// Command prepares the action registered under name to run in a
+// re-executed copy of the program, as [RunReexecActionContext] does, but
+// as a command: it sees args as os.Args[1:] (os.Args[0] stays the
+// program's), its standard input, output and error are the Cmd's (by
+// default: /dev/null, discarded, and only the end kept for the error),
+// and nothing but its exit decides the outcome. The options are those of
+// [RunReexecActionContext], except [Result]; [Param] is there for
+// [DecodeParam] only, it is not the standard input.
+//
+// When ctx is done before the child ends, the child is killed and Wait
+// returns an [*Error] that wraps ctx.Err(). The child gets SIGKILL when
+// the thread that started it ends, and so dies with the caller, unless
+// Start is called from a goroutine locked to its thread
+// ([runtime.LockOSThread]) that then exits while the child runs.
+//
+// A mistake in the call or the options is not reported here but by Start
+// (and Run, Output, CombinedOutput) as an [*Error].
+func Command(ctx context.Context, name string, args []string, opts ...Option) *Cmd {
+	o, err := collect(name, opts)
+	if err == nil && o.result != nil {
+		err = &Error{Action: name, Op: "option", Err: errors.New("the Result option is not for Command: its output is the caller's")}
+	}
+	var c *child
+	if err == nil {
+		c, err = newChild(ctx, name, o, append([]string(nil), args...))
+	}
+	if err != nil {
+		return &Cmd{Cmd: &exec.Cmd{Path: "/proc/self/exe", Err: err}, err: err}
+	}
+	c.cmd.Stdout, c.cmd.Stderr = o.stdout, o.stderr
+	return &Cmd{Cmd: c.cmd, c: c}
+}
+
+// Start starts the child and does not wait for it to end.
+func (c *Cmd) Start() error {
+	if c.err != nil {
+		return c.err
+	}
+	if c.started {
+		return errors.New("reexec: Cmd already started")
+	}
+	c.started = true
+	if c.Cmd.Stderr == nil {
+		c.Cmd.Stderr = c.c.stderr
+	}
+	return c.c.start()
+}
+
+// Wait waits for the child to end, and for the copying to and from its
+// standard input, output and error. Its error, if any, is an [*Error]:
+// Op "exit" when the action exited unsuccessfully, "switch" when the
+// child could not join its namespaces, and so on.
+func (c *Cmd) Wait() error {
+	if c.err != nil {
+		return c.err
+	}
+	if !c.started {
+		return errors.New("reexec: Cmd not started")
+	}
+	_, err := c.c.wait(nil)
+	return err
+}
+
+// Run starts the child and waits for it to end.
+func (c *Cmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// Output runs the child and returns its standard output.
+func (c *Cmd) Output() ([]byte, error) {
+	if c.Stdout != nil {
+		return nil, errors.New("reexec: Stdout already set")
+	}
+	var b bytes.Buffer
+	c.Stdout = &b
+	err := c.Run()
+	return b.Bytes(), err
+}
+
+// CombinedOutput runs the child and returns its standard output and
+// standard error, interleaved.
+func (c *Cmd) CombinedOutput() ([]byte, error) {
+	if c.Stdout != nil || c.Stderr != nil {
+		return nil, errors.New("reexec: Stdout or Stderr already set")
+	}
+	var b bytes.Buffer
+	c.Stdout, c.Stderr = &b, &b
+	err := c.Run()
+	return b.Bytes(), err
+}

@@ -116,7 +116,9 @@
 //     once, at its end: the child runs the Go program inside the PID
 //     namespace and dies with its parent (PR_SET_PDEATHSIG); the parent never
 //     starts the runtime, passes the signals sent to it on to the child, and
-//     exits as the child did, with its code or of its signal. Signals from
+//     exits as the child did, with its code or of its signal. It first
+//     resets SIGCHLD to its default: an inherited "ignore" would let the
+//     kernel reap the child unseen (util-linux resets it too). Signals from
 //     the terminal reach the child through its process group directly. In
 //     the program, os.Getppid() is 0: its parent is outside the namespace.
 //   - time: the program sees the namespace's CLOCK_MONOTONIC and

@@ -118,6 +118,14 @@ GONS_HOT void gons_fork_into_pid(int self, struct gons_record *rec)
 	/* Blocked until the relay's handlers are in place, so no signal is lost. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+	/*
+	 * An ignored SIGCHLD survives execve, and with it the kernel reaps the
+	 * child itself: the relay's wait would fail and lose its status. Reset
+	 * before the fork, so that even a child that ends at once is waited for;
+	 * the child keeps the default too, as util-linux's unshare and nsenter
+	 * leave it (the Go runtime installs its own handler anyway).
+	 */
+	sigaction(SIGCHLD, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
 	pid_t child = gons_fork();
 	int err = errno;
 	if (child > 0) {

@@ -89,6 +89,7 @@ var (
 var (
 	binDir string                // where probes are built, readable by everybody
 	built  = map[string]string{} // flavour name -> probe, guarded by mu
+	failed = map[string]bool{}   // flavours that did not build, guarded by mu
 	mu     sync.Mutex
 )
 
@@ -121,6 +122,12 @@ func probe(t testing.TB, f flavour) string {
 	if p, ok := built[f.name]; ok {
 		return p
 	}
+	if failed[f.name] {
+		t.Fatalf("the %s probe did not build: see the first test that needed it", f.name)
+	}
+	if f.cgo == "1" {
+		testutil.RequireCgo(t)
+	}
 	if f.cc != "" {
 		testutil.RequireTool(t, f.cc)
 	}
@@ -134,6 +141,7 @@ func probe(t testing.TB, f flavour) string {
 		cmd.Env = append(cmd.Env, "CGO_CFLAGS="+f.cflags)
 	}
 	if msg, err := cmd.CombinedOutput(); err != nil {
+		failed[f.name] = true
 		t.Fatalf("building the %s probe: %v\n%s", f.name, err, msg)
 	}
 	built[f.name] = out

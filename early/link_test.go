@@ -14,6 +14,7 @@ import (
 // TestSymbolsDoNotCollide links early into a program whose own C code
 // defines init and record.
 func TestSymbolsDoNotCollide(t *testing.T) {
+	testutil.RequireCgo(t)
 	bin := filepath.Join(t.TempDir(), "collide")
 	if out, err := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", bin, "./testdata/collide").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -15,8 +15,10 @@ import (
 // TestDemo runs the quick start of the README and checks that the joiner
 // ended up in the holder's namespaces.
 func TestDemo(t *testing.T) {
+	testutil.RequireCgo(t)
 	bin := filepath.Join(t.TempDir(), "gons-demo")
 	build := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -13,8 +13,9 @@ import (
 // GoTool returns the go command that runs the tests, for tests that build
 // programs with it: the first go in PATH, where go test puts the bin
 // directory of its own GOROOT first, or, where sudo reset PATH (go test
-// -exec sudo), the executable of the go process the test descends from.
-// Without either the test stops through [Unavailable].
+// -exec sudo), the executable of the go process the test descends from
+// (found through /proc, on Linux). Without either the test stops through
+// [Unavailable].
 func GoTool(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("go"); err == nil {

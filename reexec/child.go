@@ -123,8 +123,7 @@ func runChild() int {
 	}
 	result, err := call(a, param, fail)
 	if err != nil {
-		var w *wireErr
-		if errors.As(err, &w) {
+		if w, ok := as[*wireErr](err); ok {
 			return fail(w.kind, w.err)
 		}
 		return fail(kindAction, err)

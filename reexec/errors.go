@@ -148,8 +148,7 @@ var sentinels = []struct {
 // toWire turns an error of the child into its wire form.
 func toWire(kind string, err error) *wireError {
 	w := &wireError{Kind: kind, Msg: err.Error()}
-	var se *status.Error
-	if kind == kindSwitch && errors.As(err, &se) {
+	if se, ok := as[*status.Error](err); ok && kind == kindSwitch {
 		w.Op, w.Type, w.Path = se.Op, se.Type, se.Path
 		w.Msg = ""
 		if se.Err != nil {
@@ -157,8 +156,7 @@ func toWire(kind string, err error) *wireError {
 		}
 		err = se.Err
 	}
-	var errno syscall.Errno
-	if err != nil && errors.As(err, &errno) {
+	if errno, ok := as[syscall.Errno](err); ok {
 		w.Errno = int(errno)
 	}
 	for _, s := range sentinels {
@@ -244,4 +242,36 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// as is errors.As for a target of type E, through a type assertion rather
+// than reflection: errors.As brings package reflectlite, about 25 KB, into
+// every program that imports reexec.
+func as[E error](err error) (E, bool) {
+	var zero E
+	for err != nil {
+		if e, ok := err.(E); ok {
+			return e, true
+		}
+		if x, ok := err.(interface{ As(any) bool }); ok {
+			e := new(E)
+			if x.As(e) {
+				return *e, true
+			}
+		}
+		switch x := err.(type) {
+		case interface{ Unwrap() error }:
+			err = x.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range x.Unwrap() {
+				if e, ok := as[E](err); ok {
+					return e, true
+				}
+			}
+			return zero, false
+		default:
+			return zero, false
+		}
+	}
+	return zero, false
 }

@@ -383,9 +383,8 @@ func (c *child) wait(stdout *resultWriter) ([]byte, error) {
 	if c.broken.Load() {
 		return nil, c.fail("result", fmt.Errorf("the child broke the protocol and was killed: %w", c.ferr))
 	}
-	var exitErr *exec.ExitError
 	if !c.started {
-		if errors.As(werr, &exitErr) && !exitErr.Exited() {
+		if exitErr, ok := as[*exec.ExitError](werr); ok && !exitErr.Exited() {
 			return nil, c.fail("exit", werr) // killed before it got there
 		}
 		how := "exit status 0"
@@ -405,7 +404,7 @@ func (c *child) wait(stdout *resultWriter) ([]byte, error) {
 		}
 		return nil, c.fail(op, w.cause())
 	}
-	if errors.As(werr, &exitErr) {
+	if _, ok := as[*exec.ExitError](werr); ok {
 		return nil, c.fail("exit", werr)
 	}
 	if werr != nil && !errors.Is(werr, exec.ErrWaitDelay) {

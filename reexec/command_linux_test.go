@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +17,19 @@ import (
 )
 
 func init() {
+	// ns-stream prints its arguments, its net and mnt namespaces and the
+	// marker file named by its first argument, then echoes its standard
+	// input line by line.
+	reexec.Register("ns-stream", func() {
+		net, _ := os.Readlink("/proc/self/ns/net")
+		mnt, _ := os.Readlink("/proc/self/ns/mnt")
+		marker, _ := os.ReadFile(os.Args[1])
+		fmt.Printf("%q %s %s %q\n", os.Args[1:], net, mnt, marker)
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			fmt.Println("got " + sc.Text())
+		}
+	})
 	// cat-args prints its arguments, then copies its standard input to
 	// its standard output, line by line, with a prefix.
 	reexec.Register("cat-args", func() {
@@ -31,18 +46,7 @@ func init() {
 func TestCommand(t *testing.T) {
 	noLeaks(t)
 	cmd := reexec.Command(context.Background(), "cat-args", []string{"a", "b c"})
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	outPipe, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	out := bufio.NewReader(outPipe)
+	in, out := startPiped(t, cmd)
 	if line, err := out.ReadString('\n'); line != "a b c\n" {
 		t.Fatalf("the child's arguments: %q, %v", line, err)
 	}
@@ -94,4 +98,57 @@ func TestCommandRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCommandNamespaces runs a command in a holder's net and mount
+// namespaces, talks to it through its standard input and output, and
+// kills it through the context.
+func TestCommandNamespaces(t *testing.T) {
+	requireSwitching(t)
+	noLeaks(t) // first, so that it checks after the holder is gone
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "marker")
+	pid := holder(t, fmt.Sprintf("mount -t tmpfs gons-test %[1]s\necho inside > %[1]s/marker", dir))
+	holderNS := nsLinks(t, strconv.Itoa(pid))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := reexec.Command(ctx, "ns-stream", []string{marker, "two words"}, reexec.Namespaces([]reexec.Namespace{
+		{Type: "!net", Path: fmt.Sprintf("/proc/%d/ns/net", pid)},
+		{Type: "!mnt", Path: fmt.Sprintf("/proc/%d/ns/mnt", pid)},
+	}))
+	in, out := startPiped(t, cmd)
+	want := fmt.Sprintf("%q %s %s %q\n", []string{marker, "two words"}, holderNS["net"], holderNS["mnt"], "inside\n")
+	if line, err := out.ReadString('\n'); line != want {
+		t.Fatalf("the child says %q (%v), want %q", line, err, want)
+	}
+	fmt.Fprintln(in, "ping")
+	if line, err := out.ReadString('\n'); line != "got ping\n" {
+		t.Fatalf("got %q, %v", line, err)
+	}
+	cancel()
+	err := cmd.Wait()
+	var e *reexec.Error
+	if !errors.As(err, &e) || e.Op != "context" || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want a context error wrapping context.Canceled", err)
+	}
+	in.Close()
+}
+
+// startPiped starts cmd with pipes to its standard input and from its
+// standard output.
+func startPiped(t *testing.T, cmd *reexec.Cmd) (io.WriteCloser, *bufio.Reader) {
+	t.Helper()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return in, bufio.NewReader(out)
 }

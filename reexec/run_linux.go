@@ -187,7 +187,7 @@ type child struct {
 	plain  bool // the action is a plain func()
 	cmd    *exec.Cmd
 	conn   *os.File   // the parent's end of the protocol socket
-	passed []*os.File // the child's end and other files it inherits, closed once it started
+	passed []*os.File // the child's end and the target's pidfd, closed once it started
 	stderr *tail
 
 	req      request
@@ -264,7 +264,8 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	}
 	c.conn = os.NewFile(uintptr(fds[0]), "reexec")
 	peer := os.NewFile(uintptr(fds[1]), "reexec-child")
-	c.passed = append([]*os.File{peer}, extra...)
+	// The hook's files are its own, to pass to every child.
+	c.passed = []*os.File{peer}
 	if pidfd != nil {
 		// Held until the child started, so that the process, and with
 		// it the inode passed, stays the one named at the call.

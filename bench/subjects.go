@@ -9,4 +9,5 @@ package bench
 import (
 	_ "github.com/thediveo/gons"
 	_ "github.com/thediveo/gons/reexec"
+	_ "github.com/vishvananda/netns"
 )

@@ -1,0 +1,246 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonsproject/gons/internal/testutil"
+	"github.com/gonsproject/gons/nsthread"
+)
+
+// threadBatch is how many calls a request of the Thread benchmark makes
+// in the subject: enough that a batch's time is far above the clock's
+// resolution and the pipe's round trip, few enough that every mode runs
+// in every iteration.
+const threadBatch = 50
+
+// threadTypes are the namespace types of the rows of BenchmarkThread.
+var threadTypes = map[string][]string{
+	"net":  {"net"},
+	"uts":  {"uts"},
+	"all4": {"cgroup", "ipc", "net", "uts"},
+}
+
+// BenchmarkThread times a call of a trivial function inside a holder's
+// namespaces, in the subject testdata/thread, which times its calls
+// itself: through nsthread.Run by path (thread) and by PID (threadpid,
+// all types in one setns of a pidfd); for net, through
+// vishvananda/netns as its users write it (netns: lock the thread, Get
+// the thread's namespace, GetFromPath the other, Set, call, Set back,
+// close both, unlock); as a typed reexec action run with
+// reexec.InProcess (inprocess); and as the same action in a child
+// (reexec: a round trip). Each iteration makes a batch of calls in each
+// mode (one reexec round trip), in an order drawn at random. For net, a
+// second subject with GOMAXPROCS=1 makes the thread and netns calls too
+// (*-procs1): with one processor, the fresh goroutine of a call has no
+// other thread to wake, which shows what that costs. Before
+// timing, the function reports the namespaces it runs in, in every mode,
+// and the benchmark checks that they are the holder's. Thread/concurrent16
+// is 16 goroutines calling at once; see there.
+func BenchmarkThread(b *testing.B) {
+	for _, row := range []string{"net", "uts", "all4"} {
+		b.Run(row, func(b *testing.B) { benchThread(b, threadTypes[row]) })
+	}
+	b.Run("concurrent16", benchThreadConcurrent)
+}
+
+func benchThread(b *testing.B, types []string) {
+	h := newHolder(b, false)
+	if !haveReexec(b) {
+		testutil.Unavailable(b, "package reexec is not in this tree")
+	}
+	d := startDriver(b, buildGoVariant(b, "thread", dynamicGlibc, variant{now: true}))
+	var args, want []string
+	for _, typ := range types {
+		args = append(args, typ+"="+h.ns(typ))
+		l, err := os.Readlink(h.ns(typ))
+		if err != nil {
+			b.Fatal(err)
+		}
+		want = append(want, l)
+	}
+	ns := strings.Join(args, " ")
+	net := len(types) == 1 && types[0] == "net"
+	type request struct {
+		d    *driverProc
+		mode string // what the subject calls it
+		name string // the figure's name
+	}
+	var reqs []request
+	for _, m := range []string{"thread", "threadpid", "inprocess", "reexec"} {
+		reqs = append(reqs, request{d, m, m})
+	}
+	if net {
+		reqs = append(reqs, request{d, "netns", "netns"})
+		// The same two in a subject with one processor.
+		d1 := startDriver(b, buildGoVariant(b, "thread", dynamicGlibc, variant{now: true}), "gomaxprocs1")
+		reqs = append(reqs, request{d1, "thread", "thread-procs1"}, request{d1, "netns", "netns-procs1"})
+	}
+	checkThreadModes(b, d, ns, net, strings.Join(want, ","))
+
+	perCall := map[string]series{}
+	allocs := map[string]series{}
+	rng := rand.New(rand.NewPCG(5, 6))
+	n := iterate(b, func(int) {
+		rng.Shuffle(len(reqs), func(i, j int) { reqs[i], reqs[j] = reqs[j], reqs[i] })
+		for _, q := range reqs {
+			k := threadBatch
+			if q.mode == "reexec" {
+				k = 1
+			}
+			r := q.d.request(b, fmt.Sprintf("%s %d %s", q.mode, k, ns))
+			perCall[q.name] = append(perCall[q.name], float64(r.elapsed)/float64(k))
+			allocs[q.name] = append(allocs[q.name], float64(r.allocs)/float64(k))
+		}
+	})
+	for _, m := range []string{"thread", "threadpid", "netns", "thread-procs1", "netns-procs1", "inprocess", "reexec"} {
+		if perCall[m] != nil {
+			distribution(b, m+"-ns/call", perCall[m])
+			figure(b, m+"-allocs/call", med(allocs[m]), n, signed)
+		}
+	}
+	if net {
+		figure(b, "thread/netns-ratio", over(med(perCall["thread"]), med(perCall["netns"])), n, ratio)
+		figure(b, "thread/netns-procs1-ratio", over(med(perCall["thread-procs1"]), med(perCall["netns-procs1"])), n, ratio)
+	}
+	figure(b, "threadpid/thread-ratio", over(med(perCall["threadpid"]), med(perCall["thread"])), n, ratio)
+	figure(b, "inprocess/thread-ratio", over(med(perCall["inprocess"]), med(perCall["thread"])), n, ratio)
+	// Far below the plausible band of a like-with-like ratio: checked
+	// as a positive figure.
+	figure(b, "thread/reexec-ratio", over(med(perCall["thread"]), med(perCall["reexec"])), n, positive)
+}
+
+// checkThreadModes has the subject run the function once in each mode
+// (netns only for net), reporting the namespaces it ran in, and fails the
+// benchmark unless they are want, the holder's, in every mode. The
+// subject with one processor runs the same code.
+func checkThreadModes(b *testing.B, d *driverProc, ns string, net bool, want string) {
+	b.Helper()
+	if _, err := fmt.Fprintln(d.in, "check 1 "+ns); err != nil {
+		b.Fatal(err)
+	}
+	line, err := d.out.ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	got := strings.Fields(line)
+	modes := 4 // thread, threadpid, inprocess, reexec
+	if net {
+		modes++ // netns
+	}
+	if len(got) != modes {
+		b.Fatalf("check: %q, want a report of each of %d modes", line, modes)
+	}
+	for _, g := range got {
+		mode, links, _ := strings.Cut(g, ":")
+		if links != want {
+			b.Fatalf("check: %s ran in %s, want the holder's %s", mode, links, want)
+		}
+	}
+}
+
+// concurrentGoroutines and concurrentCalls make up an iteration of
+// Thread/concurrent16: 16 goroutines making 300 calls each, so that the
+// 21 iterations that every benchmark takes at least come to 100,800
+// calls.
+const (
+	concurrentGoroutines = 16
+	concurrentCalls      = 300
+)
+
+// benchThreadConcurrent has 16 goroutines of the benchmark's own process
+// call nsthread.Do at once, each into the cgroup, ipc, net and uts
+// namespaces of a holder of its own, half by path, half by PID (pidfd).
+// Inside every call the function checks that its thread is in its
+// holder's four namespaces, by the links of /proc/thread-self/ns; one
+// call that is not fails the benchmark. Each iteration also makes the same
+// number of calls from one goroutine, in a random order with the
+// concurrent batch: concurrent-ns/call and sequential-ns/call are the wall
+// time of a batch over its calls, their ratio what running 16 at once
+// gains or loses on this machine's cores.
+func benchThreadConcurrent(b *testing.B) {
+	testutil.RequireRoot(b)
+	var opts [concurrentGoroutines]nsthread.Option
+	var want [concurrentGoroutines][]string
+	for g := range concurrentGoroutines {
+		pid := testutil.Holder(b, []string{"--cgroup", "--ipc", "--net", "--uts"}, "true")
+		var ns []nsthread.Namespace
+		for _, typ := range nsthread.Types {
+			p := fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
+			l, err := os.Readlink(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			want[g] = append(want[g], l)
+			ns = append(ns, nsthread.Namespace{Type: typ, Path: p})
+		}
+		opts[g] = nsthread.Target(pid)
+		if g%2 == 0 {
+			opts[g] = nsthread.Namespaces(ns)
+		}
+	}
+	call := func(g int) error {
+		return nsthread.Do(func() error {
+			for i, typ := range nsthread.Types {
+				if l, _ := os.Readlink("/proc/thread-self/ns/" + typ); l != want[g][i] {
+					return fmt.Errorf("goroutine %d: %s namespace %s, want %s", g, typ, l, want[g][i])
+				}
+			}
+			return nil
+		}, opts[g])
+	}
+	var concurrent, sequential series
+	calls := 0
+	rng := rand.New(rand.NewPCG(7, 8))
+	runConcurrent := func() {
+		var wg sync.WaitGroup
+		errs := make(chan error, concurrentGoroutines)
+		start := time.Now()
+		for g := range concurrentGoroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range concurrentCalls {
+					if err := call(g); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		concurrent = append(concurrent, float64(time.Since(start))/(concurrentGoroutines*concurrentCalls))
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		calls += concurrentGoroutines * concurrentCalls
+	}
+	runSequential := func() {
+		start := time.Now()
+		for i := range concurrentGoroutines * concurrentCalls {
+			if err := call(i % concurrentGoroutines); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sequential = append(sequential, float64(time.Since(start))/(concurrentGoroutines*concurrentCalls))
+	}
+	n := iterate(b, func(int) {
+		if rng.IntN(2) == 0 {
+			runConcurrent()
+			runSequential()
+		} else {
+			runSequential()
+			runConcurrent()
+		}
+	})
+	distribution(b, "concurrent-ns/call", concurrent)
+	distribution(b, "sequential-ns/call", sequential)
+	figure(b, "concurrent/sequential-ratio", over(med(concurrent), med(sequential)), n, ratio)
+	report(b, "checked-calls", "", float64(calls), positive)
+}

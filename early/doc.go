@@ -32,6 +32,9 @@
 //	                                          (Linux 6.9), refuses a reused PID
 //	gons_target_ns                            comma-separated types to join of the target
 //	                                          (default: all)
+//	gons_target_fd                            N, 3 or above: a pidfd of process PID that
+//	                                          the caller opened and left open, used
+//	                                          instead of opening one; closed on every path
 //
 // and, after the switches, in this order:
 //
@@ -64,6 +67,16 @@
 // /proc/PID/ns/TYPE for each type, checks that the pidfd's process still
 // lives, and then joins them one by one in the default order. gons_target
 // next to gons_<type> or gons_order is an error.
+//
+// With gons_target_fd the caller pins the process from its own call on:
+// the PID cannot be reused while the pidfd is open. The constructor checks
+// that N is a pidfd of process PID (PIDFD_GET_INFO, Linux 6.13; before,
+// only that it is a pidfd of a live process) and closes it, whatever
+// happens, unless secure-execution mode keeps it from reading the
+// variables at all. Only pidfs (Linux 6.9) gives each pidfd an inode of
+// its process's own; before, all share one, so INODE is refused
+// (EOPNOTSUPP) and [github.com/gonsproject/gons/status.Target] reports
+// inode 0.
 //
 // # Semantics
 //

@@ -34,6 +34,7 @@ const char gons_var_names[GONS_NVARS][10] = {
 	[GONS_VAR_GID] = "gid",
 	[GONS_VAR_WD] = "wd",
 	[GONS_VAR_ROOT] = "root",
+	[GONS_VAR_TARGET_FD] = "target_fd",
 };
 
 /*
@@ -182,6 +183,27 @@ static int parse_number(const char *s, size_t len, unsigned long long max, unsig
 	return 0;
 }
 
+/* Records that the value of variable v is not a number it takes. Returns -1. */
+GONS_COLD static int bad_number(int v, const char *value, struct gons_record *rec)
+{
+	return parse_fail(rec, GONS_CODE_BAD_NUMBER, -1, v, value, gons_strnlen(value, GONS_DETAIL_MAX));
+}
+
+/*
+ * Reads gons_target_fd's value into spec, as N + 1: 0, 1 and 2 are never
+ * taken, for it is closed in the end. Returns 0, or -1 when it is no such
+ * number.
+ */
+static int take_target_fd(const char *value, struct gons_spec *spec)
+{
+	unsigned long long n;
+
+	if (parse_number(value, span(value, '\0'), 0x7ffffffe, &n) < 0 || n < 3)
+		return -1;
+	spec->target_fd = (int)n + 1;
+	return 0;
+}
+
 /*
  * Reads the value of variable v into spec, or into values[] for the lists
  * and numbers parsed once all are known. Returns 0, or -1 with rec filled.
@@ -197,6 +219,8 @@ GONS_HOT static int take_value(int v, const char *value, struct gons_spec *spec,
 		rec->other = v;
 		return -1;
 	}
+	if (v == GONS_VAR_TARGET_FD && take_target_fd(value, spec) < 0)
+		return bad_number(v, value, rec);
 	if (v < GONS_NTYPES)
 		spec->path[v] = value;
 	else if (v == GONS_VAR_WD)
@@ -331,12 +355,6 @@ GONS_HOT static int parse_order(const char *order, struct gons_spec *spec, struc
 	return 0;
 }
 
-/* Records that the value of variable v is not a number it takes. Returns -1. */
-GONS_COLD static int bad_number(int v, const char *value, struct gons_record *rec)
-{
-	return parse_fail(rec, GONS_CODE_BAD_NUMBER, -1, v, value, gons_strnlen(value, GONS_DETAIL_MAX));
-}
-
 /*
  * Parses gons_target, PID or PID:INODE, and gons_target_ns, and refuses
  * the variables that name namespaces another way. Returns 0, or -1 with
@@ -348,8 +366,11 @@ GONS_HOT static int parse_target(const char **values, struct gons_spec *spec, st
 	unsigned long long n;
 
 	if (target == NULL) {
-		if (values[GONS_VAR_TARGET_NS] != NULL)
-			return parse_fail(rec, GONS_CODE_NO_TARGET, -1, GONS_VAR_TARGET_NS, "", 0);
+		int v = values[GONS_VAR_TARGET_NS] != NULL   ? GONS_VAR_TARGET_NS
+		        : values[GONS_VAR_TARGET_FD] != NULL ? GONS_VAR_TARGET_FD
+		                                             : 0;
+		if (v != 0)
+			return parse_fail(rec, GONS_CODE_NO_TARGET, -1, v, "", 0);
 		return 0;
 	}
 	/* Namespaces by path and by PID at once: which wins would be a guess. */
@@ -424,6 +445,17 @@ static int parse_reexec_fd(const char *value, struct gons_record *rec)
 }
 
 /*
+ * Takes gons_target_fd from the entries of env left after a failure, so
+ * that the constructor closes that descriptor on that path, too.
+ */
+GONS_COLD static void rest_target_fd(char *const *env, struct gons_spec *spec)
+{
+	for (; *env != NULL && spec->target_fd == 0; env++)
+		if (has_prefix(*env, "gons_target_fd="))
+			take_target_fd(*env + 15, spec);
+}
+
+/*
  * Reads the gons_* variables of env into spec, which must be zeroed, and
  * GONS_REEXEC_FD into rec. Returns 0 when env holds no gons_* variable
  * (the common case, kept to a scan), 1 when spec holds what they ask for,
@@ -439,14 +471,17 @@ GONS_HOT int gons_parse(char *const *env, struct gons_spec *spec, struct gons_re
 	for (; *env != NULL; env++) {
 		if (!is_ours(*env))
 			continue;
+		int ret;
 		if (**env == 'G') {
-			if (parse_reexec_fd(*env + 15, rec) < 0)
-				return -1;
-			continue;
+			ret = parse_reexec_fd(*env + 15, rec);
+		} else {
+			found = 1;
+			ret = parse_var(*env, spec, values, &seen, rec);
 		}
-		found = 1;
-		if (parse_var(*env, spec, values, &seen, rec) < 0)
+		if (ret < 0) {
+			rest_target_fd(env + 1, spec);
 			return -1;
+		}
 	}
 	if (!found)
 		return 0;

@@ -45,6 +45,7 @@ enum gons_var {
 	GONS_VAR_GID,
 	GONS_VAR_WD,
 	GONS_VAR_ROOT,
+	GONS_VAR_TARGET_FD,
 	GONS_NVARS,
 	GONS_VAR_REEXEC_FD = GONS_NVARS, /* GONS_REEXEC_FD, not a gons_* variable; in records only */
 };
@@ -81,8 +82,10 @@ enum gons_code {
 	GONS_CODE_NOT_NAMESPACE,  /* type, path, err from NS_GET_NSTYPE */
 	GONS_CODE_BAD_NUMBER,     /* other: the variable; detail: its value */
 	GONS_CODE_CONFLICT,       /* other: the variable set next to gons_target */
-	GONS_CODE_NO_TARGET,      /* gons_target_ns without gons_target */
+	GONS_CODE_NO_TARGET,      /* other: gons_target_ns or gons_target_fd, set without gons_target */
 	GONS_CODE_REUSED_PID,     /* target_pid, want_inode, target_inode; err EINVAL */
+	GONS_CODE_NOT_PIDFD,      /* gons_target_fd, index: N, is no pidfd of target_pid; err */
+	GONS_CODE_NO_PIDFS,       /* INODE given where pidfds have no inodes of their own */
 	GONS_NCODES,
 };
 
@@ -128,6 +131,7 @@ struct gons_spec {
 	unsigned bang; /* bit (1 << type): open before the first switch */
 
 	int target;               /* gons_target's PID; 0: none */
+	int target_fd;            /* gons_target_fd's N + 1, a pidfd of target; 0: none */
 	unsigned long long inode; /* gons_target's INODE; 0: none */
 	unsigned target_types;    /* bit (1 << type): the types to join of the target */
 	int set_uid, set_gid;     /* whether gons_uid, gons_gid are set */
@@ -241,8 +245,10 @@ int gons_switch(const struct gons_spec *spec, struct gons_record *rec, int *pid_
 int gons_target_alive(int pidfd, struct gons_record *rec);
 /*
  * Joins the namespaces of spec->target's process of the types
- * spec->target_types, those that differ from the caller's. Returns and
- * leaves *pid_self as gons_switch does; failures are in rec.
+ * spec->target_types, those that differ from the caller's, through
+ * spec->target_fd (checked, left open: the caller closes it) or a pidfd it
+ * opens. Returns and leaves *pid_self as gons_switch does; failures are in
+ * rec.
  */
 int gons_join_target(const struct gons_spec *spec, struct gons_record *rec, int *pid_self);
 

@@ -9,6 +9,7 @@
 
 #include <sched.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 
 #ifndef CLONE_NEWCGROUP
@@ -44,5 +45,22 @@ struct gons_statx {
 };
 
 #define GONS_STATX_INO 0x100U
+
+/*
+ * struct pidfd_info of <linux/pidfd.h> as of Linux 6.13 (PIDFD_INFO_SIZE_VER0,
+ * 64 bytes, the same on every architecture); the kernel fills what fits the
+ * size the request carries.
+ */
+struct gons_pidfd_info {
+	uint64_t mask, cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
+};
+
+/* f_type of pidfs (Linux 6.9), PID_FS_MAGIC of <linux/magic.h>. */
+#define GONS_PID_FS_MAGIC 0x50494446
+
+/* PIDFD_GET_INFO; _IOWR encodes it for the architecture. */
+#define GONS_PIDFD_GET_INFO _IOWR(0xFF, 11, struct gons_pidfd_info)
+#define GONS_PIDFD_INFO_PID 1
 
 #endif

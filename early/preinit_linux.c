@@ -13,6 +13,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "gons.h"
 
@@ -38,6 +40,8 @@ GONS_HOT static void run(char **env, struct gons_record *rec)
 		if (rec->op == GONS_OP_NONE)
 			gons_settle(&spec, rec);
 	}
+	if (spec.target_fd != 0)
+		syscall(SYS_close, spec.target_fd - 1); /* handed over to be closed, on every path */
 	/* Only now: spec points into the values, which this wipes. */
 	environ = gons_strip(env);
 	if (pid)

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "gons.h"
@@ -129,25 +130,66 @@ static int setns_target(const struct gons_spec *spec, int pidfd, unsigned types,
 	return gons_switch(&paths, rec, pid_self, pidfd);
 }
 
+/*
+ * Returns 1 when fd is a file of pidfs (Linux 6.9), where a pidfd's inode
+ * names one process for the boot's lifetime; before, every pidfd shares
+ * the one inode of anon_inodefs. 0 otherwise.
+ */
+static int on_pidfs(int fd)
+{
+	struct statfs fs;
+
+#ifdef GONS_TEST_OLD_KERNEL /* tests build with it to take the other way */
+	return (void)fd, (void)fs, 0;
+#endif
+	return fstatfs(fd, &fs) == 0 && fs.f_type == GONS_PID_FS_MAGIC;
+}
+
+/*
+ * Checks that fd, from gons_target_fd, is a pidfd of process pid. Where the
+ * kernel cannot tell which process a pidfd refers to (PIDFD_GET_INFO, Linux
+ * 6.13, asked of pidfs files only: fd might be any file), it checks that fd
+ * is a pidfd of a live process. Returns 0, or -1 with rec filled.
+ */
+static int check_target_fd(int fd, int pid, int pidfs, struct gons_record *rec)
+{
+	struct gons_pidfd_info info = { .mask = GONS_PIDFD_INFO_PID };
+	int err = EINVAL;
+
+	if (pidfs && syscall(SYS_ioctl, fd, GONS_PIDFD_GET_INFO, &info) == 0) {
+		if ((int)info.pid == pid)
+			return 0;
+	} else if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) == 0 || (err = errno) == EPERM) {
+		return 0; /* EPERM: it lives */
+	}
+	gons_fail(rec, GONS_OP_TARGET, -1, err, NULL);
+	if (err != ESRCH) { /* ESRCH: the right process, but gone */
+		rec->code = GONS_CODE_NOT_PIDFD;
+		rec->index = fd;
+	}
+	return -1;
+}
+
 GONS_HOT int gons_join_target(const struct gons_spec *spec, struct gons_record *rec, int *pid_self)
 {
 	struct gons_ns_id id;
-	int pid = 0;
+	int pid = 0, pidfd = spec->target_fd - 1;
 
 	rec->target_pid = spec->target;
 	rec->want_inode = spec->inode;
-	int pidfd = syscall(SYS_pidfd_open, spec->target, 0);
-	if (pidfd < 0) {
+	if (pidfd < 0 && (pidfd = syscall(SYS_pidfd_open, spec->target, 0)) < 0) {
 		int err = errno;
 		gons_fail(rec, GONS_OP_TARGET, -1, err, NULL);
 		return 0;
 	}
-	/* Since Linux 6.9 (pidfs) a pidfd's inode names one process for the boot's lifetime. */
-	if (gons_ns_id_of(pidfd, &id) == 0)
+	int pidfs = on_pidfs(pidfd);
+	if (spec->target_fd != 0 && check_target_fd(pidfd, spec->target, pidfs, rec) < 0)
+		goto out;
+	if (pidfs && gons_ns_id_of(pidfd, &id) == 0)
 		rec->target_inode = id.ino;
 	if (spec->inode != 0 && spec->inode != rec->target_inode) {
-		gons_fail(rec, GONS_OP_TARGET, -1, EINVAL, NULL);
-		rec->code = GONS_CODE_REUSED_PID;
+		gons_fail(rec, GONS_OP_TARGET, -1, pidfs ? EINVAL : EOPNOTSUPP, NULL);
+		rec->code = pidfs ? GONS_CODE_REUSED_PID : GONS_CODE_NO_PIDFS;
 		goto out;
 	}
 	ns_paths tp;
@@ -157,6 +199,7 @@ GONS_HOT int gons_join_target(const struct gons_spec *spec, struct gons_record *
 		goto out;
 	pid = setns_target(spec, pidfd, types, tp, rec, pid_self);
 out:
-	syscall(SYS_close, pidfd);
+	if (spec->target_fd == 0)
+		syscall(SYS_close, pidfd);
 	return pid;
 }

@@ -56,6 +56,8 @@ const (
 	codeConflict      // other: the variable set next to gons_target
 	codeNoTarget      // gons_target_ns without gons_target
 	codeReusedPID     // targetPid, wantInode, targetInode; errno EINVAL
+	codeNotPidfd      // index: gons_target_fd's descriptor; targetPid; errno
+	codeNoPidfs       // targetPid, wantInode; errno EOPNOTSUPP
 	numCodes
 )
 
@@ -64,7 +66,7 @@ var typeNames = [...]string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user"
 
 // varNames are the variables after the types, in the order of enum gons_var;
 // the last is GONS_REEXEC_FD, which package reexec sets.
-var varNames = [...]string{"order", "target", "target_ns", "uid", "gid", "wd", "root", "reexec_fd"}
+var varNames = [...]string{"order", "target", "target_ns", "uid", "gid", "wd", "root", "target_fd", "reexec_fd"}
 
 const varReexecFD = len(typeNames) + len(varNames) - 1
 
@@ -179,8 +181,10 @@ var messages = [...]string{
 	codeNotNamespace:  "not a namespace file (%e)",
 	codeBadNumber:     "%v: %q is not %x",
 	codeConflict:      "%v and gons_target both say which namespaces to join",
-	codeNoTarget:      "gons_target_ns is set without gons_target",
+	codeNoTarget:      "%v is set without gons_target",
 	codeReusedPID:     "process %p has pidfd inode %n, not %w",
+	codeNotPidfd:      "gons_target_fd: %i is not a pidfd of process %p (%e)",
+	codeNoPidfs:       "gons_target %p:%w: no inode names a process before pidfs (Linux 6.9)",
 	numCodes:          "failure code %c",
 	codeNotRun:        "%d is set but the early constructor did not run: %r",
 	codeSentinel:      "%d",
@@ -268,6 +272,8 @@ func (o *outcome) Error() string {
 				s = "a user ID"
 			} else if o.other == len(typeNames)+4 {
 				s = "a group ID"
+			} else if o.other == len(typeNames)+7 {
+				s = "a descriptor from 3 up"
 			} else if o.other == varReexecFD {
 				s = "a file descriptor"
 			}

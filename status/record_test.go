@@ -40,7 +40,7 @@ func TestRecordCodes(t *testing.T) {
 	}
 	codes := []string{"none", "unknown_var", "duplicate_var", "empty_item", "bang_alone", "unknown_type",
 		"duplicate_type", "not_in_order", "path_too_long", "wrong_type", "not_namespace", "bad_number",
-		"conflict", "no_target", "reused_pid"}
+		"conflict", "no_target", "reused_pid", "not_pidfd", "no_pidfs"}
 	if len(codes) != numCodes {
 		t.Fatalf("%d codes listed here, %d defined", len(codes), numCodes)
 	}
@@ -101,6 +101,26 @@ func TestError(t *testing.T) {
 		msg:  "gons: target: process 42 has pidfd inode 9, not 7",
 		is:   []error{ErrReusedPID, syscall.EINVAL},
 	}, {
+		name: "not a pidfd",
+		o:    outcome{op: opTarget, typ: -1, code: codeNotPidfd, errno: syscall.EBADF, targetPID: 42, index: 5},
+		msg:  "gons: target: gons_target_fd: 5 is not a pidfd of process 42 (bad file descriptor)",
+		is:   []error{syscall.EBADF},
+	}, {
+		name: "inode without pidfs",
+		o:    outcome{op: opTarget, typ: -1, code: codeNoPidfs, errno: syscall.EOPNOTSUPP, targetPID: 42, wantInode: 7},
+		msg:  "gons: target: gons_target 42:7: no inode names a process before pidfs (Linux 6.9)",
+		is:   []error{syscall.EOPNOTSUPP},
+	}, {
+		name: "target_fd without target",
+		o:    outcome{op: opParse, typ: -1, code: codeNoTarget, other: 15},
+		msg:  "gons: parse: gons_target_fd is set without gons_target",
+		is:   []error{ErrConflict},
+	}, {
+		name: "bad target_fd",
+		o:    outcome{op: opParse, typ: -1, code: codeBadNumber, other: 15, detail: "2"},
+		msg:  `gons: parse: gons_target_fd: "2" is not a descriptor from 3 up`,
+		is:   []error{ErrSyntax},
+	}, {
 		name: "bad uid",
 		o:    outcome{op: opParse, typ: -1, code: codeBadNumber, other: 11, detail: "-1"},
 		msg:  `gons: parse: gons_uid: "-1" is not a user ID`,
@@ -123,7 +143,7 @@ func TestError(t *testing.T) {
 	}, {
 		name: "code of a newer constructor",
 		o:    outcome{op: opParse, typ: -1, code: numCodes + 1, errno: syscall.EIO},
-		msg:  "gons: parse: failure code 16",
+		msg:  "gons: parse: failure code 18",
 		is:   []error{syscall.EIO},
 	}}
 	for _, tt := range tests {

@@ -29,6 +29,7 @@ type Result struct {
 	Order    []int    // types, in switch order
 	Bang     uint     // bit (1 << type): opened before the first switch
 	Target   int      // gons_target's PID
+	TargetFD int      // gons_target_fd's descriptor, -1 for none
 	Inode    uint64   // gons_target's INODE
 	Types    uint     // bit (1 << type): the types to join of the target
 	UID      int      // gons_uid, -1 when unset
@@ -92,6 +93,7 @@ func Parse(env []string) Result {
 	}
 	r.Bang = uint(spec.bang)
 	r.Target, r.Inode, r.Types = int(spec.target), uint64(spec.inode), uint(spec.target_types)
+	r.TargetFD = int(spec.target_fd) - 1
 	r.UID, r.GID = -1, -1
 	if spec.set_uid != 0 {
 		r.UID = int(spec.uid)

@@ -34,7 +34,7 @@ const (
 
 func TestVarNames(t *testing.T) {
 	want := []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts",
-		"order", "target", "target_ns", "uid", "gid", "wd", "root"}
+		"order", "target", "target_ns", "uid", "gid", "wd", "root", "target_fd"}
 	var got []string
 	for i := 0; i < NVars; i++ {
 		got = append(got, VarName(i))
@@ -68,15 +68,25 @@ func TestParseTarget(t *testing.T) {
 		{"uid -1", []string{"gons_uid=4294967295"}, -1, Result{Code: codeBadNumber}},
 		{"conflict", []string{"gons_target=1", "gons_ipc=/x"}, -1, Result{Code: codeConflict}},
 		{"no target", []string{"gons_target_ns=net"}, -1, Result{Code: codeNoTarget}},
+		{"pidfd", []string{"gons_target_fd=3", "gons_target=42"}, 1, Result{Target: 42, Types: all, TargetFD: 3}},
+		{"pidfd 2", []string{"gons_target=42", "gons_target_fd=2"}, -1, Result{Code: codeBadNumber}},
+		{"pidfd without target", []string{"gons_target_fd=5"}, -1, Result{Code: codeNoTarget, TargetFD: 5}},
+		// Taken all the same, to be closed.
+		{"pidfd after a failure", []string{"gons_nett=x", "gons_target_fd=9"}, -1, Result{Code: codeUnknownVar, TargetFD: 9}},
+		{"pidfd before a failure", []string{"gons_target_fd=9", "gons_target=x"}, -1, Result{Code: codeBadNumber, TargetFD: 9}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Parse(tt.env)
-			got := Result{Target: r.Target, Inode: r.Inode, Types: r.Types, Code: r.Code, WD: r.WD, Root: r.Root, UID: r.UID, GID: r.GID}
+			got := Result{Target: r.Target, Inode: r.Inode, Types: r.Types, Code: r.Code, WD: r.WD, Root: r.Root, UID: r.UID,
+				GID: r.GID, TargetFD: r.TargetFD}
 			want := tt.want
 			if tt.found < 0 {
-				// What a failed parse left in the spec is unused.
-				got = Result{Code: r.Code, UID: -1, GID: -1}
+				// What a failed parse left in the spec is unused, but for the descriptor to close.
+				got = Result{Code: r.Code, UID: -1, GID: -1, TargetFD: r.TargetFD}
+			}
+			if want.TargetFD == 0 {
+				want.TargetFD = -1
 			}
 			if want.UID == 0 && want.GID == 0 && want.WD == "" {
 				want.UID, want.GID = -1, -1
@@ -243,6 +253,7 @@ func FuzzParse(f *testing.F) {
 		"gons_target=42:7\ngons_target_ns=net,!uts,,\ngons_uid=1\ngons_gid=2\ngons_wd=/\ngons_root=/",
 		"gons_target=4294967296\ngons_net=x",
 		"GONS_REEXEC_FD=3\ngons_uts=u\nGONS_REEXEC_FD=x",
+		"gons_target=7\ngons_target_fd=3",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -281,6 +292,9 @@ func FuzzParse(f *testing.F) {
 // target, there are no paths and no order.
 func checkSpec(t *testing.T, r Result) {
 	t.Helper()
+	if r.TargetFD >= 0 && (r.Target == 0 || r.TargetFD < 3) {
+		t.Fatalf("gons_target_fd %d with gons_target %d", r.TargetFD, r.Target)
+	}
 	if r.Target != 0 {
 		if r.Target < 0 || r.Types == 0 || r.Types >= 1<<NTypes || len(r.Order) != 0 || r.Bang != 0 ||
 			slices.ContainsFunc(r.Paths, func(p string) bool { return p != "" }) {

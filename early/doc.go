@@ -128,14 +128,48 @@
 //     the kernel refuses new threads to the process. The constructor forks
 //     once, at its end: the child runs the Go program inside the PID
 //     namespace and dies with its parent (PR_SET_PDEATHSIG); the parent never
-//     starts the runtime, passes the signals sent to it on to the child, and
-//     exits as the child did, with its code or of its signal. It first
-//     resets SIGCHLD to its default: an inherited "ignore" would let the
-//     kernel reap the child unseen (util-linux resets it too). Signals from
-//     the terminal reach the child through its process group directly. In
+//     starts the runtime and relays for the child (see "The PID relay"). In
 //     the program, os.Getppid() is 0: its parent is outside the namespace.
 //   - time: the program sees the namespace's CLOCK_MONOTONIC and
 //     CLOCK_BOOTTIME offsets.
+//
+// # The PID relay
+//
+// With gons_pid the process the caller started stays outside the PID
+// namespace and stands in for the program, the way util-linux's unshare
+// --fork stands in for its child, and a small init for its own:
+//
+//   - Signals a process sends to the relay ([kill(2)], [sigqueue(3)]) are
+//     passed on to the program. The kernel's are passed on only where they
+//     did not reach the program already: those of the terminal (^C, ^\, ^Z,
+//     a change of window size) go to the whole foreground process group,
+//     which holds the program unless it left it. A signal sent to the
+//     whole process group with kill(2) reaches the program twice, directly
+//     and through the relay: nothing the relay receives tells it from one
+//     sent to the relay alone. SIGKILL kills the relay and, through
+//     PR_SET_PDEATHSIG, the program; SIGSTOP stops the relay alone.
+//   - When the program stops (^Z, SIGSTOP, SIGTTIN, SIGTTOU), the relay
+//     stops with the same signal, so that a shell reports the job stopped
+//     and takes the terminal back. Once resumed (a shell's fg and bg send
+//     SIGCONT to the whole process group), it sends SIGCONT to the program
+//     if the program is still stopped.
+//   - It resets SIGCHLD to its default before the fork: an inherited
+//     "ignore" would let the kernel reap the program unseen.
+//   - It exits with the program's code, or dies of the program's signal
+//     with core dumps off, so that a crash leaves one core, the program's;
+//     as the init of a PID namespace, which the kernel shields from such a
+//     signal, it exits with 128 plus the signal's number.
+//
+// At a terminal this gives what unshare --fork --pid gives (util-linux
+// 2.38, compared by the tests): ^Z stops the job and returns the prompt
+// with status 148, fg resumes it, ^C ends it with status 130. The
+// differences: unshare passes no signal on (it blocks SIGINT and SIGTERM
+// while it waits); it stops on the terminal's ^Z itself, even when its
+// child ignores SIGTSTP and keeps running, where the relay stops only when
+// the program does; its child is the init of the new namespace, which the
+// kernel shields from signals it has no handler for (^C and ^Z among
+// them), where a program with gons_pid joins a namespace that has an
+// init already; and it exits 1 when its child dies of SIGKILL.
 //
 // # Requirements
 //
@@ -154,4 +188,6 @@
 // [setns(2)]: https://man7.org/linux/man-pages/man2/setns.2.html
 // [PR_SET_DUMPABLE]: https://man7.org/linux/man-pages/man2/PR_SET_DUMPABLE.2const.html
 // [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
+// [kill(2)]: https://man7.org/linux/man-pages/man2/kill.2.html
+// [sigqueue(3)]: https://man7.org/linux/man-pages/man3/sigqueue.3.html
 package early

@@ -35,55 +35,93 @@
 static volatile pid_t relay_child;
 
 /*
- * Passes a signal on to the child. Signals the kernel sends (from the
- * terminal, say) go to the whole process group, so the child has them
- * already.
+ * Passes a signal on to the child, unless the child has it already. A
+ * signal from a process (si_code <= 0: kill, sigqueue, tgkill) was meant
+ * for the program. One from the kernel (the terminal's ^C, ^Z, window
+ * size) went to the whole foreground process group, which holds the child
+ * unless the program left it.
  */
 static void forward(int sig, siginfo_t *info, void *ctx)
 {
 	int saved = errno;
 
 	(void)ctx;
-	if (info->si_code != SI_KERNEL)
+	if (info->si_code <= 0 || syscall(SYS_getpgid, relay_child) != syscall(SYS_getpgid, 0))
 		syscall(SYS_kill, relay_child, sig);
 	errno = saved;
+}
+
+/*
+ * Takes sig's default action: dies or stops of it, unless the kernel
+ * discards it (a stop signal in an orphaned process group, any signal to
+ * the init of a PID namespace).
+ */
+static void take_default(int sig)
+{
+	sigaction(sig, &(struct sigaction){ .sa_handler = SIG_DFL }, NULL);
+	syscall(SYS_kill, syscall(SYS_getpid), sig);
 }
 
 /* Dies of sig, as the child did, without dumping core a second time. */
 static void __attribute__((noreturn)) die_of(int sig)
 {
 	uint64_t none[2] = { 0, 0 }; /* struct rlimit64 */
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	sigset_t set;
 
 	syscall(SYS_prlimit64, 0, RLIMIT_CORE, none, NULL);
-	sigaction(sig, &dfl, NULL);
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	syscall(SYS_kill, syscall(SYS_getpid), sig);
+	take_default(sig);
 	_exit(128 + sig);
 }
 
 /*
  * The parent after the PID fork: it stays outside the namespace, passes
- * signals on to the child, and ends as the child ended. It never returns
- * and never starts the Go runtime.
+ * signals on to the child, stops when the child stops, and ends as the
+ * child ended. It never returns and never starts the Go runtime.
  */
-static void __attribute__((noreturn)) relay(pid_t child, const sigset_t *mask)
+static void __attribute__((noreturn)) relay(pid_t child)
 {
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART };
-	int status;
+	int status, opts = WUNTRACED;
+	sigset_t none;
+	long got;
 
 	relay_child = child;
 	sigfillset(&sa.sa_mask);
+	/*
+	 * SIGCONT keeps its default: it resumes the relay, which then resumes
+	 * the child if need be (below). Setting KILL, STOP and the libc's own
+	 * signals fails, as it should.
+	 */
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
-			sigaction(sig, &sa, NULL); /* fails for the libc's own signals, as it should */
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	while (syscall(SYS_wait4, child, &status, 0, NULL) < 0)
-		if (errno != EINTR)
+		if (sig != SIGCHLD && sig != SIGCONT)
+			sigaction(sig, &sa, NULL);
+	/* Nothing blocked: a signal held back here would never be passed on. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (;;) {
+		got = syscall(SYS_wait4, child, &status, opts, NULL);
+		if (got < 0 && errno != EINTR)
 			_exit(127);
+		/*
+		 * Resumed, with the child still stopped: the SIGCONT was sent to
+		 * the relay alone (a shell's fg sends it to the whole group).
+		 */
+		if (got == 0)
+			syscall(SYS_kill, child, SIGCONT);
+		opts = WUNTRACED;
+		if (got <= 0 || WIFCONTINUED(status))
+			continue;
+		if (!WIFSTOPPED(status))
+			break;
+		/*
+		 * The child stopped (^Z, say): stop as well, with the same
+		 * signal, so that the shell sees the job stopped and takes the
+		 * terminal back. Then look once, without waiting, whether the
+		 * child was resumed too.
+		 */
+		take_default(WSTOPSIG(status));
+		sigaction(WSTOPSIG(status), &sa, NULL);
+		opts = WUNTRACED | WCONTINUED | WNOHANG;
+	}
 	if (WIFSIGNALED(status))
 		die_of(WTERMSIG(status));
 	_exit(WEXITSTATUS(status));
@@ -131,7 +169,7 @@ GONS_HOT void gons_fork_into_pid(int self, struct gons_record *rec)
 	if (child > 0) {
 		if (self >= 0)
 			syscall(SYS_close, self);
-		relay(child, &old);
+		relay(child);
 	}
 	if (child < 0) {
 		/* A failure recorded earlier, after the PID join, stays the one reported. */

@@ -3,11 +3,16 @@
 package early_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gonsproject/gons/internal/testutil"
 )
@@ -55,5 +60,172 @@ func TestPidIgnoredSIGCHLD(t *testing.T) {
 	unshare := exit(withSIGCHLDIgnored(t, nil, "unshare", "--fork", "--pid", bin, "-exit", "5"))
 	if gons != unshare || gons != 5 {
 		t.Errorf("exit code with SIGCHLD ignored: %d with gons_pid, %d with unshare --fork --pid, want 5", gons, unshare)
+	}
+}
+
+// program returns the process among the descendants of pid that runs
+// bin, but pid itself, or 0.
+func program(pid int, bin string) int {
+	for _, p := range testutil.Descendants(pid) {
+		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(p) + "/exe"); exe == bin {
+			return p
+		}
+	}
+	return 0
+}
+
+// describe says what a process's state (testutil.ProcState) means to a
+// user.
+func describe(state byte) string {
+	switch state {
+	case 0, 'Z', 'X':
+		return "ended"
+	case 'T', 't':
+		return "stopped"
+	}
+	return "running"
+}
+
+// all returns a condition for testutil.WaitState: every state is want.
+func all(want string) func([]byte) bool {
+	return func(states []byte) bool {
+		for _, s := range states {
+			if describe(s) != want {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+var (
+	jobReport  = regexp.MustCompile(`\[1\]\+ +([A-Z][a-z]+(?: \([a-z ]+\))?)`)
+	lastStatus = regexp.MustCompile(`status=([0-9]+)`)
+)
+
+// jobControl types cmdline, which runs the probe bin with -wait, into an
+// interactive bash on a new terminal, then ^Z, fg and ^C, and returns what
+// a user sees after each: bash's job report, the exit status, whether
+// the process bash started (the job) and the program are stopped,
+// running or ended.
+func jobControl(t *testing.T, bin, cmdline string) []string {
+	term := testutil.NewTerminal(t)
+	shell := term.Shell(t, nil)
+	var seen []string
+	status := func(after string) {
+		term.Type(t, "echo status=$?\n")
+		out, _ := term.Wait(testutil.Prompt)
+		m := lastStatus.FindStringSubmatch(out)
+		if m == nil {
+			m = []string{"", "none"}
+		}
+		seen = append(seen, "status after "+after+": "+m[1])
+	}
+
+	term.Type(t, cmdline+"\n")
+	if out, ok := term.Wait(`"Ran":`); !ok {
+		return append(seen, "no report from the program: "+out)
+	}
+	job := testutil.Descendants(shell.Process.Pid)[0]
+	prog := program(job, bin)
+	if prog == 0 {
+		t.Fatalf("no process of %s under %d", bin, job)
+	}
+
+	term.Type(t, "\x1a") // ^Z
+	out, ok := term.Wait(testutil.Prompt)
+	if !ok {
+		st := testutil.WaitState(func([]byte) bool { return true }, job, prog)
+		return append(seen, fmt.Sprintf("^Z: no prompt; job %s, program %s", describe(st[0]), describe(st[1])))
+	}
+	if m := jobReport.FindStringSubmatch(out); m != nil {
+		seen = append(seen, "^Z: bash reports the job "+m[1])
+	} else {
+		seen = append(seen, "^Z: no job report in "+out)
+	}
+	st := testutil.WaitState(all("stopped"), job, prog)
+	seen = append(seen, fmt.Sprintf("after ^Z: job %s, program %s", describe(st[0]), describe(st[1])))
+	status("^Z")
+
+	term.Type(t, "fg\n")
+	st = testutil.WaitState(all("running"), job, prog)
+	seen = append(seen, fmt.Sprintf("after fg: job %s, program %s", describe(st[0]), describe(st[1])))
+
+	term.Type(t, "\x03") // ^C
+	if _, ok := term.Wait(testutil.Prompt); !ok {
+		return append(seen, "^C: no prompt")
+	}
+	st = testutil.WaitState(all("ended"), job, prog)
+	seen = append(seen, fmt.Sprintf("after ^C: job %s, program %s", describe(st[0]), describe(st[1])))
+	status("^C")
+	return seen
+}
+
+// unshareCmdline returns a command line that runs bin with args in a new
+// PID namespace through unshare --fork --pid, as a process that is not the
+// namespace's init, like a program with gons_pid: the kernel shields an
+// init from the signals it has no handler for, ^C and ^Z among them.
+func unshareCmdline(bin string, args ...string) string {
+	return `unshare --fork --pid sh -c '"$0" "$@"; exit $?' ` + bin + " " + strings.Join(args, " ")
+}
+
+// TestPidJobControl checks that a program started with gons_pid at an
+// interactive shell stops on ^Z, gives the shell the terminal back,
+// resumes on fg and ends on ^C, as one started by unshare --fork --pid.
+func TestPidJobControl(t *testing.T) {
+	h := startHolder(t)
+	testutil.RequireTool(t, "unshare")
+	bin := probe(t, dynamic)
+	want := []string{
+		"^Z: bash reports the job Stopped",
+		"after ^Z: job stopped, program stopped",
+		"status after ^Z: 148", // 128 + SIGTSTP
+		"after fg: job running, program running",
+		"after ^C: job ended, program ended",
+		"status after ^C: 130", // 128 + SIGINT
+	}
+	unshare := jobControl(t, bin, unshareCmdline(bin, "-wait"))
+	if diff := cmp.Diff(want, unshare); diff != "" {
+		t.Fatalf("unshare --fork --pid at a terminal (-want +got):\n%s", diff)
+	}
+	for _, f := range flavours {
+		t.Run(f.name, func(t *testing.T) {
+			bin := probe(t, f)
+			gons := jobControl(t, bin, h.env("pid")[0]+" "+bin+" -wait")
+			if diff := cmp.Diff(unshare, gons); diff != "" {
+				t.Errorf("gons_pid at a terminal, compared with unshare --fork --pid (-unshare +gons_pid):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPidStopContinue checks that a supervisor's SIGTSTP to the relay
+// stops the program and then the relay, and that a SIGCONT to the relay
+// alone resumes both: unlike a shell's fg, it does not reach the program.
+func TestPidStopContinue(t *testing.T) {
+	h := startHolder(t)
+	cmd := startWaiting(t, h)
+	relay := cmd.Process.Pid
+	prog := program(relay, cmd.Path)
+	if prog == 0 {
+		t.Fatalf("no program under the relay %d", relay)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTSTP); err != nil {
+		t.Fatal(err)
+	}
+	if st := testutil.WaitState(all("stopped"), relay, prog); !all("stopped")(st) {
+		t.Fatalf("after SIGTSTP to the relay: relay %s, program %s; want both stopped", describe(st[0]), describe(st[1]))
+	}
+	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if st := testutil.WaitState(all("running"), relay, prog); !all("running")(st) {
+		t.Fatalf("after SIGCONT to the relay: relay %s, program %s; want both running", describe(st[0]), describe(st[1]))
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 42 {
+		t.Errorf("exit: %v, want code 42 (the program's answer to SIGUSR1)", err)
 	}
 }

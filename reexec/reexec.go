@@ -195,16 +195,17 @@ func Namespaces(ns []Namespace) Option {
 // may carry a "!" in front, as [Namespace.Type] does; it changes nothing
 // here, since the namespaces of a process are all opened at once.
 //
-// Target opens a pidfd of the process ([pidfd_open(2)], Linux 5.3) when it
-// is called, so the process is pinned from then on. On Linux 6.9 and later
-// (pidfs) the child is given the pidfd's inode with the PID
-// (gons_target=PID:INODE), and its constructor refuses to join another
-// process that reused the PID meanwhile ([status.ErrReusedPID]). On older
-// kernels the PID alone is passed: the constructor's own pidfd pins the
-// process only from when the child starts. Package early joins the
-// namespaces all at once through a pidfd where the kernel allows it (Linux
-// 5.8), so a process that exits meanwhile is never half joined. Target
-// cannot be combined with [Namespaces].
+// Target opens a pidfd of the process ([pidfd_open(2)], Linux 5.3) when
+// the run is called (for [Command], when Command is called) and hands it
+// to the child (gons_target_fd), whose constructor joins through that
+// pidfd, with the PID and, on Linux 6.9 and later (pidfs), the pidfd's
+// inode (gons_target=PID:INODE) as checks: the child joins the process
+// named at the call or none. If that process ended before the child
+// started, the child refuses with ESRCH or [status.ErrReusedPID], even if
+// its PID now belongs to another process. Package early joins the
+// namespaces all at once through the pidfd where the kernel allows it
+// (Linux 5.8), so a process that exits meanwhile is never half joined.
+// Target cannot be combined with [Namespaces].
 //
 // [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
 func Target(pid int, types ...string) Option {

@@ -246,6 +246,14 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	}
 	env, extra := hook.Apply(env, mnt, childFD+1)
 	env = append(env, envFD+"="+strconv.Itoa(childFD))
+	files := append([]*os.File{nil}, extra...) // the socket first
+	if pidfd != nil {
+		// The pidfd itself, so that the child joins the process named
+		// at the call even where the kernel cannot tell pidfds apart
+		// by inode.
+		env = append(env, "gons_target_fd="+strconv.Itoa(childFD+len(files)))
+		files = append(files, pidfd)
+	}
 
 	// One socket both ways. The parent's end is non-blocking so that
 	// deadlines can unblock it; the child's end stays blocking.
@@ -267,8 +275,6 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	// The hook's files are its own, to pass to every child.
 	c.passed = []*os.File{peer}
 	if pidfd != nil {
-		// Held until the child started, so that the process, and with
-		// it the inode passed, stays the one named at the call.
 		c.passed = append(c.passed, pidfd)
 	}
 
@@ -279,7 +285,8 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	c.cmd = exec.CommandContext(ctx, "/proc/self/exe")
 	c.cmd.Args = []string{arg0}
 	c.cmd.Env = env
-	c.cmd.ExtraFiles = append([]*os.File{peer}, extra...)
+	files[0] = peer
+	c.cmd.ExtraFiles = files
 	c.cmd.WaitDelay = grace
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	return c, nil

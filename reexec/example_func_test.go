@@ -44,3 +44,11 @@ func ExampleRegisterFunc() {
 	// example-stat action true true
 	// true
 }
+
+// Run runs the typed action in a child, here in another working
+// directory, and returns its result.
+func ExampleFunc_Run() {
+	size, err := stat.Run(context.Background(), lookupParam{Path: "hello.txt"}, reexec.Dir("testdata"))
+	fmt.Println(size, err)
+	// Output: 6 <nil>
+}

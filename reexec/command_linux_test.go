@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/reexec"
 )
@@ -151,4 +154,57 @@ func startPiped(t *testing.T, cmd *reexec.Cmd) (io.WriteCloser, *bufio.Reader) {
 		t.Fatal(err)
 	}
 	return in, bufio.NewReader(out)
+}
+
+func init() {
+	reexec.Register("sleep-plain", func() {
+		fmt.Println("ready")
+		time.Sleep(time.Hour)
+	})
+}
+
+// TestCommandDiesWithCaller starts a copy of the test binary that starts a
+// command and is then killed: the command must die with it.
+func TestCommandDiesWithCaller(t *testing.T) {
+	if os.Getenv("GONS_TEST_COMMAND_CALLER") != "" {
+		cmd := reexec.Command(context.Background(), "sleep-plain", nil)
+		cmd.Stdout = os.Stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Println("child", cmd.Process.Pid)
+		time.Sleep(time.Hour)
+	}
+	caller := exec.Command("/proc/self/exe", "-test.run=^TestCommandDiesWithCaller$")
+	caller.Env = append(os.Environ(), "GONS_TEST_COMMAND_CALLER=1")
+	out, err := caller.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caller.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Wait()
+	defer caller.Process.Kill()
+	r := bufio.NewReader(out)
+	var pid int
+	for pid == 0 {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the caller said nothing of its child: %v", err)
+		}
+		fmt.Sscanf(line, "child %d", &pid)
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("the command %d: %v", pid, err)
+	}
+	defer unix.Close(pidfd)
+	caller.Process.Kill()
+	// The pidfd turns readable when the command ends; an hour would
+	// mean it outlived its caller.
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	if n, err := unix.Poll(fds, int(time.Minute/time.Millisecond)); n != 1 {
+		t.Fatalf("the command %d outlived its caller (%v)", pid, err)
+	}
 }

@@ -97,79 +97,98 @@ type detail struct {
 	cols         []detailCol
 }
 
+// detailCol is a column of a detail: its header, its metric and how to
+// write it. A column with a benchmark of its own takes its figures from
+// there, and its metric has %s for the row's name.
 type detailCol struct {
 	header, metric string
 	format         func(float64) string
+	bench          string
 }
 
-var switchRows = append(slices.Clone(nsTypes), "all", "target")
+// benchMetric returns the benchmark and metric of the column's cell in row.
+func (c *detailCol) benchMetric(d *detail, row string) (string, string) {
+	if c.bench != "" {
+		return c.bench, fmt.Sprintf(c.metric, row)
+	}
+	return fmt.Sprintf(d.bench, row), c.metric
+}
+
+var switchRows = append(slices.Clone(nsTypes), "all")
 
 // details are the tables of every figure, in the README's order.
 var details = func() []detail {
 	var d []detail
 	d = append(d, detail{"Startup, nothing set", "Startup/%s", timedLinks[:], []detailCol{
-		{"cgo hello", "cgo-ns/exec", milli}, {"+ `early`", "early-ns/exec", milli},
-		{"+ thediveo", "thediveo-ns/exec", milli},
-		{"`early`/cgo", "early/cgo-ratio", ratio3}, {"thediveo/cgo", "thediveo/cgo-ratio", ratio3},
-		{"`early` constructor adds", "early-ctor-ns/exec", micro},
-		{"thediveo constructor adds", "thediveo-ctor-ns/exec", micro},
-		{"faults cgo", "cgo-minflt/exec", faults}, {"faults `early`", "early-minflt/exec", faults},
-		{"faults thediveo", "thediveo-minflt/exec", faults},
+		col("cgo hello", "cgo-ns/exec", milli), col("+ `early`", "early-ns/exec", milli),
+		col("+ thediveo", "thediveo-ns/exec", milli),
+		col("`early`/cgo", "early/cgo-ratio", ratio3), col("thediveo/cgo", "thediveo/cgo-ratio", ratio3),
+		col("`early` constructor adds", "early-ctor-ns/exec", micro),
+		col("thediveo constructor adds", "thediveo-ctor-ns/exec", micro),
+		col("faults cgo", "cgo-minflt/exec", faults), col("faults `early`", "early-minflt/exec", faults),
+		col("faults thediveo", "thediveo-minflt/exec", faults),
 	}})
 	d = append(d, detail{"Constructor instructions, nothing set (callgrind, 32 variables)",
 		"ConstructorInstructions/%s", []string{"glibc-dynamic-lazy", "glibc-dynamic-now", "glibc-static", "musl-static"},
 		[]detailCol{
-			{"`early`", "early-instructions", count}, {"thediveo/gons", "thediveo-instructions", count},
-			{"`early`/thediveo", "early/thediveo-ratio", ratio3},
+			col("`early`", "early-instructions", count), col("thediveo/gons", "thediveo-instructions", count),
+			col("`early`/thediveo", "early/thediveo-ratio", ratio3),
 		}})
 	for _, l := range links {
 		d = append(d, detail{"Switch, per switch, " + l.timedName(), "Switch/" + l.timedName() + "/%s", switchRows, []detailCol{
-			{"`early`", "early-ns/switch", micro}, {"floor", "floor-ns/switch", micro},
-			{"`early`/floor", "early/floor-ratio", ratio2},
-			{"floor with checks", "checked-floor-ns/switch", micro},
-			{"`early`/checked floor", "early/checked-floor-ratio", ratio2},
-			{"thediveo", "thediveo-ns/switch", micro}, {"thediveo/floor", "thediveo/floor-ratio", ratio2},
-			{"`early`/thediveo", "early/thediveo-ratio", ratio2},
-			{"faults `early`", "early-minflt/switch", faults}, {"faults floor", "floor-minflt/switch", faults},
-			{"faults checked floor", "checked-floor-minflt/switch", faults},
+			col("`early`", "early-ns/switch", micro), col("floor", "floor-ns/switch", micro),
+			col("`early`/floor", "early/floor-ratio", ratio2),
+			col("floor with checks", "checked-floor-ns/switch", micro),
+			col("`early`/checked floor", "early/checked-floor-ratio", ratio2),
+			col("thediveo", "thediveo-ns/switch", micro), col("thediveo/floor", "thediveo/floor-ratio", ratio2),
+			col("`early`/thediveo", "early/thediveo-ratio", ratio2),
+			col("faults `early`", "early-minflt/switch", faults), col("faults floor", "floor-minflt/switch", faults),
+			col("faults checked floor", "checked-floor-minflt/switch", faults),
 		}})
 	}
 	d = append(d, detail{"Switch by PID (`gons_target`), per namespace", "Switch/%s/target", timedLinks[:], []detailCol{
-		{"target", "early-target-ns/switch", micro}, {"the eight by path", "early-paths-ns/switch", micro},
-		{"target/paths", "target/paths-ratio", ratio2},
-		{"floor: pidfd_open, setns, close, fork", "floor-target-ns/switch", micro},
-		{"`early`/floor", "early/floor-ratio", ratio2},
-		{"faults target", "early-target-minflt/switch", faults}, {"faults floor", "floor-target-minflt/switch", faults},
+		col("target", "early-target-ns/switch", micro), col("the eight by path", "early-paths-ns/switch", micro),
+		col("target/paths", "target/paths-ratio", ratio2),
+		col("floor: pidfd_open, setns, close, fork", "floor-target-ns/switch", micro),
+		col("`early`/floor", "early/floor-ratio", ratio2),
+		col("faults target", "early-target-minflt/switch", faults), col("faults floor", "floor-target-minflt/switch", faults),
 	}})
 	for _, lib := range []string{"gons", "gons-func", "thediveo"} {
 		cols := []detailCol{
-			{"exec floor", lib + "-floor-ns/exec", milli}, {"round trip", lib + "-ns/reexec", milli},
-			{"ratio to floor", lib + "/floor-ratio", ratio3},
+			col("exec floor", lib+"-floor-ns/exec", milli), col("round trip", lib+"-ns/reexec", milli),
+			col("ratio to floor", lib+"/floor-ratio", ratio3),
 		}
 		if lib != "thediveo" {
-			cols = append(cols, detailCol{"ratio to thediveo", lib + "/thediveo-ratio", ratio3})
+			cols = append(cols, col("ratio to thediveo", lib+"/thediveo-ratio", ratio3))
 		}
-		cols = append(cols, detailCol{"allocs", lib + "-allocs/reexec", count},
-			detailCol{"faults floor", lib + "-floor-minflt/exec", faults},
-			detailCol{"faults round trip", lib + "-minflt/reexec", faults})
+		cols = append(cols, col("allocs", lib+"-allocs/reexec", count),
+			col("faults floor", lib+"-floor-minflt/exec", faults),
+			col("faults round trip", lib+"-minflt/reexec", faults))
 		d = append(d, detail{"Reexec round trip, " + lib + ", glibc-dynamic-znow", "Reexec/%s", []string{"none", "net"}, cols})
 	}
 	var size []detailCol
-	for _, v := range append([]string{"base"}, "early", "early+status", "reexec", "thediveo", "thediveo+status", "thediveo-reexec") {
-		size = append(size, detailCol{v + " file", v + "-file-bytes", count}, detailCol{v + " loaded", v + "-loaded-bytes", count})
+	for _, l := range links {
+		size = append(size, detailCol{l.String() + " file", "%s-file-bytes", count, "Size/" + l.String()},
+			detailCol{l.String() + " loaded", "%s-loaded-bytes", count, "Size/" + l.String()})
 	}
-	d = append(d, detail{"Size of a stripped cgo hello world (base) and what each adds, bytes", "Size/%s", sizeLinks[:], size})
+	d = append(d, detail{"Size of a stripped cgo hello world (base) and what each adds, bytes", "",
+		[]string{"base", "early", "early+status", "reexec", "thediveo", "thediveo+status", "thediveo-reexec"}, size})
 	d = append(d, detail{"Harness", "Harness/%s", []string{
 		timedNames[0] + "/startup", timedNames[1] + "/startup", timedNames[2] + "/startup",
 		timedNames[0] + "/switch", timedNames[1] + "/switch", timedNames[2] + "/switch",
 	}, []detailCol{
-		{"A/A ratio", "a2/a-ratio", ratio3}, {"A/A constructor difference", "a2-a-ctor-ns/exec", micro},
-		{"known cost, measured", "calls-ctor-ns/exec", micro}, {"known cost, own clock", "calls-own-ns/exec", micro},
-		{"measured/own", "calls/own-ratio", ratio3}, {"per call", "calls-ns/call", nano},
-		{"known cost in exec time", "calls-exec-ns/exec", micro},
+		col("A/A ratio", "a2/a-ratio", ratio3), col("A/A constructor difference", "a2-a-ctor-ns/exec", micro),
+		col("known cost, measured", "calls-ctor-ns/exec", micro), col("known cost, own clock", "calls-own-ns/exec", micro),
+		col("measured/own", "calls/own-ratio", ratio3), col("per call", "calls-ns/call", nano),
+		col("known cost in exec time", "calls-exec-ns/exec", micro),
 	}})
 	return d
 }()
+
+// col is a column of a detail with the detail's benchmark.
+func col(header, metric string, format func(float64) string) detailCol {
+	return detailCol{header: header, metric: metric, format: format}
+}
 
 func count(v float64) string {
 	s := strconv.FormatInt(int64(math.Round(v)), 10)
@@ -190,8 +209,14 @@ func micro(v float64) string  { return minus(strconv.FormatFloat(v/1e3, 'f', 1, 
 func milli(v float64) string  { return minus(strconv.FormatFloat(v/1e6, 'f', 3, 64)) + " ms" }
 func faults(v float64) string { return minus(strconv.FormatFloat(v, 'f', 1, 64)) }
 
-// minus writes a negative number with a minus sign rather than a hyphen.
-func minus(s string) string { return strings.Replace(s, "-", "−", 1) }
+// minus writes a negative number with a minus sign rather than a hyphen,
+// and a zero rounded from below without one.
+func minus(s string) string {
+	if strings.Trim(s, "-0.") == "" {
+		return strings.TrimPrefix(s, "-")
+	}
+	return strings.Replace(s, "-", "−", 1)
+}
 
 // results is a parsed benchmark output: its configuration lines and, for
 // each benchmark (without the -GOMAXPROCS suffix) and metric, one value
@@ -258,7 +283,7 @@ func (r *results) figure(bench, metric string) (v, lo, hi float64, ok bool) {
 	return v, lo, hi, true
 }
 
-// cell writes a figure with its range, "1.04 (1.02–1.06)", the range left
+// cell writes a figure with its range, "1.04 [1.02, 1.06]", the range left
 // out where it is a single value; "—" if the figure is missing.
 func (r *results) cell(bench, metric string, format func(float64) string) string {
 	v, lo, hi, ok := r.figure(bench, metric)
@@ -269,7 +294,7 @@ func (r *results) cell(bench, metric string, format func(float64) string) string
 	if l == h {
 		return s
 	}
-	return s + " (" + strings.TrimSuffix(l, unitOf(l)) + "–" + h + ")"
+	return s + " [" + strings.TrimSuffix(l, unitOf(l)) + ", " + h + "]"
 }
 
 // unitOf returns the unit suffix of a formatted figure (" µs"), if any.
@@ -343,10 +368,10 @@ func renderDetails(r *results) string {
 		}
 		sb.WriteString(" |\n|---|" + strings.Repeat("---:|", len(d.cols)) + "\n")
 		for _, row := range d.rows {
-			bench := fmt.Sprintf(d.bench, row)
 			sb.WriteString("| " + row)
 			for _, c := range d.cols {
-				sb.WriteString(" | " + r.cell(bench, c.metric, c.format))
+				bench, metric := c.benchMetric(&d, row)
+				sb.WriteString(" | " + r.cell(bench, metric, c.format))
 			}
 			sb.WriteString(" |\n")
 		}

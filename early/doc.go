@@ -44,6 +44,8 @@
 //	gons_gid, gons_uid                        drop supplementary groups, then setresgid(2)
 //	                                          and setresuid(2) to these IDs (as seen
 //	                                          in the user namespace joined)
+//	gons_errors                               "status": a failed drop does not end the
+//	                                          program, which checks status.Err itself
 //
 // and one that package [github.com/gonsproject/gons/reexec] sets in the
 // children it starts:
@@ -106,7 +108,15 @@
 //     failure, gons_root, gons_wd, gons_uid and gons_gid are not applied.
 //   - gons_uid and gons_gid drop the supplementary groups with
 //     setgroups(2); in a user namespace whose /proc/PID/setgroups says
-//     "deny" nobody can, and the groups stay as they are.
+//     "deny" nobody can, and the groups stay as they are (joined or not:
+//     EPERM is taken for that where the process has CAP_SETGID).
+//   - A privilege drop fails closed: when setgroups(2), setresgid(2) or
+//     setresuid(2) fails, the program does not start. The constructor
+//     writes one line to stderr, "gons: setuid 1000: EINVAL" say (the op,
+//     the ID, the errno's name or "errno N"), and exits with status 125.
+//     With gons_errors=status it records the failure instead, and the
+//     program must check [github.com/gonsproject/gons/status.Err]; package
+//     reexec sets it for its children, whose errors it reports.
 //   - Every fd is opened O_CLOEXEC and closed before the constructor
 //     returns, on every path.
 //   - The gons_* variables and GONS_REEXEC_FD are removed from the

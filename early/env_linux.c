@@ -35,6 +35,7 @@ const char gons_var_names[GONS_NVARS][10] = {
 	[GONS_VAR_WD] = "wd",
 	[GONS_VAR_ROOT] = "root",
 	[GONS_VAR_TARGET_FD] = "target_fd",
+	[GONS_VAR_ERRORS] = "errors",
 };
 
 /*
@@ -94,6 +95,19 @@ GONS_HOT char *gons_stpcpy(char *dst, const char *src)
 {
 	while ((*dst = *src++) != '\0')
 		dst++;
+	return dst;
+}
+
+GONS_COLD char *gons_utoa(char *dst, unsigned n)
+{
+	char digits[10];
+	int i = 0;
+
+	do
+		digits[i++] = '0' + n % 10;
+	while ((n /= 10) != 0);
+	while (i > 0)
+		*dst++ = digits[--i];
 	return dst;
 }
 
@@ -221,6 +235,12 @@ GONS_HOT static int take_value(int v, const char *value, struct gons_spec *spec,
 	}
 	if (v == GONS_VAR_TARGET_FD && take_target_fd(value, spec) < 0)
 		return bad_number(v, value, rec);
+	if (v == GONS_VAR_ERRORS) {
+		/* The one value: the program reads status.Err() itself. */
+		if (!has_prefix(value, "status") || value[6] != '\0')
+			return bad_number(v, value, rec);
+		spec->errors_status = 1;
+	}
 	if (v < GONS_NTYPES)
 		spec->path[v] = value;
 	else if (v == GONS_VAR_WD)

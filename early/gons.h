@@ -46,6 +46,7 @@ enum gons_var {
 	GONS_VAR_WD,
 	GONS_VAR_ROOT,
 	GONS_VAR_TARGET_FD,
+	GONS_VAR_ERRORS,
 	GONS_NVARS,
 	GONS_VAR_REEXEC_FD = GONS_NVARS, /* GONS_REEXEC_FD, not a gons_* variable; in records only */
 };
@@ -137,6 +138,7 @@ struct gons_spec {
 	int set_uid, set_gid;     /* whether gons_uid, gons_gid are set */
 	unsigned uid, gid;        /* their values */
 	const char *wd, *root;    /* gons_wd, gons_root; NULL: unset */
+	int errors_status;        /* gons_errors=status: a failed drop is the program's to handle */
 };
 
 /* A namespace, as the inode of its nsfs file. ino 0: unknown. */
@@ -186,6 +188,8 @@ void gons_copy(char *dst, int size, const char *src, int len);
 size_t gons_strnlen(const char *s, size_t max);
 /* Copies src with its NUL to dst. Returns the end of dst, at its NUL. */
 char *gons_stpcpy(char *dst, const char *src);
+/* Writes n in decimal to dst, without a NUL. Returns the end. */
+char *gons_utoa(char *dst, unsigned n);
 
 /* ns_linux.c: namespace files. */
 
@@ -259,6 +263,11 @@ int gons_join_target(const struct gons_spec *spec, struct gons_record *rec, int 
  * that order, stopping at the first failure, which it records in rec.
  */
 void gons_settle(const struct gons_spec *spec, struct gons_record *rec);
+/*
+ * After a credential step of gons_settle failed: writes one line, "gons:
+ * <op> <ID>: <errno>", to stderr and exits with status 125. Never returns.
+ */
+void gons_die(const struct gons_spec *spec, const struct gons_record *rec) __attribute__((noreturn));
 
 /* relay_linux.c */
 

@@ -56,6 +56,20 @@ struct gons_pidfd_info {
 	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
 };
 
+/*
+ * capget(2)'s header and data of <linux/capability.h>, which musl's
+ * headers lack: plain 32-bit words on every architecture.
+ */
+struct gons_cap_header {
+	uint32_t version;
+	int pid;
+};
+struct gons_cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+#define GONS_CAP_VERSION_3 0x20080522 /* two gons_cap_data */
+#define GONS_CAP_SETGID    6
+
 /* f_type of pidfs (Linux 6.9), PID_FS_MAGIC of <linux/magic.h>. */
 #define GONS_PID_FS_MAGIC 0x50494446
 

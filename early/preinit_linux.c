@@ -39,6 +39,9 @@ GONS_HOT static void run(char **env, struct gons_record *rec)
 		                       : gons_switch(&spec, rec, &pid_self, -1);
 		if (rec->op == GONS_OP_NONE)
 			gons_settle(&spec, rec);
+		/* A failed privilege drop fails closed, unless the program checks for it. */
+		if (rec->op >= GONS_OP_SETGROUPS && !spec.errors_status)
+			gons_die(&spec, rec);
 	}
 	if (spec.target_fd != 0)
 		syscall(SYS_close, spec.target_fd - 1); /* handed over to be closed, on every path */

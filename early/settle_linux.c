@@ -15,10 +15,22 @@
  * the credentials, which come last because dropping them may take the
  * right to do the rest.
  */
+/*
+ * Returns 1 when setgroups(2) failed with EPERM although the process has
+ * CAP_SETGID in its user namespace: the namespace's /proc/PID/setgroups
+ * says "deny", to everybody, and the groups stay as they are. 0 otherwise.
+ */
+GONS_COLD static int groups_denied(void)
+{
+	struct gons_cap_header hdr = { GONS_CAP_VERSION_3, 0 };
+	struct gons_cap_data data[2];
+
+	return syscall(SYS_capget, &hdr, data) == 0 && (data[0].effective & (1u << GONS_CAP_SETGID));
+}
+
 GONS_HOT void gons_settle(const struct gons_spec *spec, struct gons_record *rec)
 {
 	const char *wd = spec->wd != NULL ? spec->wd : spec->root != NULL ? "/" : NULL;
-	int user = 0;
 
 	if (spec->root != NULL && syscall(SYS_chroot, spec->root) < 0) {
 		int err = errno;
@@ -32,13 +44,8 @@ GONS_HOT void gons_settle(const struct gons_spec *spec, struct gons_record *rec)
 	}
 	if (!spec->set_uid && !spec->set_gid)
 		return;
-	for (int i = 0; i < rec->njoined; i++)
-		user |= rec->joined[i] == GONS_USER;
-	/*
-	 * Drop the supplementary groups. A user namespace whose setgroups file
-	 * says "deny" refuses that (EPERM) to everybody; the groups stay.
-	 */
-	if (syscall(SYS_setgroups, 0, NULL) < 0 && !(errno == EPERM && user)) {
+	/* Drop the supplementary groups, where the user namespace allows it. */
+	if (syscall(SYS_setgroups, 0, NULL) < 0 && !(errno == EPERM && groups_denied())) {
 		int err = errno;
 		gons_fail(rec, GONS_OP_SETGROUPS, -1, err, NULL);
 		return;
@@ -52,4 +59,23 @@ GONS_HOT void gons_settle(const struct gons_spec *spec, struct gons_record *rec)
 		int err = errno;
 		gons_fail(rec, GONS_OP_SETUID, -1, err, NULL);
 	}
+}
+
+GONS_COLD void gons_die(const struct gons_spec *spec, const struct gons_record *rec)
+{
+	static const char ops[][10] = { "setgroups", "setgid", "setuid" };
+	char line[64];
+	int op = rec->op, err = rec->err;
+	char *p = gons_stpcpy(gons_stpcpy(line, "gons: "), ops[op - GONS_OP_SETGROUPS]);
+
+	if (op != GONS_OP_SETGROUPS)
+		p = gons_utoa(gons_stpcpy(p, " "), op == GONS_OP_SETGID ? spec->gid : spec->uid);
+	p = gons_stpcpy(p, ": ");
+	if (err == EPERM || err == EINVAL)
+		p = gons_stpcpy(p, err == EPERM ? "EPERM" : "EINVAL");
+	else
+		p = gons_utoa(gons_stpcpy(p, "errno "), err);
+	*p++ = '\n';
+	syscall(SYS_write, 2, line, p - line);
+	_exit(125);
 }

@@ -29,16 +29,7 @@ typedef char ns_paths[GONS_NTYPES][40];
 /* Writes /proc/pid/ns/ to buf, which holds at least 32 bytes. */
 static void ns_dir_of(int pid, char *buf)
 {
-	char digits[12];
-	int n = 0;
-
-	buf = gons_stpcpy(buf, "/proc/");
-	do
-		digits[n++] = '0' + pid % 10;
-	while ((pid /= 10) != 0);
-	while (n > 0)
-		*buf++ = digits[--n];
-	gons_stpcpy(buf, "/ns/");
+	gons_stpcpy(gons_utoa(gons_stpcpy(buf, "/proc/"), pid), "/ns/");
 }
 
 /* The types of the target skipped where they are the caller's. */

@@ -208,7 +208,7 @@ func TestCredentials(t *testing.T) {
 		})
 	}
 	t.Run("unmapped", func(t *testing.T) {
-		r := runProbe(t, dynamic, []string{"gons_target=" + strconv.Itoa(user), "gons_uid=70000"})
+		r := runProbe(t, dynamic, []string{"gons_target=" + strconv.Itoa(user), "gons_uid=70000", "gons_errors=status"})
 		if r.Err == nil || r.Err.Op != "setuid" || r.Err.Errno != int(unix.EINVAL) {
 			t.Errorf("Err() = %+v, want setuid EINVAL: 70000 is not mapped", r.Err)
 		}

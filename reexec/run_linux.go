@@ -93,6 +93,11 @@ func childEnv(o *options, targetInode uint64) (env []string, mnt bool, err error
 	if o.gid >= 0 {
 		env = append(env, "gons_gid="+strconv.Itoa(o.gid))
 	}
+	if o.uid >= 0 || o.gid >= 0 {
+		// A failed drop then comes back as the child's typed error
+		// rather than as its exit with status 125.
+		env = append(env, "gons_errors=status")
+	}
 	return env, mnt, nil
 }
 

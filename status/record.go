@@ -66,7 +66,7 @@ var typeNames = [...]string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user"
 
 // varNames are the variables after the types, in the order of enum gons_var;
 // the last is GONS_REEXEC_FD, which package reexec sets.
-var varNames = [...]string{"order", "target", "target_ns", "uid", "gid", "wd", "root", "target_fd", "reexec_fd"}
+var varNames = [...]string{"order", "target", "target_ns", "uid", "gid", "wd", "root", "target_fd", "errors", "reexec_fd"}
 
 const varReexecFD = len(typeNames) + len(varNames) - 1
 
@@ -274,6 +274,8 @@ func (o *outcome) Error() string {
 				s = "a group ID"
 			} else if o.other == len(typeNames)+7 {
 				s = "a descriptor from 3 up"
+			} else if o.other == len(typeNames)+8 {
+				s = `"status"`
 			} else if o.other == varReexecFD {
 				s = "a file descriptor"
 			}

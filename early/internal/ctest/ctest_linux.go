@@ -23,32 +23,33 @@ const NTypes = C.GONS_NTYPES
 
 // Result is what gons_parse and gons_strip made of an environment.
 type Result struct {
-	Found    int      // gons_parse's return value
-	Present  bool     // gons_present's
-	Paths    []string // by type index, "" for none
-	Order    []int    // types, in switch order
-	Bang     uint     // bit (1 << type): opened before the first switch
-	Target   int      // gons_target's PID
-	TargetFD int      // gons_target_fd's descriptor, -1 for none
-	Inode    uint64   // gons_target's INODE
-	Types    uint     // bit (1 << type): the types to join of the target
-	UID      int      // gons_uid, -1 when unset
-	GID      int      // gons_gid, -1 when unset
-	WD       string
-	Root     string
-	Op       int
-	Type     int
-	Errno    int
-	Code     int
-	Index    int
-	Other    int
-	Path     string
-	Detail   string
-	ReexecFD int      // GONS_REEXEC_FD's value as recorded, -1 for none
-	Env      []string // the environment after gons_strip, every slot
-	Start    int      // the slot gons_strip returned, for environ
-	EndNil   bool     // whether the slot after the last entry is still NULL
-	Strings  []string // the original strings after gons_strip, at their length
+	Found        int      // gons_parse's return value
+	Present      bool     // gons_present's
+	Paths        []string // by type index, "" for none
+	Order        []int    // types, in switch order
+	Bang         uint     // bit (1 << type): opened before the first switch
+	Target       int      // gons_target's PID
+	TargetFD     int      // gons_target_fd's descriptor, -1 for none
+	ErrorsStatus bool     // gons_errors=status
+	Inode        uint64   // gons_target's INODE
+	Types        uint     // bit (1 << type): the types to join of the target
+	UID          int      // gons_uid, -1 when unset
+	GID          int      // gons_gid, -1 when unset
+	WD           string
+	Root         string
+	Op           int
+	Type         int
+	Errno        int
+	Code         int
+	Index        int
+	Other        int
+	Path         string
+	Detail       string
+	ReexecFD     int      // GONS_REEXEC_FD's value as recorded, -1 for none
+	Env          []string // the environment after gons_strip, every slot
+	Start        int      // the slot gons_strip returned, for environ
+	EndNil       bool     // whether the slot after the last entry is still NULL
+	Strings      []string // the original strings after gons_strip, at their length
 }
 
 // NVars is the number of gons_* variables.
@@ -93,7 +94,7 @@ func Parse(env []string) Result {
 	}
 	r.Bang = uint(spec.bang)
 	r.Target, r.Inode, r.Types = int(spec.target), uint64(spec.inode), uint(spec.target_types)
-	r.TargetFD = int(spec.target_fd) - 1
+	r.TargetFD, r.ErrorsStatus = int(spec.target_fd)-1, spec.errors_status != 0
 	r.UID, r.GID = -1, -1
 	if spec.set_uid != 0 {
 		r.UID = int(spec.uid)

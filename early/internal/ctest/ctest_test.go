@@ -34,7 +34,7 @@ const (
 
 func TestVarNames(t *testing.T) {
 	want := []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts",
-		"order", "target", "target_ns", "uid", "gid", "wd", "root", "target_fd"}
+		"order", "target", "target_ns", "uid", "gid", "wd", "root", "target_fd", "errors"}
 	var got []string
 	for i := 0; i < NVars; i++ {
 		got = append(got, VarName(i))
@@ -69,6 +69,9 @@ func TestParseTarget(t *testing.T) {
 		{"conflict", []string{"gons_target=1", "gons_ipc=/x"}, -1, Result{Code: codeConflict}},
 		{"no target", []string{"gons_target_ns=net"}, -1, Result{Code: codeNoTarget}},
 		{"pidfd", []string{"gons_target_fd=3", "gons_target=42"}, 1, Result{Target: 42, Types: all, TargetFD: 3}},
+		{"errors", []string{"gons_errors=status", "gons_uid=1"}, 1, Result{UID: 1, GID: -1, ErrorsStatus: true}},
+		{"errors other", []string{"gons_errors=statuses"}, -1, Result{Code: codeBadNumber}},
+		{"errors short", []string{"gons_errors=stat"}, -1, Result{Code: codeBadNumber}},
 		{"pidfd 2", []string{"gons_target=42", "gons_target_fd=2"}, -1, Result{Code: codeBadNumber}},
 		{"pidfd without target", []string{"gons_target_fd=5"}, -1, Result{Code: codeNoTarget, TargetFD: 5}},
 		// Taken all the same, to be closed.
@@ -79,7 +82,7 @@ func TestParseTarget(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Parse(tt.env)
 			got := Result{Target: r.Target, Inode: r.Inode, Types: r.Types, Code: r.Code, WD: r.WD, Root: r.Root, UID: r.UID,
-				GID: r.GID, TargetFD: r.TargetFD}
+				GID: r.GID, TargetFD: r.TargetFD, ErrorsStatus: r.ErrorsStatus}
 			want := tt.want
 			if tt.found < 0 {
 				// What a failed parse left in the spec is unused, but for the descriptor to close.

@@ -12,5 +12,7 @@
 //	go test -run '^$' -bench . -benchtime 300x -count 3 -timeout 90m
 //
 // See README.md for what each benchmark runs, how figures and their spread
-// are computed, and the figures of one run.
+// are computed, and the figures of one run, whose tables TestTable checks
+// against testdata/results.txt and rewrites with -update (-measure runs the
+// benchmarks into that file first).
 package bench

@@ -1,6 +1,6 @@
 # Conveniences; everything also runs with plain go commands (CONTRIBUTING.md).
 
-CFILES := $(wildcard early/*.c early/*.h)
+CFILES := $(wildcard early/*.c early/*.h reexec/forkserver/*.c reexec/forkserver/*.h)
 
 .PHONY: test fmt cfmt cfmt-check vet fuzz
 

@@ -22,6 +22,14 @@ extern char **environ;
 
 struct gons_record gons_record;
 
+/*
+ * Defined by package reexec/forkserver, when the program imports it: it
+ * starts the fork server, in the process that goes on as the program, and
+ * returns there and in each child the server forks. Weak: without that
+ * package it is NULL, and this costs a program one test.
+ */
+extern void gons_forkserver_start(struct gons_record *rec) __attribute__((weak));
+
 /* The constructor's work once a gons_* variable is there. */
 GONS_HOT static void run(char **env, struct gons_record *rec)
 {
@@ -56,5 +64,7 @@ GONS_HOT __attribute__((constructor)) static void gons_preinit(void)
 	gons_record.ran = 1;
 	if (environ != NULL && gons_present(environ))
 		run(environ, &gons_record);
-	/* Nothing asked for: back to the Go runtime. */
+	if (gons_forkserver_start != NULL)
+		gons_forkserver_start(&gons_record);
+	/* Back to the Go runtime. */
 }

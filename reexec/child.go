@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/gonsproject/gons/internal/handoff"
@@ -108,6 +109,9 @@ func runChild() int {
 		return fail(kindParam, fmt.Errorf("receiving the request: %w", err))
 	}
 	depth = req.Depth
+	if req.Forked {
+		setEnviron(req.Env)
+	}
 	if err := status.Err(); err != nil {
 		return fail(kindSwitch, err)
 	}
@@ -164,4 +168,15 @@ func call(a *entry, param []byte, fail func(string, error) int) (result []byte, 
 	}
 	returned = true
 	return result, err
+}
+
+// setEnviron makes env the environment of a child that the fork server
+// started, whose runtime started with the program's.
+func setEnviron(env []string) {
+	os.Clearenv()
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			os.Setenv(k, v)
+		}
+	}
 }

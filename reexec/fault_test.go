@@ -318,13 +318,16 @@ type fault struct {
 	msg    string // in err.Error()
 	marker string // in Error.Stderr
 	check  func(t *testing.T, err error)
+	// execOnly says why the fault is one of exec only, if it is.
+	execOnly string
 }
 
 // runFaults runs each fault as a subtest, after before, if not nil, and
 // checks its error.
 func runFaults(t *testing.T, before func(t *testing.T), tests []fault) {
-	for _, tc := range tests {
+	for _, tc := range onPaths(tests) {
 		t.Run(tc.doc, func(t *testing.T) {
+			usePath(t, tc.fork)
 			if before != nil {
 				before(t)
 			}

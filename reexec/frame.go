@@ -54,6 +54,10 @@ type request struct {
 	// Stdin: the child makes the parameter its standard input, as
 	// thediveo/gons does for plain actions.
 	Stdin bool `json:"stdin,omitempty"`
+	// Forked: the fork server started the child, whose runtime started
+	// with the program's environment; Env is the child's.
+	Forked bool     `json:"forked,omitempty"`
+	Env    []string `json:"env,omitempty"`
 }
 
 // errFrameTooLarge is wrapped by the error of a frame over maxPayload.

@@ -234,18 +234,24 @@ ipcmk -Q >/dev/null`, dir))
 			checks[typ](t, o)
 		}
 	}
-	for _, typ := range nsTypes {
-		t.Run(typ, func(t *testing.T) { run(t, []string{typ}) })
-	}
-	t.Run("all", func(t *testing.T) { run(t, nsTypes) })
-	t.Run("target", func(t *testing.T) { run(t, nsTypes, reexec.Target(pid)) })
-	t.Run("target/some", func(t *testing.T) { run(t, []string{"mnt", "net"}, reexec.Target(pid, "net", "mnt")) })
+	forEachPath(t, func(t *testing.T) {
+		for _, typ := range nsTypes {
+			t.Run(typ, func(t *testing.T) { run(t, []string{typ}) })
+		}
+		t.Run("all", func(t *testing.T) { run(t, nsTypes) })
+		t.Run("target", func(t *testing.T) { run(t, nsTypes, reexec.Target(pid)) })
+		t.Run("target/some", func(t *testing.T) { run(t, []string{"mnt", "net"}, reexec.Target(pid, "net", "mnt")) })
+	})
 }
 
 // TestPIDNamespaceCancel cancels an action that runs in a PID namespace
 // and checks that both the relay and the action's process are gone.
 func TestPIDNamespaceCancel(t *testing.T) {
 	requireSwitching(t)
+	forEachPath(t, pidNamespaceCancel)
+}
+
+func pidNamespaceCancel(t *testing.T) {
 	pid := holder(t, "true")
 	before := children(t)
 
@@ -285,6 +291,10 @@ func TestPIDNamespaceCancel(t *testing.T) {
 // Namespaces list, "!" or not.
 func TestNamespaceOrder(t *testing.T) {
 	requireSwitching(t)
+	forEachPath(t, namespaceOrder)
+}
+
+func namespaceOrder(t *testing.T) {
 	pid := holder(t, "hostname ordered")
 	// Inside the holder's mount namespace, /proc is still the host's, so
 	// the same path works either way; the order shows in Joined.

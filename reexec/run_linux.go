@@ -157,6 +157,7 @@ func run(ctx context.Context, name string, o *options) error {
 		return err
 	}
 	c.req.Stdin = c.plain && o.paramSet
+	c.mayFork = true
 	var stdout *resultWriter
 	if c.plain && o.result != nil {
 		stdout = &resultWriter{kill: c.kill}
@@ -194,6 +195,9 @@ type child struct {
 	conn   *os.File   // the parent's end of the protocol socket
 	passed []*os.File // the child's end and the target's pidfd, closed once it started
 	stderr *tail
+	fork   *forked // the child, when the fork server started it
+	// mayFork: the fork server may start the child (see startForked).
+	mayFork bool
 
 	req      request
 	param    []byte
@@ -319,9 +323,15 @@ func (c *child) start() error {
 	// on one thread, which goes back to the pool, to live on, after the
 	// unlock (unless the caller itself had locked the goroutine: see
 	// RunReexecActionContext).
-	runtime.LockOSThread()
-	err := c.cmd.Start()
-	runtime.UnlockOSThread()
+	var err error
+	if c.mayFork {
+		err = startForked(c)
+	}
+	if c.fork == nil && err == nil {
+		runtime.LockOSThread()
+		err = c.cmd.Start()
+		runtime.UnlockOSThread()
+	}
 	c.release()
 	if err != nil {
 		c.conn.Close()
@@ -369,7 +379,9 @@ func (c *child) readOutcome() {
 
 // kill kills the child, if it runs.
 func (c *child) kill() {
-	if p := c.cmd.Process; p != nil {
+	if c.fork != nil {
+		c.fork.kill()
+	} else if p := c.cmd.Process; p != nil {
 		p.Kill()
 	}
 }
@@ -378,7 +390,12 @@ func (c *child) kill() {
 // standard output for a plain action (from stdout, if the run keeps it),
 // the value of a typed one. The error says why there is none.
 func (c *child) wait(stdout *resultWriter) ([]byte, error) {
-	werr := c.cmd.Wait()
+	var werr error
+	if c.fork != nil {
+		werr = c.fork.wait()
+	} else {
+		werr = c.cmd.Wait()
+	}
 	// The child is reaped. Whatever it sent is in the socket; do not
 	// wait forever for processes that may have inherited its end.
 	c.conn.SetDeadline(time.Now().Add(grace))

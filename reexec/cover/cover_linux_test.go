@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,10 @@ import (
 	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/status"
 )
+
+// forkTag builds the package under test with the fork server, whose
+// children it checks it gets.
+const forkTag = "gons_forkserver"
 
 // The package under test: its only function runs in re-executed children
 // alone. Its TestMain uses the wrapper unless COVERED_NO_WRAPPER is set.
@@ -109,10 +114,20 @@ func TestTestBinaryWithoutGOCOVERDIR(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, wrapped := range []bool{true, false} {
-		t.Run(fmt.Sprintf("wrapper=%v", wrapped), func(t *testing.T) {
-			profile := filepath.Join(dir, fmt.Sprintf("profile-%v", wrapped))
-			cmd := exec.Command(bin, "-test.coverprofile="+profile)
+	forkBin := filepath.Join(dir, "covered-forkserver.test")
+	build = exec.Command(testutil.GoTool(t), "test", "-c", "-cover", "-tags", forkTag, "-o", forkBin, "./testdata/covered")
+	build.Env = env()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		wrapped bool
+		bin     string
+	}{{true, bin}, {false, bin}, {true, forkBin}} {
+		wrapped := tc.wrapped
+		t.Run(fmt.Sprintf("wrapper=%v/%s", wrapped, filepath.Base(tc.bin)), func(t *testing.T) {
+			profile := filepath.Join(t.TempDir(), "profile")
+			cmd := exec.Command(tc.bin, "-test.coverprofile="+profile)
 			cmd.Dir = dir
 			cmd.Env = env()
 			if !wrapped {
@@ -162,6 +177,9 @@ func TestMountNamespace(t *testing.T) {
 		{"no wrapper coverpkg", false, []string{coverpkg}, false},
 		{"wrapper userns", true, nil, true},
 		{"no wrapper userns", false, nil, true},
+		{"fork server wrapper", true, []string{"-tags", forkTag}, false},
+		{"fork server wrapper userns", true, []string{"-tags", forkTag}, true},
+		{"fork server wrapper coverpkg", true, []string{"-tags", forkTag, coverpkg}, false},
 	} {
 		t.Run(tc.doc, func(t *testing.T) {
 			profile := filepath.Join(t.TempDir(), "profile")
@@ -178,7 +196,7 @@ func TestMountNamespace(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
-			if tc.args != nil {
+			if slices.Contains(tc.args, coverpkg) {
 				// The percentage spans reexec too, which the parent
 				// runs: only the profile tells about covered.go.
 				stmts, ran := coverage(t, profile)

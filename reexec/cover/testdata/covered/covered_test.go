@@ -13,6 +13,10 @@ func init() {
 	reexec.Register("answer", func() { fmt.Println(Answer()) })
 }
 
+// forked, when the test binary has the fork server, returns how many
+// children it started.
+var forked func() int
+
 // TestMain uses the wrapper unless COVERED_NO_WRAPPER is set.
 func TestMain(m *testing.M) {
 	if os.Getenv("COVERED_NO_WRAPPER") != "" {
@@ -38,5 +42,8 @@ func TestAnswer(t *testing.T) {
 	}
 	if n != 42 {
 		t.Fatalf("got %d", n)
+	}
+	if forked != nil && forked() == 0 {
+		t.Fatal("built with the fork server, but the child did not come from it")
 	}
 }

@@ -1,0 +1,88 @@
+// Package forkserver makes package [github.com/gonsproject/gons/reexec]
+// start its children faster, by fork instead of exec. Import it for its
+// side effect, in the main package of a program that runs actions:
+//
+//	import _ "github.com/gonsproject/gons/reexec/forkserver"
+//
+// # How
+//
+// Package early's C constructor, which runs before the Go runtime starts,
+// forks a server once the program's own namespace switching is done: a
+// single-threaded C process that never starts a Go runtime and holds
+// nothing of the program's but its end of a private socketpair. For each
+// call of [reexec.RunReexecAction], [reexec.Func.Run] and the like, the
+// program sends the server the child's gons_* variables and descriptors
+// (standard streams, reexec's socket, any extra files, as SCM_RIGHTS);
+// the server clones a child with CLONE_PARENT, so that the child is the
+// program's, and replies with its PID. The child takes its descriptors,
+// runs the same steps as an exec'd child does in early's constructor
+// (namespaces of every type, the join by PID, the fork into a PID
+// namespace, root, working directory, credentials), with the same checks
+// and errors, and returns into the start of the Go runtime, where
+// [reexec.CheckAction] runs the action. It skips execve(2), the mapping
+// of the program, the dynamic loader and the C library's start-up.
+//
+// # What differs from exec
+//
+// To actions and callers, nothing: parameters, results, typed errors with
+// their errno, the Stdout, Stderr, Environment, Namespaces and Target
+// options, cancellation, the parent-death signal, the end of standard
+// error in errors and reexec/cover's coverage work as with exec. The
+// child's parent is the program, and it starts in the program's working
+// directory at the call. These differ:
+//
+//   - The child's runtime starts with the environment and arguments the
+//     program started with: package initialisation, and code in main or
+//     TestMain before CheckAction, sees those. CheckAction then sets the
+//     environment the call gives the child (the caller's at the call, plus
+//     [reexec.Environment]) and os.Args, before the action runs.
+//   - A call whose child would see other values than the program started
+//     with of a variable the Go runtime reads as it starts (GODEBUG,
+//     GOMAXPROCS, GOGC, GOMEMLIMIT, GOTRACEBACK, and GOCOVERDIR, which a
+//     program built with -cover reads at start-up; not with reexec/cover,
+//     in a test binary, which reads it at exit), or with credentials other
+//     than those the program started with, goes through exec. So does a
+//     call whose environment execve(2) could refuse (E2BIG), so that it
+//     fails the same way, and a child of a child: only the program has a
+//     server.
+//   - The child starts in the namespaces, root, cgroup, resource limits,
+//     umask and capability sets the program had when it started, where an
+//     exec'd child starts in those of the calling thread at the call. A
+//     program that changes these while it runs, other than through
+//     reexec's own options, should not import this package.
+//   - The child runs the image the program started with, even when the
+//     program's file has been replaced since. On Linux an exec'd child
+//     does too: /proc/self/exe names the file the program runs, even when
+//     it has been unlinked or renamed over.
+//   - [reexec.Command] always execs: its [os/exec.Cmd] is the caller's to
+//     use as package os/exec defines it.
+//
+// # Lifecycle
+//
+// The server gets SIGKILL when the program ends, however it ends
+// ([PR_SET_PDEATHSIG], checked against a race at its start), and ends
+// when its socket reports the end of the program's side. It blocks the
+// signals of the program's process group (a terminal's SIGINT, say), which
+// each child unblocks. Its socket is close-on-exec on the program's side,
+// so no process the program starts, by reexec, os/exec or otherwise,
+// inherits it, and only the program can talk to it. Requests from many
+// goroutines take turns on the socket; the server forks each child at
+// once and does not wait for it. When the server is gone (killed, say),
+// the next call notices (EPIPE, ECONNRESET or the end of the socket), reaps
+// it, and that call and every later one start their child by exec.
+//
+// # Costs
+//
+// A program that imports the package forks the server at start-up, before
+// its runtime starts, and keeps it for its life: one process, with the
+// pages the program had touched at that point shared with it
+// (copy-on-write). A program that does not import it pays one test in
+// early's constructor.
+//
+// # Requirements
+//
+// Linux, cgo and external linking, as for package early. Without them the
+// package does nothing and reexec execs.
+//
+// [PR_SET_PDEATHSIG]: https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html
+package forkserver

@@ -1,0 +1,43 @@
+//go:build linux && cgo
+
+package forkserver
+
+/*
+#cgo CFLAGS: -Wall -Wextra -Os -fno-asynchronous-unwind-tables -I${SRCDIR}/../../early
+#include "protocol.h"
+
+extern int gons_forkserver_fd, gons_forkserver_pid;
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	_ "github.com/gonsproject/gons/early" // the constructor, and the steps a child runs
+	"github.com/gonsproject/gons/reexec/internal/spawn"
+)
+
+// package spawn writes and reads the messages of protocol.h through a Go
+// mirror; these fail to compile when the two differ.
+var (
+	_ [unsafe.Sizeof(C.struct_gons_fs_spawn{}) - spawn.SpawnSize]struct{}
+	_ [spawn.SpawnSize - unsafe.Sizeof(C.struct_gons_fs_spawn{})]struct{}
+	_ [unsafe.Sizeof(C.struct_gons_fs_reply{}) - spawn.ReplySize]struct{}
+	_ [spawn.ReplySize - unsafe.Sizeof(C.struct_gons_fs_reply{})]struct{}
+	_ [C.GONS_FS_SPAWN - spawn.KindSpawn]struct{}
+	_ [spawn.KindSpawn - C.GONS_FS_SPAWN]struct{}
+	_ [C.GONS_FS_SPAWNED - spawn.KindSpawned]struct{}
+	_ [spawn.KindSpawned - C.GONS_FS_SPAWNED]struct{}
+	_ [C.GONS_FS_MAX_FDS - spawn.MaxFDs]struct{}
+	_ [spawn.MaxFDs - C.GONS_FS_MAX_FDS]struct{}
+	_ [C.GONS_FS_MAX_VARS - spawn.MaxVars]struct{}
+	_ [spawn.MaxVars - C.GONS_FS_MAX_VARS]struct{}
+	_ [C.GONS_FS_MAX_MSG - spawn.MaxMsg]struct{}
+	_ [spawn.MaxMsg - C.GONS_FS_MAX_MSG]struct{}
+)
+
+func init() {
+	if C.gons_forkserver_fd > 0 {
+		spawn.Serve(int(C.gons_forkserver_fd)-1, int(C.gons_forkserver_pid))
+	}
+}

@@ -1,0 +1,47 @@
+/*
+ * The messages between a program and its fork server, over a
+ * SOCK_SEQPACKET socket: one message per request and per reply, each a
+ * header (kind, length of the whole message) and the fields of its kind,
+ * in the host's byte order. Descriptors travel as SCM_RIGHTS with the
+ * request, never by number. reexec/internal/spawn mirrors this layout;
+ * the checks in forkserver_linux.go keep the two in step.
+ */
+#ifndef GONS_FS_PROTOCOL_H
+#define GONS_FS_PROTOCOL_H
+
+#include <stdint.h>
+
+enum gons_fs_kind {
+	GONS_FS_SPAWN = 1,   /* program: fork a child */
+	GONS_FS_SPAWNED = 2, /* server: the child's PID, or why there is none */
+};
+
+struct gons_fs_hdr {
+	uint32_t kind; /* enum gons_fs_kind */
+	uint32_t len;  /* of the whole message, header included */
+};
+
+/*
+ * A spawn request. Its descriptors: the child's 0 to nfds-1 in order
+ * (standard input, output and error, then what exec.Cmd.ExtraFiles would
+ * pass), then the program's working directory. After the fields, the
+ * gons_* variables of the child, each "name=value" and a NUL.
+ */
+struct gons_fs_spawn {
+	struct gons_fs_hdr hdr;
+	uint32_t nfds;   /* descriptors the child keeps, 3 or more */
+	uint32_t socket; /* which of them is reexec's protocol socket */
+};
+
+/* The reply to a spawn request. */
+struct gons_fs_reply {
+	struct gons_fs_hdr hdr;
+	int32_t pid; /* the child's PID, a child of the program; 0: none */
+	int32_t err; /* errno of the failure when pid is 0 */
+};
+
+#define GONS_FS_MAX_FDS  64         /* descriptors of a request, the directory included */
+#define GONS_FS_MAX_VARS 32         /* gons_* variables of a request */
+#define GONS_FS_MAX_MSG  (64 << 10) /* bytes of a request */
+
+#endif

@@ -1,0 +1,334 @@
+//go:build cgo
+
+/*
+ * The fork server: a process forked by early's constructor before the Go
+ * runtime starts, which forks, on request, children that go on as fresh
+ * copies of the program (see doc.go).
+ *
+ * The server is single-threaded and stays so: it never returns into the
+ * Go runtime. It holds nothing of the program's but its end of a
+ * SOCK_SEQPACKET socketpair, and serves one request at a time. A child is
+ * cloned with CLONE_PARENT, so that the program, not the server, is its
+ * parent: the program waits for it as for any child, its parent-death
+ * signal follows the program, and the server has no children to reap. The
+ * child takes its descriptors from the request, runs the steps an exec'd
+ * child runs in early's constructor, with the request's gons_* variables,
+ * and returns from the constructor into the start of the Go runtime.
+ *
+ * No allocation, no stdio: the request is received into a buffer on the
+ * stack, and the child's spec points into it until the steps are done.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gons.h"
+#include "kernel.h"
+#include "protocol.h"
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+/* _Fork when the C library has it; see early/relay_linux.c. */
+#define fs_fork _Fork
+#ifdef __GLIBC__
+#if !__GLIBC_PREREQ(2, 34)
+#undef fs_fork
+#define fs_fork fork
+#endif
+#endif
+
+/* The program's end of the channel, + 1, and the server's PID: 0 while there is no server. */
+int gons_forkserver_fd, gons_forkserver_pid;
+
+/* What the server keeps of the program it serves. */
+struct server {
+	int chan;      /* the server's end of the channel */
+	pid_t program; /* the program's PID, the parent of every child */
+	sigset_t mask; /* the signal mask the program started with */
+};
+
+/* Closes fds[0..n). */
+static void close_all(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		syscall(SYS_close, fds[i]);
+}
+
+/* Closes every descriptor from lo to hi, inclusive; lo > hi: none. */
+static void close_from(unsigned lo, unsigned hi)
+{
+	if (lo > hi)
+		return;
+	if (syscall(SYS_close_range, lo, hi, 0) < 0)
+		for (unsigned fd = lo; fd <= hi && fd < 4096; fd++)
+			syscall(SYS_close, fd);
+}
+
+/*
+ * Receives one message into buf, of size bytes, and the descriptors that
+ * came with it into fds (at most GONS_FS_MAX_FDS), their number into
+ * *nfds. Returns the message's length, 0 at the end of the channel, or -1
+ * with errno set; a message that did not fit (MSG_TRUNC, MSG_CTRUNC) is
+ * EMSGSIZE, its descriptors closed.
+ */
+static ssize_t receive(int chan, char *buf, size_t size, int *fds, int *nfds)
+{
+	union {
+		struct cmsghdr hdr;
+		char space[CMSG_SPACE(sizeof(int) * GONS_FS_MAX_FDS)];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr msg = { .msg_iov = &iov,
+		              .msg_iovlen = 1,
+		              .msg_control = ctl.space,
+		              .msg_controllen = sizeof(ctl.space) };
+	ssize_t n;
+
+	*nfds = 0;
+	do
+		n = recvmsg(chan, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (int i = 0; i < k && *nfds < GONS_FS_MAX_FDS; i++)
+			memcpy(&fds[(*nfds)++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+	}
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		close_all(fds, *nfds);
+		*nfds = 0;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
+/* Sends the reply to a spawn request: the child's PID, or 0 and err. */
+static void reply(int chan, pid_t pid, int err)
+{
+	struct gons_fs_reply r = { .hdr = { .kind = GONS_FS_SPAWNED, .len = sizeof(r) },
+		                   .pid = pid,
+		                   .err = err };
+
+	while (send(chan, &r, sizeof(r), MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Moves the n descriptors of fds to 0..n-1, where the child expects them
+ * (its standard streams, then those exec.Cmd's ExtraFiles would give it),
+ * not close-on-exec, and closes every other descriptor. Returns 0, or -1
+ * with errno set.
+ */
+static int install(const int *fds, int n)
+{
+	int high[GONS_FS_MAX_FDS];
+
+	/* First out of the way of 0..n-1, where received ones may sit. */
+	for (int i = 0; i < n; i++) {
+		high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, n);
+		if (high[i] < 0) {
+			int err = errno;
+			close_all(high, i);
+			errno = err;
+			return -1;
+		}
+	}
+	close_all(fds, n);
+	for (int i = 0; i < n; i++) {
+		if (syscall(SYS_dup3, high[i], i, 0) < 0)
+			return -1;
+	}
+	close_from(n, ~0u);
+	return 0;
+}
+
+/*
+ * The request's gons_* variables, NUL-terminated strings packed in vars
+ * of len bytes, as an environment array in env (at most GONS_FS_MAX_VARS
+ * entries and a NULL). Returns 0, or -1 when they do not fit.
+ */
+static int split_vars(char *vars, size_t len, char **env)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < len; n++) {
+		if (n == GONS_FS_MAX_VARS)
+			return -1;
+		env[n] = vars + i;
+		i += gons_strnlen(vars + i, len - i) + 1;
+	}
+	env[n] = NULL;
+	return len == 0 || vars[len - 1] == '\0' ? 0 : -1;
+}
+
+/*
+ * The steps of early's constructor for the request's variables, as an
+ * exec'd child with them in its environment would run them. The
+ * environment itself is the program's, with no gons_* variables left.
+ */
+static void steps(char **env, struct gons_record *rec)
+{
+	struct gons_spec spec = { 0 };
+	int pid_self = -1, pid = 0;
+
+	if (env[0] == NULL)
+		return;
+	if (getauxval(AT_SECURE)) {
+		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
+	} else if (gons_parse(env, &spec, rec) > 0) {
+		pid = spec.target != 0 ? gons_join_target(&spec, rec, &pid_self)
+		                       : gons_switch(&spec, rec, &pid_self, -1);
+		if (rec->op == GONS_OP_NONE)
+			gons_settle(&spec, rec);
+	}
+	if (pid)
+		gons_fork_into_pid(pid_self, rec);
+}
+
+/*
+ * The child, right after the clone: it dies with the program, takes its
+ * descriptors and directory, starts from a clean record, and runs the
+ * steps. It then returns into the constructor and the Go runtime, which
+ * reads the record, the socket's number in it. Returns 0, or -1 when the
+ * child cannot go on and must exit.
+ */
+static int child(const struct server *s, struct gons_fs_spawn *req, char *vars, size_t len, int *fds,
+                 int nfds)
+{
+	char *env[GONS_FS_MAX_VARS + 1];
+
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* The program died before that took effect: its children go with it. */
+	if (syscall(SYS_getppid) != s->program)
+		return -1;
+	syscall(SYS_close, s->chan);
+	gons_forkserver_fd = gons_forkserver_pid = 0;
+	/* The last descriptor is the program's working directory at the call. */
+	if (syscall(SYS_fchdir, fds[nfds - 1]) < 0 || install(fds, nfds - 1) < 0)
+		return -1;
+	if (split_vars(vars, len, env) < 0)
+		return -1;
+	memset(&gons_record, 0, offsetof(struct gons_record, path));
+	gons_record.path[0] = gons_record.detail[0] = '\0';
+	gons_record.ran = 1;
+	gons_record.type = -1;
+	steps(env, &gons_record);
+	gons_record.reexec_fd = req->socket + 1;
+	sigprocmask(SIG_SETMASK, &s->mask, NULL);
+	return 0;
+}
+
+/*
+ * Checks a spawn request of len bytes in buf, with nfds descriptors.
+ * Returns the request, or NULL when it is malformed.
+ */
+static struct gons_fs_spawn *check_spawn(char *buf, ssize_t len, int nfds)
+{
+	struct gons_fs_spawn *req = (struct gons_fs_spawn *)buf;
+
+	if (len < (ssize_t)sizeof(*req) || req->hdr.kind != GONS_FS_SPAWN || req->hdr.len != (uint32_t)len)
+		return NULL;
+	/* The slots, 0 to 2 at least, and the working directory. */
+	if (req->nfds < 3 || req->nfds + 1 != (uint32_t)nfds || req->socket >= req->nfds)
+		return NULL;
+	return req;
+}
+
+/*
+ * Serves spawn requests until the program closes its end or dies.
+ * Returns 0 in a child, which goes on as the program; the server itself
+ * never returns.
+ */
+static int serve(const struct server *s)
+{
+	/* The largest request: eight paths, the other variables, the header. */
+	char buf[GONS_FS_MAX_MSG] __attribute__((aligned(8)));
+	int fds[GONS_FS_MAX_FDS], nfds;
+
+	for (;;) {
+		ssize_t n = receive(s->chan, buf, sizeof(buf), fds, &nfds);
+		if (n == 0 || (n < 0 && errno != EMSGSIZE))
+			_exit(0); /* the program is gone */
+		struct gons_fs_spawn *req = n > 0 ? check_spawn(buf, n, nfds) : NULL;
+		if (req == NULL) {
+			close_all(fds, nfds);
+			reply(s->chan, 0, EPROTO);
+			continue;
+		}
+		pid_t pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+		if (pid == 0) {
+			if (child(s, req, buf + sizeof(*req), n - sizeof(*req), fds, nfds) < 0)
+				_exit(127);
+			return 0;
+		}
+		int err = errno;
+		close_all(fds, nfds);
+		reply(s->chan, pid > 0 ? pid : 0, pid > 0 ? 0 : err);
+	}
+}
+
+/*
+ * The server, right after the fork: it dies with the program, blocks the
+ * signals the program's process group may receive (a child restores the
+ * mask), keeps only its end of the channel and leaves the program's
+ * working directory. Returns 0 in a child; see serve.
+ */
+static int server(struct server *s)
+{
+	sigset_t all;
+
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (syscall(SYS_getppid) != s->program)
+		_exit(0);
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &s->mask);
+	close_from(0, s->chan - 1);
+	close_from(s->chan + 1, ~0u);
+	if (syscall(SYS_chdir, "/") < 0)
+		_exit(0);
+	return serve(s);
+}
+
+/*
+ * Called by early's constructor once its own steps are done, in the
+ * process that goes on as the program: starts the server, unless this
+ * process is itself a child that reexec started by exec, whose calls then
+ * exec in turn. It returns in the program and, once per request, in a
+ * child of the server; a failure leaves the program without a server.
+ */
+void gons_forkserver_start(struct gons_record *rec)
+{
+	struct server s = { .program = syscall(SYS_getpid) };
+	int sv[2];
+
+	if (rec->reexec_fd != 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	pid_t pid = fs_fork();
+	if (pid == 0) {
+		syscall(SYS_close, sv[0]);
+		s.chan = sv[1];
+		server(&s);
+		return;
+	}
+	syscall(SYS_close, sv[1]);
+	if (pid < 0) {
+		syscall(SYS_close, sv[0]);
+		return;
+	}
+	gons_forkserver_fd = sv[0] + 1;
+	gons_forkserver_pid = pid;
+}

@@ -1,0 +1,249 @@
+package reexec
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gonsproject/gons/reexec/internal/hook"
+	"github.com/gonsproject/gons/reexec/internal/spawn"
+)
+
+// startupVars are the variables the Go runtime reads as it starts, before
+// any code of the program runs. A child of the fork server starts its
+// runtime with the program's values, as the program started; a call
+// whose child would see other values goes through exec instead.
+// GOCOVERDIR is among them because a program built with -cover reads it
+// at start-up; a test binary reads it as it exits, and with package
+// reexec/cover in use it is left out.
+var startupVars = []string{"GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOTRACEBACK", "GOCOVERDIR"}
+
+// startup is what the program started with, as far as a child of the fork
+// server inherits it: the values of startupVars, and the credentials.
+var startup = struct {
+	vars       map[string]string
+	uids, gids [3]int
+}{vars: map[string]string{}}
+
+func init() {
+	for _, k := range startupVars {
+		if v, ok := os.LookupEnv(k); ok {
+			startup.vars[k] = v
+		}
+	}
+	startup.uids, startup.gids = credentials()
+}
+
+// credentials returns the real, effective and saved user and group IDs.
+func credentials() (uids, gids [3]int) {
+	uids[0], uids[1], uids[2] = unix.Getresuid()
+	gids[0], gids[1], gids[2] = unix.Getresgid()
+	return uids, gids
+}
+
+// forkable splits env, the child's environment, into the gons_* variables
+// for the fork server and the rest, for the child's Go code. ok is false
+// when the child must be exec'd: its runtime would start with other values
+// of startupVars than the program's.
+func forkable(env []string) (vars, rest []string, ok bool) {
+	seen := make(map[string]string, len(startupVars))
+	for _, kv := range env {
+		switch {
+		case hasPrefix(kv, "gons_"):
+			vars = append(vars, kv)
+		case hasPrefix(kv, envFD+"="):
+			// The fork server hands the socket over by itself.
+		default:
+			rest = append(rest, kv)
+			if k, v, _ := strings.Cut(kv, "="); isStartupVar(k) {
+				seen[k] = v // the last one counts, as in getenv
+			}
+		}
+	}
+	coverHook := hook.Child.Load() != nil
+	for _, k := range startupVars {
+		if k == "GOCOVERDIR" && coverHook {
+			continue
+		}
+		v, set := seen[k]
+		w, was := startup.vars[k]
+		if set != was || v != w {
+			return nil, nil, false
+		}
+	}
+	return vars, rest, true
+}
+
+func isStartupVar(k string) bool { return slices.Contains(startupVars, k) }
+
+// execOnly makes every call exec, for tests that compare the two ways.
+var execOnly atomic.Bool
+
+// maxArgStrlen is MAX_ARG_STRLEN, the longest string execve(2) takes;
+// maxEnviron a bound on the whole environment, well below what execve(2)
+// takes by default (a quarter of an 8 MiB stack).
+const (
+	maxArgStrlen = 32 * 4096
+	maxEnviron   = 1 << 20
+)
+
+// tooBigForExec reports whether execve(2) could refuse env with E2BIG. The
+// child would not care, but such a call goes through exec, so that it
+// fails the same way with or without the fork server.
+func tooBigForExec(env []string) bool {
+	total := 0
+	for _, kv := range env {
+		if len(kv) >= maxArgStrlen {
+			return true
+		}
+		total += len(kv) + 1 + 8
+	}
+	return total > maxEnviron
+}
+
+// forked is a child that the fork server started: a child of this
+// process, which waits for it as exec.Cmd would.
+type forked struct {
+	proc    *os.Process
+	stop    func() bool // stops the context's kill
+	copiers []func()    // copy the child's output, once it started
+	copy    sync.WaitGroup
+	pipes   []*os.File // this process's ends of the child's standard streams
+}
+
+// startForked starts the child that c describes through the fork server,
+// with the descriptors, environment and working directory that c.cmd
+// would give it, and sets c.fork. It leaves c.fork nil, with no error,
+// when there is no server, it has gone, or the child must be exec'd (see
+// startupVars); then the caller starts it by exec.
+func startForked(c *child) error {
+	if execOnly.Load() || !spawn.Available() {
+		return nil
+	}
+	if _, ok := c.cmd.Stdin.(*os.File); c.cmd.Stdin != nil && !ok {
+		return nil // a reader that would need copying: run never sets one
+	}
+	vars, rest, ok := forkable(c.cmd.Env)
+	if !ok || tooBigForExec(c.cmd.Env) {
+		return nil
+	}
+	if uids, gids := credentials(); uids != startup.uids || gids != startup.gids {
+		return nil // the server would start the child with the old ones
+	}
+	f := &forked{}
+	fds, held, err := f.streams(c.cmd)
+	defer closeAll(held)
+	if err != nil {
+		closeAll(f.pipes)
+		return err
+	}
+	for _, x := range c.cmd.ExtraFiles {
+		fds = append(fds, int(x.Fd()))
+	}
+	dir, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		closeAll(f.pipes)
+		return os.NewSyscallError("open .", err)
+	}
+	defer unix.Close(dir)
+	pid, err := spawn.Spawn(&spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir})
+	if err != nil {
+		closeAll(f.pipes)
+		if errors.Is(err, spawn.ErrUnavailable) || errors.Is(err, spawn.ErrTooLarge) {
+			return nil
+		}
+		return err
+	}
+	// The child reads its environment from the request, which the
+	// caller sends once this returns.
+	c.req.Forked, c.req.Env = true, rest
+	f.proc, _ = os.FindProcess(pid) // never fails on Linux
+	c.fork = f
+	f.stop = context.AfterFunc(c.ctx, f.kill)
+	f.copy.Add(len(f.copiers))
+	for _, fn := range f.copiers {
+		go func() {
+			defer f.copy.Done()
+			fn()
+		}()
+	}
+	return nil
+}
+
+// streams returns the descriptors of the child's standard input, output
+// and error, as exec.Cmd would give them: /dev/null for nil, a file's
+// own, or a pipe copied to the writer (standard input is never one: see
+// startForked). held are the descriptors to close once the child has
+// started.
+func (f *forked) streams(cmd *exec.Cmd) (fds []int, held []*os.File, err error) {
+	var null *os.File
+	for _, s := range []any{cmd.Stdin, cmd.Stdout, cmd.Stderr} {
+		switch s := s.(type) {
+		case nil:
+			if null == nil {
+				if null, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
+					return nil, held, err
+				}
+				held = append(held, null)
+			}
+			fds = append(fds, int(null.Fd()))
+		case *os.File:
+			fds = append(fds, int(s.Fd()))
+		default:
+			r, w, err := os.Pipe()
+			if err != nil {
+				return nil, held, err
+			}
+			held, f.pipes = append(held, w), append(f.pipes, r)
+			fds = append(fds, int(w.Fd()))
+			f.copiers = append(f.copiers, func() { io.Copy(s.(io.Writer), r) })
+		}
+	}
+	return fds, held, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, x := range files {
+		x.Close()
+	}
+}
+
+func (f *forked) kill() { f.proc.Kill() }
+
+// wait waits for the child, then for the copying of its output, as
+// exec.Cmd.Wait does with WaitDelay grace: what a process the action
+// started still holds open is cut off after that, with exec.ErrWaitDelay.
+func (f *forked) wait() error {
+	state, err := f.proc.Wait()
+	f.stop()
+	copied := make(chan struct{})
+	go func() { f.copy.Wait(); close(copied) }()
+	timer := time.NewTimer(grace)
+	select {
+	case <-copied:
+		timer.Stop()
+	case <-timer.C:
+		closeAll(f.pipes)
+		<-copied
+		if err == nil && state.Success() {
+			err = exec.ErrWaitDelay
+		}
+	}
+	closeAll(f.pipes)
+	if err != nil {
+		return err
+	}
+	if !state.Success() {
+		return &exec.ExitError{ProcessState: state}
+	}
+	return nil
+}

@@ -11,7 +11,8 @@ import "testing"
 //
 // It reports the median wall-clock time of each exec, fork to reaped exit,
 // with its 10th and 90th percentiles, the ratios of the medians to the
-// hello world, and the minor page faults of each exec. The exec times
+// hello world, and the minor page faults of each exec and the median
+// per-iteration difference of those to the hello world's. The exec times
 // carry the noise of fork, exec, loading and the Go runtime's start, which
 // dwarfs a constructor that finds nothing to do; so it also reports the
 // median per-iteration difference in the time from the C library's start
@@ -34,7 +35,7 @@ func benchStartup(b *testing.B, l linking) {
 	t := alternate(b, subjects)
 	n := len(t[0])
 	cgo := pick(t[0], wallTime)
-	cgoCtors := pick(t[0], ctorsTime)
+	cgoCtors, cgoFaults := pick(t[0], ctorsTime), pick(t[0], minorFaults)
 	for i, s := range subjects {
 		wall := pick(t[i], wallTime)
 		distribution(b, s.name+"-ns/exec", wall)
@@ -44,5 +45,6 @@ func benchStartup(b *testing.B, l linking) {
 		}
 		figure(b, s.name+"/cgo-ratio", over(med(wall), med(cgo)), n, ratio)
 		figure(b, s.name+"-ctor-ns/exec", med(pick(t[i], ctorsTime).minus(cgoCtors)), n, signed)
+		figure(b, s.name+"-added-minflt/exec", med(pick(t[i], minorFaults).minus(cgoFaults)), n, signed)
 	}
 }

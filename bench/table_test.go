@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -459,18 +460,25 @@ func TestTable(t *testing.T) {
 
 // measureResults runs every benchmark of this test binary with the flags
 // of -measure-args into the results file, and shows their output as they
-// run.
+// run. The file is replaced only when every benchmark passed.
 func measureResults(t *testing.T) {
-	out, err := os.Create(*resultsPath)
+	out, err := os.CreateTemp(filepath.Dir(*resultsPath), "results-*.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer os.Remove(out.Name())
 	defer out.Close()
 	args := append([]string{"-test.run=^$", "-test.bench=.", "-test.timeout=0"}, strings.Fields(*measureArgs)...)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Stdout = io.MultiWriter(out, os.Stdout)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v", os.Args[0], strings.Join(args, " "), err)
+		t.Fatalf("%s %s: %v; %s is left as it was", os.Args[0], strings.Join(args, " "), err, *resultsPath)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(out.Name(), *resultsPath); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -64,6 +64,7 @@ func TestInProcess(t *testing.T) {
 		{"with mnt", []reexec.Option{reexec.Namespaces([]reexec.Namespace{{Type: "uts", Path: path("uts")}, {Type: "net", Path: path("net")}, {Type: "mnt", Path: path("mnt")}})}, false},
 		{"target, all types", []reexec.Option{reexec.Target(pid)}, false},
 		{"environment", []reexec.Option{utsNet, reexec.Environment([]string{"X=1"})}, false},
+		{"working directory", []reexec.Option{utsNet, reexec.Dir("/")}, false},
 	} {
 		t.Run(tc.doc, func(t *testing.T) {
 			child, err := whereAmI.Run(ctx, "p", tc.opts...)

@@ -173,18 +173,26 @@ func collect(opts []Option) (*config, error) {
 // checked before the first switch. Types other than cgroup, ipc, net and
 // uts are refused with [ErrNotThreadJoinable].
 func Namespaces(ns []Namespace) Option {
-	return func(c *config) error {
-		seen := map[string]bool{}
-		for _, n := range ns {
-			typ := trimBang(n.Type)
-			if err := checkType(typ, n.Type, seen); err != nil {
-				return err
-			}
-			if n.Path == "" {
-				return &Error{Op: "parse", Type: typ, Err: fmt.Errorf("empty path: %w", status.ErrSyntax)}
-			}
+	// Checked and copied once, here, not on every call.
+	list := make([]Namespace, 0, len(ns))
+	var seen uint8
+	var err error
+	for _, n := range ns {
+		typ := trimBang(n.Type)
+		if err = checkType(typ, n.Type, &seen); err != nil {
+			break
 		}
-		c.ns = append(c.ns, ns...)
+		if n.Path == "" {
+			err = &Error{Op: "parse", Type: typ, Err: fmt.Errorf("empty path: %w", status.ErrSyntax)}
+			break
+		}
+		list = append(list, Namespace{Type: typ, Path: n.Path})
+	}
+	return func(c *config) error {
+		if err != nil {
+			return err
+		}
+		c.ns = append(c.ns[:len(c.ns):len(c.ns)], list...)
 		return nil
 	}
 }
@@ -203,11 +211,15 @@ func Namespaces(ns []Namespace) Option {
 // [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
 // [setns(2)]: https://man7.org/linux/man-pages/man2/setns.2.html
 func Target(pid int, types ...string) Option {
+	list, err := targetTypes(types)
+	if err == nil && pid <= 0 {
+		err = &Error{Op: "parse", Path: "pid " + strconv.Itoa(pid), Err: errors.New("not a process ID")}
+	}
 	return func(c *config) error {
-		if pid <= 0 {
-			return &Error{Op: "parse", Path: "pid " + strconv.Itoa(pid), Err: errors.New("not a process ID")}
+		if err != nil {
+			return err
 		}
-		return c.target(pid, -1, types)
+		return c.target(pid, -1, list)
 	}
 }
 
@@ -215,37 +227,47 @@ func Target(pid int, types ...string) Option {
 // process the pidfd refers to, or, if it has ended, an error that wraps
 // syscall.ESRCH, whoever has its PID now. The pidfd stays open.
 func TargetPidfd(pidfd int, types ...string) Option {
-	return func(c *config) error {
-		if pidfd < 0 {
-			return &Error{Op: "parse", Path: "pidfd " + strconv.Itoa(pidfd), Err: errors.New("not a descriptor")}
-		}
-		return c.target(0, pidfd, types)
+	list, err := targetTypes(types)
+	if err == nil && pidfd < 0 {
+		err = &Error{Op: "parse", Path: "pidfd " + strconv.Itoa(pidfd), Err: errors.New("not a descriptor")}
 	}
+	return func(c *config) error {
+		if err != nil {
+			return err
+		}
+		return c.target(0, pidfd, list)
+	}
+}
+
+// targetTypes checks the types given to Target, and returns them without
+// "!", or all four for none.
+func targetTypes(types []string) ([]string, error) {
+	if len(types) == 0 {
+		return Types, nil
+	}
+	var seen uint8
+	list := make([]string, 0, len(types))
+	for _, given := range types {
+		typ := trimBang(given)
+		if err := checkType(typ, given, &seen); err != nil {
+			return nil, err
+		}
+		list = append(list, typ)
+	}
+	return list, nil
 }
 
 func (c *config) target(pid, pidfd int, types []string) error {
 	if c.pid != 0 || c.pidfd >= 0 {
 		return &Error{Op: "parse", Err: fmt.Errorf("more than one target: %w", status.ErrConflict)}
 	}
-	seen := map[string]bool{}
-	c.pidTyp = nil
-	for _, given := range types {
-		typ := trimBang(given)
-		if err := checkType(typ, given, seen); err != nil {
-			return err
-		}
-		c.pidTyp = append(c.pidTyp, typ)
-	}
-	if len(types) == 0 {
-		c.pidTyp = append(c.pidTyp, Types...)
-	}
-	c.pid, c.pidfd = pid, pidfd
+	c.pid, c.pidfd, c.pidTyp = pid, pidfd, types
 	return nil
 }
 
 // checkType refuses a type that is unknown, seen before, or not
 // thread-joinable. given is the type as the caller wrote it.
-func checkType(typ, given string, seen map[string]bool) error {
+func checkType(typ, given string, seen *uint8) error {
 	if !joinable(typ) {
 		switch typ {
 		case "mnt", "user", "time", "pid":
@@ -253,11 +275,25 @@ func checkType(typ, given string, seen map[string]bool) error {
 		}
 		return &Error{Op: "parse", Err: fmt.Errorf("%q: %w", given, status.ErrUnknownType)}
 	}
-	if seen[typ] {
+	bit := uint8(1) << typeIndex(typ)
+	if *seen&bit != 0 {
 		return &Error{Op: "parse", Type: typ, Err: fmt.Errorf("%s listed more than once: %w", typ, status.ErrDuplicate)}
 	}
-	seen[typ] = true
+	*seen |= bit
 	return nil
+}
+
+// typeIndex numbers the thread-joinable types from 0 to 3.
+func typeIndex(typ string) int {
+	switch typ {
+	case "cgroup":
+		return 0
+	case "ipc":
+		return 1
+	case "net":
+		return 2
+	}
+	return 3 // uts
 }
 
 func trimBang(typ string) string {

@@ -59,18 +59,6 @@ var home struct {
 	fds [4]atomic.Int32 // fd+1 by typeIndex; 0: not open yet
 }
 
-func typeIndex(typ string) int {
-	switch typ {
-	case "cgroup":
-		return 0
-	case "ipc":
-		return 1
-	case "net":
-		return 2
-	}
-	return 3 // uts
-}
-
 // homeFD returns the descriptor of the process's own namespace of type
 // typ, opening it the first time.
 func homeFD(typ string) (int, error) {
@@ -108,7 +96,8 @@ func (c *config) run(fn func() error) error {
 func (c *config) onThread(fn func() error, done chan<- error) {
 	runtime.LockOSThread()
 	var (
-		back   []joined
+		store  [4]joined // at most one of each type: no allocation
+		back   = store[:0]
 		err    error
 		clean  bool // the thread is in its own namespaces again
 		normal bool // fn, if it was called, returned
@@ -152,7 +141,7 @@ func (c *config) switchIn(back *[]joined) error {
 	if c.pid != 0 || c.pidfd >= 0 {
 		return c.switchTarget(back)
 	}
-	fds := make([]int, 0, len(c.ns))
+	fds := make([]int, 0, 4) // checked: at most one of each type
 	defer func() {
 		for _, fd := range fds {
 			unix.Close(fd)
@@ -189,12 +178,11 @@ func (c *config) switchIn(back *[]joined) error {
 // switchTarget joins the namespaces of a process through a pidfd, all
 // types in one setns(2).
 func (c *config) switchTarget(back *[]joined) error {
-	pidfd, path := c.pidfd, "pidfd "+strconv.Itoa(c.pidfd)
+	pidfd := c.pidfd
 	if c.pid != 0 {
-		path = "pid " + strconv.Itoa(c.pid)
 		fd, err := unix.PidfdOpen(c.pid, 0)
 		if err != nil {
-			return &Error{Op: "target", Path: path, Err: err}
+			return &Error{Op: "target", Path: c.targetName(), Err: err}
 		}
 		defer unix.Close(fd)
 		pidfd = fd
@@ -215,9 +203,17 @@ func (c *config) switchTarget(back *[]joined) error {
 		if len(c.pidTyp) == 1 {
 			typ = c.pidTyp[0]
 		}
-		return &Error{Op: "setns", Type: typ, Path: path, Err: err}
+		return &Error{Op: "setns", Type: typ, Path: c.targetName(), Err: err}
 	}
 	return nil
+}
+
+// targetName names the target in errors: "pid N" or "pidfd N".
+func (c *config) targetName() string {
+	if c.pid != 0 {
+		return "pid " + strconv.Itoa(c.pid)
+	}
+	return "pidfd " + strconv.Itoa(c.pidfd)
 }
 
 // own appends the process's own namespace of type typ to back.

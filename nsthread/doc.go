@@ -6,8 +6,9 @@
 //		return net.InterfaceAddrs()
 //	}, nsthread.Target(pid, "net"))
 //
-// A call costs two [setns(2)] per namespace and a goroutine, a few
-// microseconds, where package reexec starts a process (milliseconds). The
+// A call costs an open, a check and two [setns(2)] per namespace, and a
+// goroutine: microseconds, where package reexec starts a process
+// (milliseconds; see the bench module's Thread figures). The
 // kernel lets one thread of a multi-threaded process switch these types:
 // they live in the thread's nsproxy. Mount, user and time namespaces
 // need a single-threaded process (setns fails with EINVAL or EUSERS), and

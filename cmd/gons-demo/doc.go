@@ -4,7 +4,10 @@
 // namespaces), then runs itself again with gons_user, gons_mnt and gons_uts
 // naming that process's namespaces, and prints where each process is.
 //
-//	go run github.com/gonsproject/gons/cmd/gons-demo@latest
+// In a clone of the repository:
 //
-// It works on Linux only.
+//	go run ./cmd/gons-demo
+//
+// It works on Linux only, and needs a C compiler for cgo: built without
+// cgo, early's constructor does not run, and the demo says so.
 package main

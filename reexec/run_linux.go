@@ -503,6 +503,26 @@ func (w *resultWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// ReadFrom copies the child's output with a buffer of a size that fits
+// a plain action's result, rather than io.Copy's 32 KiB.
+func (w *resultWriter) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			w.Write(buf[:n])
+			total += int64(n)
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 func (w *resultWriter) check() {
 	w.mu.Lock()
 	defer w.mu.Unlock()

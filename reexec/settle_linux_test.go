@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -122,5 +123,27 @@ func TestSettleOptionsRefused(t *testing.T) {
 				t.Fatalf("got %v, want an option error", err)
 			}
 		})
+	}
+}
+
+var procEnviron = reexec.RegisterFunc("procenviron", func(struct{}) (string, error) {
+	b, err := os.ReadFile("/proc/self/environ")
+	return string(b), err
+})
+
+// TestChildEnvironWiped checks that no value of a variable reexec passes
+// is readable in the child's /proc/PID/environ (the names stay, with
+// their values overwritten).
+func TestChildEnvironWiped(t *testing.T) {
+	requireSwitching(t)
+	env, err := procEnviron.Run(context.Background(), struct{}{}, reexec.Dir("/"), reexec.Credential(0, 0),
+		reexec.Namespaces([]reexec.Namespace{{Type: "net", Path: "/proc/self/ns/net"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"gons_order=net", "/proc/self/ns/net", "gons_wd=/", "gons_uid=0", "gons_gid=0", "GONS_REEXEC_FD=3"} {
+		if strings.Contains(env, v) {
+			t.Errorf("/proc/self/environ of the child shows %q: %q", v, env)
+		}
 	}
 }

@@ -1,8 +1,11 @@
 package reexec_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gonsproject/gons/internal/testutil"
@@ -12,15 +15,29 @@ import (
 )
 
 // forEachPath runs f as a subtest once through the fork server and once
-// by exec. The fork subtest fails unless the server started a child.
+// by exec. The fork subtest fails unless the server started a child, and
+// unless the server then holds nothing but its socket and has no child.
 func forEachPath(t *testing.T, f func(t *testing.T)) {
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
 			usePath(t, p.fork)
 			before := spawn.Spawned()
 			f(t)
-			if p.fork && !t.Failed() && spawn.Spawned() == before {
+			if !p.fork || t.Failed() {
+				return
+			}
+			if spawn.Spawned() == before {
 				t.Error("the fork server started no child")
+			}
+			server := strconv.Itoa(spawn.PID())
+			if fds, err := filepath.Glob("/proc/" + server + "/fd/*"); err != nil || len(fds) != 1 {
+				t.Errorf("the fork server holds descriptors %v (%v), want its socket alone", fds, err)
+			}
+			kids, _ := filepath.Glob("/proc/" + server + "/task/*/children")
+			for _, k := range kids {
+				if b, _ := os.ReadFile(k); len(strings.TrimSpace(string(b))) != 0 {
+					t.Errorf("the fork server has children %s: they must be the program's", b)
+				}
 			}
 		})
 	}

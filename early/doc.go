@@ -94,6 +94,10 @@
 //     PATH_MAX, and, for "!" types, that the path opens and is a namespace
 //     of that type (NS_GET_NSTYPE, Linux 4.11). Any failure: nothing is
 //     switched.
+//   - A path is opened only once statfs(2) says it is on nsfs: a device
+//     node, a FIFO or a regular file named by mistake is refused ("not a
+//     namespace file", ENOTTY) without being opened, since opening a device
+//     can have effects. That costs a second lookup of each path.
 //   - A namespace the process is already in is no error. For user, mnt and
 //     pid it is skipped and not reported as joined: joining one's own user
 //     namespace fails, one's own mount namespace resets root and working

@@ -70,6 +70,9 @@ struct gons_cap_data {
 #define GONS_CAP_VERSION_3 0x20080522 /* two gons_cap_data */
 #define GONS_CAP_SETGID    6
 
+/* f_type of nsfs, NSFS_MAGIC of <linux/magic.h>. */
+#define GONS_NSFS_MAGIC 0x6e736673
+
 /* f_type of pidfs (Linux 6.9), PID_FS_MAGIC of <linux/magic.h>. */
 #define GONS_PID_FS_MAGIC 0x50494446
 

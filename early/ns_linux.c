@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "gons.h"
@@ -42,30 +43,40 @@ GONS_COLD static int type_of_flag(long flag)
 }
 
 /*
- * O_NONBLOCK keeps a FIFO at the path from blocking the open; O_NOCTTY
- * keeps a terminal from becoming the controlling one.
+ * Opening a device node can have effects (a watchdog, a tape), and an
+ * ioctl on it more: the path is opened only once statfs(2) says it is on
+ * nsfs. The kernel refuses the ioctl, and setns(2), on an O_PATH fd, which
+ * would otherwise spare the second lookup. O_NONBLOCK and O_NOCTTY still
+ * keep a FIFO or a terminal swapped in meanwhile from blocking the open or
+ * becoming the controlling one.
  */
 GONS_HOT int gons_ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
 {
 	const char *path = spec->path[t];
-	int fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int err = errno;
-		gons_fail(rec, GONS_OP_OPEN, t, err, path);
-		return -1;
-	}
-	long got = syscall(SYS_ioctl, fd, GONS_NS_GET_NSTYPE);
-	if (got == gons_clone_flag[t])
+	struct statfs fs;
+	int op = GONS_OP_OPEN, fd = -1;
+	long got = -1;
+
+	if (syscall(SYS_statfs, path, &fs) < 0)
+		goto fail;
+	op = GONS_OP_CHECK;
+	errno = ENOTTY; /* what NS_GET_NSTYPE says of other files */
+	if (fs.f_type != GONS_NSFS_MAGIC)
+		goto fail;
+	op = GONS_OP_OPEN;
+	if ((fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		goto fail;
+	op = GONS_OP_CHECK;
+	if ((got = syscall(SYS_ioctl, fd, GONS_NS_GET_NSTYPE)) == gons_clone_flag[t])
 		return fd;
+fail:;
 	int err = errno;
-	syscall(SYS_close, fd);
-	if (got < 0) {
-		gons_fail(rec, GONS_OP_CHECK, t, err, path);
-		rec->code = GONS_CODE_NOT_NAMESPACE;
-	} else {
-		gons_fail(rec, GONS_OP_CHECK, t, EINVAL, path);
-		rec->code = GONS_CODE_WRONG_TYPE;
-		rec->other = type_of_flag(got);
+	if (fd >= 0)
+		syscall(SYS_close, fd);
+	gons_fail(rec, op, t, got < 0 ? err : EINVAL, path);
+	if (op == GONS_OP_CHECK) {
+		rec->code = got < 0 ? GONS_CODE_NOT_NAMESPACE : GONS_CODE_WRONG_TYPE;
+		rec->other = got < 0 ? -1 : type_of_flag(got);
 	}
 	return -1;
 }

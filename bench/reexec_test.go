@@ -52,8 +52,10 @@ func haveReexec(b *testing.B) bool {
 // and round trip. It reports the medians, the ratios to the floor, and the
 // heap allocations a round trip makes in the caller.
 func BenchmarkReexec(b *testing.B) {
-	b.Run("none", func(b *testing.B) { benchReexec(b, "") })
-	b.Run("net", func(b *testing.B) { benchReexec(b, "net "+newHolder(b, false).ns("net")) })
+	b.Run(dynamicGlibc.timedName(), func(b *testing.B) {
+		b.Run("none", func(b *testing.B) { benchReexec(b, "") })
+		b.Run("net", func(b *testing.B) { benchReexec(b, "net "+newHolder(b, false).ns("net")) })
+	})
 }
 
 func benchReexec(b *testing.B, ns string) {

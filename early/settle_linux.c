@@ -11,11 +11,6 @@
 #include "kernel.h"
 
 /*
- * gons_root, then gons_wd (resolved in the mount namespace joined), then
- * the credentials, which come last because dropping them may take the
- * right to do the rest.
- */
-/*
  * Returns 1 when setgroups(2) failed with EPERM although the process has
  * CAP_SETGID in its user namespace: the namespace's /proc/PID/setgroups
  * says "deny", to everybody, and the groups stay as they are. 0 otherwise.
@@ -28,36 +23,40 @@ GONS_COLD static int groups_denied(void)
 	return syscall(SYS_capget, &hdr, data) == 0 && (data[0].effective & (1u << GONS_CAP_SETGID));
 }
 
+/*
+ * The steps, in order: gons_root, then gons_wd (resolved in the mount
+ * namespace joined), then the credentials, which come last because
+ * dropping them may take the right to do the rest. Each is one system
+ * call that takes its one argument three times: chroot and chdir ignore
+ * the others, setgroups(0, NULL) drops the supplementary groups, and
+ * setresgid and setresuid set all three IDs. One table and one loop cost
+ * less code than a branch for each.
+ */
+static const struct {
+	unsigned char op;
+	short nr;
+} steps[] = {
+	{ GONS_OP_CHROOT, SYS_chroot },       { GONS_OP_CHDIR, SYS_chdir },
+	{ GONS_OP_SETGROUPS, SYS_setgroups }, { GONS_OP_SETGID, SYS_setresgid },
+	{ GONS_OP_SETUID, SYS_setresuid },
+};
+
 GONS_HOT void gons_settle(const struct gons_spec *spec, struct gons_record *rec)
 {
 	const char *wd = spec->wd != NULL ? spec->wd : spec->root != NULL ? "/" : NULL;
+	long arg[] = { (long)spec->root, (long)wd, 0, spec->gid, spec->uid };
+	int on[] = { spec->root != NULL, wd != NULL, spec->set_uid || spec->set_gid, spec->set_gid,
+		     spec->set_uid };
 
-	if (spec->root != NULL && syscall(SYS_chroot, spec->root) < 0) {
+	for (int i = 0; i < (int)(sizeof(steps) / sizeof(steps[0])); i++) {
+		if (!on[i] || syscall(steps[i].nr, arg[i], arg[i], arg[i]) == 0)
+			continue;
 		int err = errno;
-		gons_fail(rec, GONS_OP_CHROOT, -1, err, spec->root);
+		/* The supplementary groups are dropped where the user namespace allows it. */
+		if (steps[i].op == GONS_OP_SETGROUPS && err == EPERM && groups_denied())
+			continue;
+		gons_fail(rec, steps[i].op, -1, err, i < 2 ? (const char *)arg[i] : NULL);
 		return;
-	}
-	if (wd != NULL && syscall(SYS_chdir, wd) < 0) {
-		int err = errno;
-		gons_fail(rec, GONS_OP_CHDIR, -1, err, wd);
-		return;
-	}
-	if (!spec->set_uid && !spec->set_gid)
-		return;
-	/* Drop the supplementary groups, where the user namespace allows it. */
-	if (syscall(SYS_setgroups, 0, NULL) < 0 && !(errno == EPERM && groups_denied())) {
-		int err = errno;
-		gons_fail(rec, GONS_OP_SETGROUPS, -1, err, NULL);
-		return;
-	}
-	if (spec->set_gid && syscall(SYS_setresgid, spec->gid, spec->gid, spec->gid) < 0) {
-		int err = errno;
-		gons_fail(rec, GONS_OP_SETGID, -1, err, NULL);
-		return;
-	}
-	if (spec->set_uid && syscall(SYS_setresuid, spec->uid, spec->uid, spec->uid) < 0) {
-		int err = errno;
-		gons_fail(rec, GONS_OP_SETUID, -1, err, NULL);
 	}
 }
 

@@ -190,6 +190,7 @@ func TestCredentials(t *testing.T) {
 		{"by path", []string{"gons_user=/proc/" + strconv.Itoa(user) + "/ns/user", "gons_uid=1002", "gons_gid=1003"}, 1002, 1003},
 		{"without a user namespace", []string{"gons_net=" + h.path("net"), "gons_uid=1234", "gons_gid=5678"}, 1234, 5678},
 		{"uid alone", []string{"gons_uid=4321"}, 4321, 0},
+		{"gid alone", []string{"gons_gid=4321"}, 0, 4321},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runProbe(t, dynamic, tt.env)
@@ -211,6 +212,10 @@ func TestCredentials(t *testing.T) {
 		r := runProbe(t, dynamic, []string{"gons_target=" + strconv.Itoa(user), "gons_uid=70000", "gons_errors=status"})
 		if r.Err == nil || r.Err.Op != "setuid" || r.Err.Errno != int(unix.EINVAL) {
 			t.Errorf("Err() = %+v, want setuid EINVAL: 70000 is not mapped", r.Err)
+		}
+		r = runProbe(t, dynamic, []string{"gons_target=" + strconv.Itoa(user), "gons_gid=70000", "gons_errors=status"})
+		if r.Err == nil || r.Err.Op != "setgid" || r.Err.Errno != int(unix.EINVAL) {
+			t.Errorf("Err() = %+v, want setgid EINVAL: 70000 is not mapped", r.Err)
 		}
 	})
 }
@@ -243,6 +248,12 @@ func TestDirectories(t *testing.T) {
 		r := runProbe(t, dynamic, []string{"gons_wd=/no/such/dir"})
 		if r.Err == nil || r.Err.Op != "chdir" || r.Err.Path != "/no/such/dir" || r.Err.Errno != int(unix.ENOENT) {
 			t.Errorf("Err() = %+v, want chdir ENOENT naming the path", r.Err)
+		}
+	})
+	t.Run("root missing", func(t *testing.T) {
+		r := runProbe(t, dynamic, []string{"gons_root=/no/such/root", "gons_wd=/"})
+		if r.Err == nil || r.Err.Op != "chroot" || r.Err.Path != "/no/such/root" || r.Err.Errno != int(unix.ENOENT) {
+			t.Errorf("Err() = %+v, want chroot ENOENT naming the path", r.Err)
 		}
 	})
 }

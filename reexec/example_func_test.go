@@ -7,7 +7,8 @@ import (
 	"log"
 	"os"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/reexec"
 )
@@ -36,7 +37,7 @@ func ExampleRegisterFunc() {
 	_, err = stat.Run(ctx, lookupParam{Path: "testdata/missing"})
 	var e *reexec.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.Action, e.Op, errors.Is(err, syscall.ENOENT), errors.Is(err, os.ErrNotExist))
+		fmt.Println(e.Action, e.Op, errors.Is(err, unix.ENOENT), errors.Is(err, os.ErrNotExist))
 		fmt.Println(strings.Contains(e.Stderr, "stat testdata/missing"))
 	}
 	// Output:

@@ -11,10 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/reexec"
@@ -40,8 +40,8 @@ type observation struct {
 
 // monotonic reads CLOCK_MONOTONIC through the system call, not the vDSO.
 func monotonic() int64 {
-	var ts syscall.Timespec
-	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, 1 /* CLOCK_MONOTONIC */, uintptr(unsafe.Pointer(&ts)), 0)
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Sec
 }
 
@@ -345,7 +345,7 @@ func TestTargetRefused(t *testing.T) {
 		pid := cmd.Process.Pid
 		_, err := observer.Run(context.Background(), "", reexec.Target(pid))
 		var e *reexec.Error
-		if !errors.Is(err, syscall.ESRCH) || !errors.As(err, &e) || e.Op != "start" || !strings.Contains(err.Error(), fmt.Sprintf("process %d", pid)) {
+		if !errors.Is(err, unix.ESRCH) || !errors.As(err, &e) || e.Op != "start" || !strings.Contains(err.Error(), fmt.Sprintf("process %d", pid)) {
 			t.Errorf("got %v, want a start error naming process %d, ESRCH", err, pid)
 		}
 	})

@@ -297,7 +297,7 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	files[0] = peer
 	c.cmd.ExtraFiles = files
 	c.cmd.WaitDelay = grace
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL} // SysProcAttr: unix has none
 	return c, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -105,7 +104,7 @@ func TestCredentialFails(t *testing.T) {
 		reexec.Namespaces([]reexec.Namespace{{Type: "user", Path: fmt.Sprintf("/proc/%d/ns/user", pid)}}))
 	var e *reexec.Error
 	var se *status.Error
-	if !errors.As(err, &e) || e.Op != "switch" || !errors.As(err, &se) || (se.Op != "setgid" && se.Op != "setgroups") || !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.EPERM) {
+	if !errors.As(err, &e) || e.Op != "switch" || !errors.As(err, &se) || (se.Op != "setgid" && se.Op != "setgroups") || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
 		t.Fatalf("got %v, want a switch error wrapping the child's setgroups or setgid failure", err)
 	}
 }

@@ -10,9 +10,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/reexec"
 )
@@ -129,7 +130,7 @@ func oneCall(rng *rand.Rand, i int) (string, error) {
 		return "success", nil
 	case 1:
 		_, err := failErrno.Run(context.Background(), struct{}{})
-		if !errors.Is(err, syscall.ENOENT) {
+		if !errors.Is(err, unix.ENOENT) {
 			return "action error", errors.Join(errors.New("want ENOENT"), err)
 		}
 		return "action error", nil

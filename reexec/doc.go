@@ -69,8 +69,13 @@
 // variable, so an empty [Namespaces] list means the parent's namespaces,
 // and [Environment] adds variables. Its standard input is /dev/null (for
 // a plain action with a [Param], the parameter; for a [Command], the
-// caller's choice), and it marks every inherited descriptor from 3 on close-on-exec before the
-// action runs, so that processes the action starts inherit none of them.
+// caller's choice), and it marks every inherited descriptor from 3 on
+// close-on-exec before the action runs, so that processes the action
+// starts inherit none of them.
+//
+// Besides [Namespaces], the child may join the namespaces of a process by
+// PID ([Target]), change its root and working directory ([Root], [Dir])
+// and drop its credentials ([Credential]), all before its runtime starts.
 //
 // A child that joins a PID namespace is two processes: early forks once,
 // and the process reexec started relays signals and the exit status of the
@@ -84,9 +89,9 @@
 // caller got wrong are Op "option", and no child starts. A child that
 // breaks the protocol (a frame over the limit of 1 GiB, of the wrong kind,
 // or one that stops half-way for 5 s) is killed and reaped, and the error
-// says why. A namespace
-// switch that failed in the child unwraps to the child's *[status.Error],
-// with its Op, Type, Path and errno, so that errors.As and errors.Is work as
+// says why. A namespace switch, or a root, directory or credential step,
+// that failed in the child unwraps to the child's *[status.Error], with
+// its Op, Type, Path and errno, so that errors.As and errors.Is work as
 // they would in the child.
 //
 // # cgo and early

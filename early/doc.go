@@ -157,10 +157,12 @@
 //     passed on to the program. The kernel's are passed on only where they
 //     did not reach the program already: those of the terminal (^C, ^\, ^Z,
 //     a change of window size) go to the whole foreground process group,
-//     which holds the program unless it left it. A signal sent to the
-//     whole process group with kill(2) reaches the program twice, directly
-//     and through the relay: nothing the relay receives tells it from one
-//     sent to the relay alone. SIGKILL kills the relay and, through
+//     which holds the program unless it left it; the SIGHUP of a hangup
+//     goes to the session leader alone, and is passed on when the relay
+//     leads the session (setsid, ssh -t, docker run -it). A signal sent
+//     to the whole process group with kill(2) reaches the program twice,
+//     directly and through the relay: nothing the relay receives tells it
+//     from one sent to the relay alone. SIGKILL kills the relay and, through
 //     PR_SET_PDEATHSIG, the program; SIGSTOP stops the relay alone.
 //   - When the program stops (^Z, SIGSTOP, SIGTTIN, SIGTTOU), the relay
 //     stops with the same signal, so that a shell reports the job stopped
@@ -176,14 +178,16 @@
 //
 // At a terminal this gives what unshare --fork --pid gives (util-linux
 // 2.38, compared by the tests): ^Z stops the job and returns the prompt
-// with status 148, fg resumes it, ^C ends it with status 130. The
-// differences: unshare passes no signal on (it blocks SIGINT and SIGTERM
-// while it waits); it stops on the terminal's ^Z itself, even when its
-// child ignores SIGTSTP and keeps running, where the relay stops only when
-// the program does; its child is the init of the new namespace, which the
-// kernel shields from signals it has no handler for (^C and ^Z among
-// them), where a program with gons_pid joins a namespace that has an
-// init already; and it exits 1 when its child dies of SIGKILL.
+// with status 148, fg resumes it, ^C ends it with status 130; when the
+// terminal of a session the relay leads hangs up, the program and the
+// relay die of SIGHUP. The differences: unshare passes no signal on (it
+// blocks SIGINT and SIGTERM while it waits); it stops on the terminal's ^Z
+// itself, even when its child ignores SIGTSTP and keeps running, where
+// the relay stops only when the program does; its child is the init of the
+// new namespace, which the kernel shields from signals it has no handler
+// for (^C and ^Z among them), where a program with gons_pid joins a
+// namespace that has an init already; and it exits 1 when its child dies
+// of SIGKILL.
 //
 // # Requirements
 //

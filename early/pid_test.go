@@ -45,7 +45,12 @@ func TestPid(t *testing.T) {
 // it has reported from inside the namespace.
 func startWaiting(t *testing.T, h *holder) *exec.Cmd {
 	t.Helper()
-	cmd := probeCmd(probe(t, dynamic), h.env("pid"), "-wait")
+	return startWaitingCmd(t, h, probeCmd(probe(t, dynamic), h.env("pid"), "-wait"))
+}
+
+// startWaitingCmd is startWaiting with the command given.
+func startWaitingCmd(t *testing.T, h *holder, cmd *exec.Cmd) *exec.Cmd {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -39,14 +39,16 @@ static volatile pid_t relay_child;
  * signal from a process (si_code <= 0: kill, sigqueue, tgkill) was meant
  * for the program. One from the kernel (the terminal's ^C, ^Z, window
  * size) went to the whole foreground process group, which holds the child
- * unless the program left it.
+ * unless the program left it; but the kernel sends a hangup's SIGHUP to
+ * the session leader alone (ssh -t, docker run -it, setsid).
  */
 static void forward(int sig, siginfo_t *info, void *ctx)
 {
 	int saved = errno;
 
 	(void)ctx;
-	if (info->si_code <= 0 || syscall(SYS_getpgid, relay_child) != syscall(SYS_getpgid, 0))
+	if (info->si_code <= 0 || syscall(SYS_getpgid, relay_child) != syscall(SYS_getpgid, 0) ||
+	    (sig == SIGHUP && syscall(SYS_getsid, 0) == syscall(SYS_getpid)))
 		syscall(SYS_kill, relay_child, sig);
 	errno = saved;
 }

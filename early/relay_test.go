@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -98,6 +99,18 @@ func all(want string) func([]byte) bool {
 	}
 }
 
+// waitReport waits until the probe's report shows on the terminal, to its
+// end: the probe fails if the terminal hangs up while it writes.
+func waitReport(term *testutil.Terminal) (string, bool) {
+	out, ok := term.Wait(`{"Ran":`)
+	if ok {
+		var end string
+		end, ok = term.Wait("\n")
+		out += end
+	}
+	return out, ok
+}
+
 var (
 	jobReport  = regexp.MustCompile(`\[1\]\+ +([A-Z][a-z]+(?: \([a-z ]+\))?)`)
 	lastStatus = regexp.MustCompile(`status=([0-9]+)`)
@@ -123,7 +136,7 @@ func jobControl(t *testing.T, bin, cmdline string) []string {
 	}
 
 	term.Type(t, cmdline+"\n")
-	if out, ok := term.Wait(`"Ran":`); !ok {
+	if out, ok := waitReport(term); !ok {
 		return append(seen, "no report from the program: "+out)
 	}
 	job := testutil.Descendants(shell.Process.Pid)[0]
@@ -204,7 +217,12 @@ func TestPidJobControl(t *testing.T) {
 // alone resumes both: unlike a shell's fg, it does not reach the program.
 func TestPidStopContinue(t *testing.T) {
 	h := startHolder(t)
-	cmd := startWaiting(t, h)
+	// In a process group of its own, whose parent, the test, is in another
+	// one of the same session: the kernel discards SIGTSTP to an orphaned
+	// group, which the test's own group may be.
+	cmd := probeCmd(probe(t, dynamic), h.env("pid"), "-wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd = startWaitingCmd(t, h, cmd)
 	relay := cmd.Process.Pid
 	prog := program(relay, cmd.Path)
 	if prog == 0 {
@@ -227,5 +245,62 @@ func TestPidStopContinue(t *testing.T) {
 	}
 	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 42 {
 		t.Errorf("exit: %v, want code 42 (the program's answer to SIGUSR1)", err)
+	}
+}
+
+// hangup starts args, which run the probe bin with -wait, as the session
+// leader of a new terminal, as ssh -t or docker run -it do, hangs the
+// terminal up, and returns how the leader ended and whether the program
+// did.
+func hangup(t *testing.T, bin string, env []string, args ...string) []string {
+	term := testutil.NewTerminal(t)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(cleanEnv(), env...)
+	term.Start(t, cmd)
+	if out, ok := waitReport(term); !ok {
+		return []string{"no report from the program: " + out}
+	}
+	prog := program(cmd.Process.Pid, bin)
+	if prog == 0 {
+		t.Fatalf("no process of %s under %d", bin, cmd.Process.Pid)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	term.Hangup()
+	var seen []string
+	select {
+	case <-done:
+		seen = append(seen, "session leader: "+cmd.ProcessState.String())
+	case <-time.After(testutil.Deadline):
+		seen = append(seen, "session leader: still running")
+	}
+	st := testutil.WaitState(all("ended"), prog)
+	return append(seen, "program "+describe(st[0]))
+}
+
+// TestPidHangup checks that when the relay leads the session of a
+// terminal that hangs up, the program dies of the hangup, and so does the
+// relay, as with unshare --fork --pid: the kernel sends SIGHUP to the
+// session leader alone.
+func TestPidHangup(t *testing.T) {
+	h := startHolder(t)
+	testutil.RequireTool(t, "unshare")
+	bin := probe(t, dynamic)
+	want := []string{"session leader: signal: hangup", "program ended"}
+	unshare := hangup(t, bin, nil, "unshare", "--fork", "--pid", "sh", "-c", `"$0" "$@"; exit $?`, bin, "-wait")
+	if diff := cmp.Diff(want, unshare); diff != "" {
+		t.Fatalf("unshare --fork --pid leading a session (-want +got):\n%s", diff)
+	}
+	for _, f := range flavours {
+		t.Run(f.name, func(t *testing.T) {
+			bin := probe(t, f)
+			gons := hangup(t, bin, h.env("pid"), bin, "-wait")
+			if diff := cmp.Diff(unshare, gons); diff != "" {
+				t.Errorf("gons_pid leading a session, compared with unshare --fork --pid (-unshare +gons_pid):\n%s", diff)
+			}
+		})
 	}
 }

@@ -62,13 +62,17 @@
 // resolve in the new mount namespace, and root and working directory are
 // that namespace's root. Blanks around items are ignored.
 //
-// gons_target opens a pidfd of the process ([pidfd_open(2)], Linux 5.3)
-// and joins all of its namespaces at once with [setns(2)] on that pidfd
-// (Linux 5.8): all or none, and never those of another process that
-// reused the PID. On kernels whose setns(2) takes no pidfd it opens
-// /proc/PID/ns/TYPE for each type, checks that the pidfd's process still
-// lives, and then joins them one by one in the default order. gons_target
-// next to gons_<type> or gons_order is an error.
+// gons_target opens a pidfd of the process ([pidfd_open(2)], Linux 5.3),
+// compares each namespace to join with the caller's, and joins those that
+// differ, and only those, at once with [setns(2)] on that pidfd (Linux
+// 5.8): all or none, and never those of another process that reused the
+// PID. status.Joined reports them; a caller that shares them all joins
+// nothing and needs no privilege for it. Should that setns(2) fail, the
+// error names the process and the types. On kernels whose setns(2) takes
+// no pidfd it opens /proc/PID/ns/TYPE for each type, checks that the
+// pidfd's process still lives, and then joins them one by one in the
+// default order. gons_target next to gons_<type> or gons_order is an
+// error.
 //
 // With gons_target_fd the caller pins the process from its own call on:
 // the PID cannot be reused while the pidfd is open. The constructor checks
@@ -98,7 +102,8 @@
 //     node, a FIFO or a regular file named by mistake is refused ("not a
 //     namespace file", ENOTTY) without being opened, since opening a device
 //     can have effects. That costs a second lookup of each path.
-//   - A namespace the process is already in is no error. For user, mnt and
+//   - A namespace the process is already in is no error. With gons_target
+//     it is never joined (see above). By path, for user, mnt and
 //     pid it is skipped and not reported as joined: joining one's own user
 //     namespace fails, one's own mount namespace resets root and working
 //     directory, one's own PID namespace would fork for nothing. Other

@@ -87,6 +87,7 @@ enum gons_code {
 	GONS_CODE_REUSED_PID,     /* target_pid, want_inode, target_inode; err EINVAL */
 	GONS_CODE_NOT_PIDFD,      /* gons_target_fd, index: N, is no pidfd of target_pid; err */
 	GONS_CODE_NO_PIDFS,       /* INODE given where pidfds have no inodes of their own */
+	GONS_CODE_TARGET_SETNS,   /* target_pid; detail: the types, joined by ","; err */
 	GONS_NCODES,
 };
 

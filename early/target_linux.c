@@ -32,30 +32,27 @@ static void ns_dir_of(int pid, char *buf)
 	gons_stpcpy(gons_utoa(gons_stpcpy(buf, "/proc/"), pid), "/ns/");
 }
 
-/* The types of the target skipped where they are the caller's. */
-#define SKIPPED_OWN (GONS_SELF_CHECKED | (1u << GONS_USER))
-
 /*
- * Returns the types of spec->target_types to join: those of SKIPPED_OWN
- * only where the target's namespace differs from the caller's (see
- * GONS_SELF_CHECKED; in one setns(2) of a pidfd, one's own user namespace
- * fails the whole call), the others as they are. The types in checked are
- * looked up in /proc/PID/ns: one the kernel lacks is left out, unless the
- * caller asked for it by name. Returns -1 with rec filled on failure.
+ * Returns the types of spec->target_types to join: those whose namespace
+ * differs from the caller's, or whose identity is unknown. Joining one the
+ * caller is in changes nothing, could only fail (EPERM without the
+ * privilege, EINVAL for one's own user namespace, which fails the whole
+ * setns(2) of a pidfd), and would be reported as joined. The namespaces
+ * are looked up through the pidfds (PIDFD_GET_<TYPE>_NAMESPACE) or in
+ * /proc: a type the kernel lacks is left out, unless the caller asked for
+ * it by name. Returns -1 with rec filled on failure.
  */
-static long target_types(const struct gons_spec *spec, int pidfd, unsigned checked, ns_paths paths,
-                         struct gons_record *rec)
+static long target_types(const struct gons_spec *spec, int pidfd, ns_paths paths, struct gons_record *rec)
 {
 	struct gons_ns_id self[GONS_NTYPES] = { { 0 } }, id;
-	unsigned types = spec->target_types & ~checked;
+	unsigned types = 0;
 	char dir[32];
 
-	checked &= spec->target_types;
-	gons_read_self(checked, self);
+	gons_read_self(spec->target_types, self);
 	ns_dir_of(spec->target, dir);
 	for (int t = 0; t < GONS_NTYPES; t++) {
 		gons_stpcpy(gons_stpcpy(paths[t], dir), gons_var_names[t]);
-		if (!(checked & (1u << t)))
+		if (!(spec->target_types & (1u << t)))
 			continue;
 		if (gons_ns_id_by_pid(pidfd, dir, t, &id) < 0) {
 			int err = errno;
@@ -64,10 +61,26 @@ static long target_types(const struct gons_spec *spec, int pidfd, unsigned check
 			gons_fail(rec, GONS_OP_OPEN, t, err, paths[t]);
 			return -1;
 		}
-		if (!(SKIPPED_OWN & (1u << t)) || !gons_same_ns(&self[t], &id))
+		if (!gons_same_ns(&self[t], &id))
 			types |= 1u << t;
 	}
 	return types;
+}
+
+/*
+ * Records that the setns(2) of the target's pidfd for types failed with
+ * err, naming the types, in the default order, in the detail.
+ */
+GONS_COLD static void setns_failed(struct gons_record *rec, unsigned types, int err)
+{
+	char *p = rec->detail;
+
+	gons_fail(rec, GONS_OP_SETNS, -1, err, NULL);
+	rec->code = GONS_CODE_TARGET_SETNS;
+	for (int i = 0; i < GONS_NTYPES; i++)
+		if (types & (1u << gons_default_order[i]))
+			p = gons_stpcpy(gons_stpcpy(p, gons_var_names[gons_default_order[i]]), ",");
+	p[-1] = '\0'; /* types is never empty */
 }
 
 /*
@@ -76,8 +89,7 @@ static long target_types(const struct gons_spec *spec, int pidfd, unsigned check
  * there (EINVAL); then it joins them one by one through /proc/PID/ns, as if
  * named by gons_* paths. Returns and leaves *pid_self as gons_switch does.
  */
-static int setns_target(const struct gons_spec *spec, int pidfd, unsigned types, ns_paths tp,
-                        struct gons_record *rec, int *pid_self)
+static int setns_target(int pidfd, unsigned types, ns_paths tp, struct gons_record *rec, int *pid_self)
 {
 	struct gons_spec paths = { 0 };
 	int flags = 0;
@@ -102,18 +114,15 @@ static int setns_target(const struct gons_spec *spec, int pidfd, unsigned types,
 		*pid_self = -1;
 	}
 	if (err != EINVAL) {
-		gons_fail(rec, GONS_OP_SETNS, -1, err, NULL);
+		setns_failed(rec, types, err);
 		return 0;
 	}
 #endif
-	/* One by one, each type checked: the kernel may lack some, too. */
-	long all = target_types(spec, pidfd, (1u << GONS_NTYPES) - 1, tp, rec);
-	if (all <= 0)
-		return 0;
-	paths.bang = all;
+	/* One by one, as if named by paths, all opened before the first switch. */
+	paths.bang = types;
 	for (int i = 0; i < GONS_NTYPES; i++) {
 		int t = gons_default_order[i];
-		if (all & (1u << t)) {
+		if (types & (1u << t)) {
 			paths.path[t] = tp[t];
 			paths.order[paths.norder++] = t;
 		}
@@ -184,11 +193,11 @@ GONS_HOT int gons_join_target(const struct gons_spec *spec, struct gons_record *
 		goto out;
 	}
 	ns_paths tp;
-	long types = target_types(spec, pidfd, SKIPPED_OWN, tp, rec);
+	long types = target_types(spec, pidfd, tp, rec);
 	/* The /proc/PID files read were the target's only if it still lives. */
 	if (types < 0 || !gons_target_alive(pidfd, rec) || types == 0)
 		goto out;
-	pid = setns_target(spec, pidfd, types, tp, rec, pid_self);
+	pid = setns_target(pidfd, types, tp, rec, pid_self);
 out:
 	if (spec->target_fd == 0)
 		syscall(SYS_close, pidfd);

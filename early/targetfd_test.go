@@ -6,11 +6,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gonsproject/gons/internal/testutil"
 )
 
 // pidfdFile returns a pidfd of pid as a file, closed when the test ends.
@@ -124,5 +128,67 @@ func TestTargetNoPidfs(t *testing.T) {
 	r = runProbe(t, fallback, []string{"gons_target=" + pid, "gons_target_ns=uts"})
 	if r.Err != nil || r.TargetPID != h.pid || r.TargetInode != 0 {
 		t.Errorf("Err() = %+v, Target() = %d, %d; want nil, %d, 0", r.Err, r.TargetPID, r.TargetInode, h.pid)
+	}
+}
+
+// startIn starts cmd, which must end up in namespaces other than the
+// test's of the types that differ, and returns its PID once it is there.
+func startIn(t *testing.T, cmd *exec.Cmd, differ ...string) int {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pid := strconv.Itoa(cmd.Process.Pid)
+	self := selfNS(t)
+	for range 500 {
+		ns := nsLinks(t, pid)
+		if !slices.ContainsFunc(differ, func(typ string) bool { return ns[typ] == self[typ] }) {
+			return cmd.Process.Pid
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%v did not get namespaces of its own of the types %v", cmd.Args, differ)
+	return 0
+}
+
+// TestTargetDiffers checks that gons_target joins the namespaces that
+// differ from the caller's and only those, so that Joined() says what
+// changed, and that a caller without privileges that shares every
+// namespace with the target is not refused for joining what it is in.
+func TestTargetDiffers(t *testing.T) {
+	testutil.RequireRoot(t)
+	unshare := testutil.RequireTool(t, "unshare")
+	net := exec.Command("sleep", "infinity")
+	net.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	netOnly := strconv.Itoa(startIn(t, net, "net"))
+	same := strconv.Itoa(startIn(t, nobody(exec.Command("sleep", "infinity"))))
+	owned := strconv.Itoa(startIn(t, nobody(exec.Command(unshare, "--user", "--map-root-user", "--net", "sleep", "infinity")), "user", "net"))
+	for _, f := range []flavour{dynamic, staticMusl, fallback} {
+		for _, tt := range []struct {
+			name   string
+			target string
+			nobody bool
+			joined []string
+		}{
+			{"net only", netOnly, false, []string{"net"}},
+			{"nothing, unprivileged", same, true, nil},
+			{"a user namespace it owns, unprivileged", owned, true, []string{"user", "net"}},
+		} {
+			t.Run(f.name+"/"+tt.name, func(t *testing.T) {
+				cmd := probeCmd(probe(t, f), []string{"gons_target=" + tt.target})
+				if tt.nobody {
+					nobody(cmd)
+				}
+				r := run(t, cmd)
+				if r.Err != nil || !slices.Equal(r.Joined, tt.joined) {
+					t.Errorf("Err() = %+v, Joined() = %v; want nil, %v", r.Err, r.Joined, tt.joined)
+				}
+				if want := nsLinks(t, tt.target); r.NS["net"] != want["net"] || r.NS["user"] != want["user"] {
+					t.Errorf("net and user namespaces %s, %s; want the target's, %s, %s", r.NS["net"], r.NS["user"], want["net"], want["user"])
+				}
+				checkClean(t, r)
+			})
+		}
 	}
 }

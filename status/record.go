@@ -58,6 +58,7 @@ const (
 	codeReusedPID     // targetPid, wantInode, targetInode; errno EINVAL
 	codeNotPidfd      // index: gons_target_fd's descriptor; targetPid; errno
 	codeNoPidfs       // targetPid, wantInode; errno EOPNOTSUPP
+	codeTargetSetns   // targetPid; detail: the types; errno
 	numCodes
 )
 
@@ -185,6 +186,7 @@ var messages = [...]string{
 	codeReusedPID:     "process %p has pidfd inode %n, not %w",
 	codeNotPidfd:      "gons_target_fd: %i is not a pidfd of process %p (%e)",
 	codeNoPidfs:       "gons_target %p:%w: no inode names a process before pidfs (Linux 6.9)",
+	codeTargetSetns:   "process %p, %d: %e",
 	numCodes:          "failure code %c",
 	codeNotRun:        "%d is set but the early constructor did not run: %r",
 	codeSentinel:      "%d",

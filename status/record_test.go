@@ -40,7 +40,7 @@ func TestRecordCodes(t *testing.T) {
 	}
 	codes := []string{"none", "unknown_var", "duplicate_var", "empty_item", "bang_alone", "unknown_type",
 		"duplicate_type", "not_in_order", "path_too_long", "wrong_type", "not_namespace", "bad_number",
-		"conflict", "no_target", "reused_pid", "not_pidfd", "no_pidfs"}
+		"conflict", "no_target", "reused_pid", "not_pidfd", "no_pidfs", "target_setns"}
 	if len(codes) != numCodes {
 		t.Fatalf("%d codes listed here, %d defined", len(codes), numCodes)
 	}
@@ -106,6 +106,11 @@ func TestError(t *testing.T) {
 		msg:  "gons: target: gons_target_fd: 5 is not a pidfd of process 42 (bad file descriptor)",
 		is:   []error{syscall.EBADF},
 	}, {
+		name: "one setns of a target's pidfd",
+		o:    outcome{op: opSetns, typ: -1, code: codeTargetSetns, errno: syscall.EPERM, targetPID: 42, detail: "user,net,uts"},
+		msg:  "gons: setns: process 42, user,net,uts: operation not permitted",
+		is:   []error{syscall.EPERM},
+	}, {
 		name: "inode without pidfs",
 		o:    outcome{op: opTarget, typ: -1, code: codeNoPidfs, errno: syscall.EOPNOTSUPP, targetPID: 42, wantInode: 7},
 		msg:  "gons: target: gons_target 42:7: no inode names a process before pidfs (Linux 6.9)",
@@ -143,7 +148,7 @@ func TestError(t *testing.T) {
 	}, {
 		name: "code of a newer constructor",
 		o:    outcome{op: opParse, typ: -1, code: numCodes + 1, errno: syscall.EIO},
-		msg:  "gons: parse: failure code 18",
+		msg:  "gons: parse: failure code 19",
 		is:   []error{syscall.EIO},
 	}}
 	for _, tt := range tests {

@@ -18,9 +18,10 @@ import (
 // learns what to run.
 type Cmd struct {
 	*exec.Cmd
-	c       *child
-	err     error // of the preparation: Start and Wait return it
-	started bool
+	c        *child
+	err      error // of the preparation: Start and Wait return it
+	started  bool
+	startErr error // of Start: Wait returns it
 }
 
 // Command prepares the action registered under name to run in a
@@ -39,7 +40,10 @@ type Cmd struct {
 // ([runtime.LockOSThread]) that then exits while the child runs.
 //
 // A mistake in the call or the options is not reported here but by Start
-// (and Run, Output, CombinedOutput) as an [*Error].
+// (and Run, Output, CombinedOutput) as an [*Error]. Like the pipes of an
+// exec.Cmd, what the child is to inherit is opened here: the protocol
+// socket and, with [Target], the pidfd that pins the process from this
+// call on. Start, or the garbage collector, closes them.
 func Command(ctx context.Context, name string, args []string, opts ...Option) *Cmd {
 	o, err := collect(name, opts)
 	if err == nil && o.result != nil {
@@ -68,7 +72,8 @@ func (c *Cmd) Start() error {
 	if c.Cmd.Stderr == nil {
 		c.Cmd.Stderr = c.c.stderr
 	}
-	return c.c.start()
+	c.startErr = c.c.start()
+	return c.startErr
 }
 
 // Wait waits for the child to end, and for the copying to and from its
@@ -81,6 +86,9 @@ func (c *Cmd) Wait() error {
 	}
 	if !c.started {
 		return errors.New("reexec: Cmd not started")
+	}
+	if c.startErr != nil {
+		return c.startErr
 	}
 	_, err := c.c.wait(nil)
 	return err

@@ -173,7 +173,8 @@
 //     stops with the same signal, so that a shell reports the job stopped
 //     and takes the terminal back. Once resumed (a shell's fg and bg send
 //     SIGCONT to the whole process group), it sends SIGCONT to the program
-//     if the program is still stopped.
+//     if the program is still stopped (which, when the relay runs before
+//     the group's SIGCONT reached the program, makes a second one).
 //   - It resets SIGCHLD to its default before the fork: an inherited
 //     "ignore" would let the kernel reap the program unseen.
 //   - It exits with the program's code, or dies of the program's signal

@@ -139,7 +139,11 @@ func jobControl(t *testing.T, bin, cmdline string) []string {
 	if out, ok := waitReport(term); !ok {
 		return append(seen, "no report from the program: "+out)
 	}
-	job := testutil.Descendants(shell.Process.Pid)[0]
+	jobs := testutil.Descendants(shell.Process.Pid)
+	if len(jobs) == 0 {
+		t.Fatalf("bash (%d) started nothing for %q", shell.Process.Pid, cmdline)
+	}
+	job := jobs[0]
 	prog := program(job, bin)
 	if prog == 0 {
 		t.Fatalf("no process of %s under %d", bin, job)

@@ -112,7 +112,8 @@ func (c *Terminal) Shell(t testing.TB, env []string) *exec.Cmd {
 	cmd := exec.Command(RequireTool(t, "bash"), "--norc", "--noprofile", "-i")
 	// The prompt as an octal escape: the environment, which programs may
 	// print, does not hold the prompt's text.
-	cmd.Env = append(os.Environ(), `PS1=gons\055test$ `, "TERM=dumb", "HISTFILE=/dev/null")
+	// LC_ALL=C: bash's job reports ("Stopped") untranslated.
+	cmd.Env = append(os.Environ(), `PS1=gons\055test$ `, "TERM=dumb", "HISTFILE=/dev/null", "LC_ALL=C")
 	cmd.Env = append(cmd.Env, env...)
 	c.Start(t, cmd)
 	if _, ok := c.Wait(Prompt); !ok {

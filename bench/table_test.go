@@ -51,6 +51,9 @@ var headline = []headlineRow{
 	{"Reexec round trip `gons`/exec floor", "Reexec/none", dynamicOnly, "gons/floor-ratio", ratio3, "≤ 1.05"},
 	{"Reexec round trip `gons`/thediveo", "Reexec/none", dynamicOnly, "gons/thediveo-ratio", ratio3, "≤ 1"},
 	{"Reexec round trip `gons-func`/thediveo", "Reexec/none", dynamicOnly, "gons-func/thediveo-ratio", ratio3, "≤ 1"},
+	{"Call in a net namespace, `nsthread`/vishvananda/netns", "Thread/net", dynamicOnly, "thread/netns-ratio", ratio2, "≤ 1.05"},
+	{"Call in a net namespace, `nsthread`/`reexec` round trip", "Thread/net", dynamicOnly, "thread/reexec-ratio", ratio4, "≤ 0.02"},
+	{"Call in four namespaces, `nsthread`/`reexec` round trip", "Thread/all4", dynamicOnly, "thread/reexec-ratio", ratio4, "≤ 0.02"},
 	{"Size `early` adds, file bytes", "Size/%s", sizeLinks, "early-file-bytes", count, "≤ 4096 static"},
 	{"Size `early` adds, loaded bytes", "Size/%s", sizeLinks, "early-loaded-bytes", count, "≤ 4096 static"},
 	{"Harness A/A, exec time", "Harness/%s/startup", timedLinks, "a2/a-ratio", ratio3, "= 1"},
@@ -167,6 +170,20 @@ var details = func() []detail {
 			col("faults round trip", lib+"-minflt/reexec", faults))
 		d = append(d, detail{"Reexec round trip, " + lib + ", glibc-dynamic-znow", "Reexec/%s", []string{"none", "net"}, cols})
 	}
+	d = append(d, detail{"Thread: a call inside namespaces, glibc-dynamic-znow", "Thread/%s", []string{"net", "uts", "all4"}, []detailCol{
+		col("`nsthread` by path", "thread-ns/call", micro), col("by PID", "threadpid-ns/call", micro),
+		col("netns", "netns-ns/call", micro), col("`nsthread`/netns", "thread/netns-ratio", ratio2),
+		col("`nsthread`, 1 processor", "thread-procs1-ns/call", micro), col("netns, 1 processor", "netns-procs1-ns/call", micro),
+		col("`nsthread`/netns, 1 processor", "thread/netns-procs1-ratio", ratio2),
+		col("`InProcess`", "inprocess-ns/call", micro), col("`InProcess`/`nsthread`", "inprocess/thread-ratio", ratio2),
+		col("`reexec` round trip", "reexec-ns/call", milli), col("`nsthread`/`reexec`", "thread/reexec-ratio", ratio4),
+		col("allocs by path", "thread-allocs/call", count), col("allocs by PID", "threadpid-allocs/call", count),
+		col("allocs netns", "netns-allocs/call", count), col("allocs `InProcess`", "inprocess-allocs/call", count),
+	}})
+	d = append(d, detail{"Thread: 16 goroutines at once, four namespaces each, checked in every call", "Thread/%s", []string{"concurrent16"}, []detailCol{
+		col("16 at once, per call", "concurrent-ns/call", micro), col("one goroutine, per call", "sequential-ns/call", micro),
+		col("ratio", "concurrent/sequential-ratio", ratio2), col("calls checked", "checked-calls", count),
+	}})
 	var size []detailCol
 	for _, l := range links {
 		size = append(size, detailCol{l.String() + " file", "%s-file-bytes", count, "Size/" + l.String()},
@@ -205,6 +222,7 @@ func count(v float64) string {
 }
 func ratio2(v float64) string { return minus(strconv.FormatFloat(v, 'f', 2, 64)) }
 func ratio3(v float64) string { return minus(strconv.FormatFloat(v, 'f', 3, 64)) }
+func ratio4(v float64) string { return minus(strconv.FormatFloat(v, 'f', 4, 64)) }
 func nano(v float64) string   { return minus(strconv.FormatFloat(v, 'f', 0, 64)) + " ns" }
 func micro(v float64) string  { return minus(strconv.FormatFloat(v/1e3, 'f', 1, 64)) + " µs" }
 func milli(v float64) string  { return minus(strconv.FormatFloat(v/1e6, 'f', 3, 64)) + " ms" }

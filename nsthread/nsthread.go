@@ -243,7 +243,7 @@ func TargetPidfd(pidfd int, types ...string) Option {
 // "!", or all four for none.
 func targetTypes(types []string) ([]string, error) {
 	if len(types) == 0 {
-		return Types, nil
+		return []string{"cgroup", "ipc", "net", "uts"}, nil
 	}
 	var seen uint8
 	list := make([]string, 0, len(types))
@@ -304,7 +304,8 @@ func trimBang(typ string) string {
 }
 
 // Run runs fn on a locked OS thread that has joined the namespaces the
-// options name, switches the thread back afterwards, and returns fn's
+// options name, switches the thread back into the process's namespaces
+// afterwards, and returns fn's
 // result and error. A failure to switch in or back comes as an [*Error];
 // fn's own error as it is (joined with an *Error when the thread could not
 // be switched back, in which case the result is still fn's).

@@ -33,12 +33,12 @@
 // package first switched a type, whose descriptors it keeps open from then
 // on (one per type, close-on-exec; opening them for each call would cost
 // as much as the two switches). A thread that other code left in a
-// foreign namespace comes back clean too. The thread returns to the Go
-// runtime only when it is back: when switching back fails, or the
-// function panics or calls runtime.Goexit, the goroutine ends locked to
-// the thread, the runtime ends the thread with it, and the error says so
-// ([ErrThreadDiscarded]). A panic becomes an error ([ErrPanic],
-// [*PanicError]), as it does in reexec.
+// foreign namespace of a type the call joins comes back clean too. The
+// thread returns to the Go runtime only when it is back: when switching
+// back fails, or the function panics or calls runtime.Goexit, the
+// goroutine ends locked to the thread, the runtime ends the thread with
+// it, and the error says so ([ErrThreadDiscarded]). A panic becomes an
+// error ([ErrPanic], [*PanicError]), as it does in reexec.
 //
 // The function always runs on a goroutine of its own, never on the
 // caller's: a caller that locked its goroutine to a thread keeps that

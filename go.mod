@@ -5,4 +5,5 @@ go 1.24.0
 require (
 	github.com/google/go-cmp v0.7.0
 	golang.org/x/sys v0.41.0
+	gotest.tools/v3 v3.5.2
 )

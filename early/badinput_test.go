@@ -3,9 +3,7 @@
 package early_test
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/fs"
 )
 
 // bindNS bind-mounts the holder's namespace file of type typ onto a file
@@ -21,16 +20,7 @@ import (
 // Holders made before it do not see the mount.
 func bindNS(t *testing.T, h *holder, typ string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	file := filepath.Join(dir, typ)
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	file := fs.NewDir(t, "gons-bind", fs.WithMode(0o755), fs.WithFile(typ, "")).Join(typ)
 	if err := unix.Mount(h.path(typ), file, "", unix.MS_BIND, ""); err != nil {
 		t.Fatalf("bind-mounting %s: %v", h.path(typ), err)
 	}
@@ -91,12 +81,9 @@ func checkFailed(t *testing.T, r *report, want probeError, joined []string, h *h
 func TestBadInput(t *testing.T) {
 	h := startHolder(t)
 	self := selfNS(t)
-	fifo := filepath.Join(t.TempDir(), "fifo")
+	files := fs.NewDir(t, "gons-bad", fs.WithFile("regular", "net"))
+	regular, fifo := files.Join("regular"), files.Join("fifo")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	regular := filepath.Join(t.TempDir(), "regular")
-	if err := os.WriteFile(regular, []byte("net"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	long := "/" + strings.Repeat("x", 5000)

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/icmd"
 
 	"github.com/gonsproject/gons/internal/testutil"
 )
@@ -132,17 +133,17 @@ func probe(t testing.TB, f flavour) string {
 		testutil.RequireTool(t, f.cc)
 	}
 	out := filepath.Join(binDir, "probe-"+f.name)
-	cmd := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", out, "-ldflags", f.ldflags, "./testdata/probe")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED="+f.cgo)
+	build := icmd.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", out, "-ldflags", f.ldflags, "./testdata/probe")
+	build.Env = append(os.Environ(), "CGO_ENABLED="+f.cgo)
 	if f.cc != "" {
-		cmd.Env = append(cmd.Env, "CC="+f.cc)
+		build.Env = append(build.Env, "CC="+f.cc)
 	}
 	if f.cflags != "" {
-		cmd.Env = append(cmd.Env, "CGO_CFLAGS="+f.cflags)
+		build.Env = append(build.Env, "CGO_CFLAGS="+f.cflags)
 	}
-	if msg, err := cmd.CombinedOutput(); err != nil {
+	if err := icmd.RunCmd(build).Compare(icmd.Success); err != nil {
 		failed[f.name] = true
-		t.Fatalf("building the %s probe: %v\n%s", f.name, err, msg)
+		t.Fatalf("building the %s probe: %v", f.name, err)
 	}
 	built[f.name] = out
 	return out
@@ -163,6 +164,14 @@ func cleanEnv() []string {
 // environment.
 func probeCmd(bin string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(cleanEnv(), env...)
+	return cmd
+}
+
+// probeRun is probeCmd for icmd, for runs that need no more than the
+// environment and check exit code and output.
+func probeRun(bin string, env []string, args ...string) icmd.Cmd {
+	cmd := icmd.Command(bin, args...)
 	cmd.Env = append(cleanEnv(), env...)
 	return cmd
 }

@@ -3,12 +3,12 @@
 package early_test
 
 import (
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gonsproject/gons/internal/testutil"
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/icmd"
 )
 
 // TestSymbolsDoNotCollide links early into a program whose own C code
@@ -16,11 +16,7 @@ import (
 func TestSymbolsDoNotCollide(t *testing.T) {
 	testutil.RequireCgo(t)
 	bin := filepath.Join(t.TempDir(), "collide")
-	if out, err := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", bin, "./testdata/collide").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	out, err := exec.Command(bin).Output()
-	if err != nil || strings.TrimSpace(string(out)) != "42 true" {
-		t.Errorf("collide: %q, %v; want \"42 true\"", out, err)
-	}
+	icmd.RunCommand(testutil.GoTool(t), "build", "-buildvcs=false", "-o", bin, "./testdata/collide").Assert(t, icmd.Success)
+	out := icmd.RunCmd(probeRun(bin, nil)).Assert(t, icmd.Success).Stdout()
+	assert.Equal(t, out, "42 true\n")
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/icmd"
 )
 
 // TestPid checks that with gons_pid the program and its children run in
@@ -85,11 +86,8 @@ func TestPidRelay(t *testing.T) {
 	})
 	for _, code := range []int{0, 7, 255} {
 		t.Run(fmt.Sprintf("exit %d", code), func(t *testing.T) {
-			cmd := probeCmd(probe(t, dynamic), h.env("pid"), "-exit", strconv.Itoa(code))
-			err := cmd.Run()
-			if got := cmd.ProcessState.ExitCode(); got != code {
-				t.Errorf("exit code %d (%v), want %d", got, err, code)
-			}
+			icmd.RunCmd(probeRun(probe(t, dynamic), h.env("pid"), "-exit", strconv.Itoa(code))).
+				Assert(t, icmd.Expected{ExitCode: code})
 		})
 	}
 	// Signals the Go runtime dies of by default rather than turning into

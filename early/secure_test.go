@@ -3,47 +3,26 @@
 package early_test
 
 import (
-	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"gotest.tools/v3/assert"
+	"gotest.tools/v3/fs"
 )
 
 // setuidCopy copies the probe built as f to a directory everybody can
 // read, owned by root with the setuid bit set.
 func setuidCopy(t *testing.T, f flavour) string {
 	t.Helper()
-	dir := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	src, err := os.Open(probe(t, f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	path := filepath.Join(dir, "probe")
-	dst, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(dst, src)
-	if cerr := dst.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(path, os.ModeSetuid|0o755) // after writing, which clears the bit
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path
+	b, err := os.ReadFile(probe(t, f))
+	assert.NilError(t, err)
+	// The mode after the content: writing clears the setuid bit.
+	dir := fs.NewDir(t, "gons-setuid", fs.WithMode(0o755),
+		fs.WithFile("probe", "", fs.WithBytes(b), fs.WithMode(os.ModeSetuid|0o755)))
+	return dir.Join("probe")
 }
 
 // TestSecure checks that a setuid-root program run by an unprivileged user

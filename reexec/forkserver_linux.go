@@ -114,8 +114,8 @@ func tooBigForExec(env []string) bool {
 // process, which waits for it as exec.Cmd would.
 type forked struct {
 	proc    *os.Process
-	stop    func() bool // stops the context's kill
-	copiers []func()    // copy the child's output, once it started
+	stopped chan struct{} // closed once the child is reaped: ends killWith
+	copiers []func()      // copy the child's output, once it started
 	copy    sync.WaitGroup
 	pipes   []*os.File // this process's ends of the child's standard streams
 }
@@ -168,7 +168,8 @@ func startForked(c *child) error {
 	c.req.Forked, c.req.Env = true, rest
 	f.proc, _ = os.FindProcess(pid) // never fails on Linux
 	c.fork = f
-	f.stop = context.AfterFunc(c.ctx, f.kill)
+	f.stopped = make(chan struct{})
+	go f.killWith(c.ctx)
 	f.copy.Add(len(f.copiers))
 	for _, fn := range f.copiers {
 		go func() {
@@ -219,12 +220,24 @@ func closeAll(files []*os.File) {
 
 func (f *forked) kill() { f.proc.Kill() }
 
+// killWith kills the child when ctx is done, unless wait reaped it first.
+// It is what context.AfterFunc would do, which would link context's
+// cancellation machinery and reflectlite, about 22 KB, into every program
+// that imports reexec.
+func (f *forked) killWith(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		f.kill()
+	case <-f.stopped:
+	}
+}
+
 // wait waits for the child, then for the copying of its output, as
 // exec.Cmd.Wait does with WaitDelay grace: what a process the action
 // started still holds open is cut off after that, with exec.ErrWaitDelay.
 func (f *forked) wait() error {
 	state, err := f.proc.Wait()
-	f.stop()
+	close(f.stopped)
 	copied := make(chan struct{})
 	go func() { f.copy.Wait(); close(copied) }()
 	timer := time.NewTimer(grace)

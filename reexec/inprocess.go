@@ -20,7 +20,9 @@ import (
 // of its own has ([Environment], [Stdout], [Stderr], and the like).
 // Otherwise, and for actions registered with [Register], the action runs
 // in a child as it would without the option. A call costs microseconds
-// instead of a process start.
+// instead of a process start, and needs no cgo: built with
+// CGO_ENABLED=0, where a child cannot switch, an action run in-process
+// still joins these namespaces.
 //
 // The parameter and the result still travel as JSON, decoded strictly, so
 // that the action sees and returns what it would in a child, and a failure

@@ -1,37 +1,34 @@
 /*
- * Numbers and structures of the kernel that the C library's headers may
- * lack (musl's lack several), for the C files of the switch. Each is the
- * same on every architecture Linux runs on; where a header has the name,
- * the header's value wins.
+ * Numbers and structures of the kernel for the C files of the switch. The
+ * system call numbers, CLONE_NEW* flags and ioctl encodings come from the
+ * C library's headers (glibc 2.36 and musl 1.2.3 have them all), which
+ * know the architecture: ioctl numbers differ between architectures
+ * (_IOC_NONE is 1 on mips and powerpc, 0 elsewhere), and so do system
+ * call numbers (mips adds 4000, 5000 or 6000). What those headers lack
+ * (musl has none of the kernel's linux/ headers) is written out below in
+ * types of fixed size only, so that its layout is the same on every
+ * architecture, and the _Static_asserts hold each layout to the kernel's
+ * ABI wherever it is compiled; cross-compiling checks the other
+ * architectures (see CONTRIBUTING.md).
  */
 #ifndef GONS_KERNEL_H
 #define GONS_KERNEL_H
 
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
-#ifndef CLONE_NEWCGROUP
-#define CLONE_NEWCGROUP 0x02000000
-#endif
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-/* Linux 5.1 and 5.3; the same number on every architecture. */
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-/* _IO(0xb7, 0x3) from <linux/nsfs.h>, which musl's headers lack; Linux 4.11. */
-#define GONS_NS_GET_NSTYPE 0xb703
+/* NS_GET_NSTYPE of <linux/nsfs.h> (Linux 4.11). */
+#define GONS_NS_GET_NSTYPE _IO(0xb7, 0x3)
+
+/* PIDFD_GET_<TYPE>_NAMESPACE of <linux/pidfd.h> (Linux 6.11): _IO(0xFF, nr). */
+#define GONS_PIDFD_GET_NS(nr) (_IO(0xFF, 0) | (nr))
 
 /*
- * struct statx of <linux/stat.h> (Linux 4.11), the same on every
- * architecture, which musl's headers lack. statx(2) spares the libc's
- * stat wrappers, which differ between architectures and cost more code.
+ * struct statx of <linux/stat.h> (Linux 4.11). statx(2) spares the C
+ * library's stat wrappers, which differ between architectures.
  */
 struct gons_statx {
 	uint32_t mask, blksize;
@@ -39,45 +36,47 @@ struct gons_statx {
 	uint32_t nlink, uid, gid;
 	uint16_t mode, spare0;
 	uint64_t ino, size, blocks, attributes_mask;
-	uint64_t times[8]; /* atime, btime, ctime, mtime */
+	uint64_t times[8]; /* atime, btime, ctime, mtime: s64 seconds, u32 ns, s32 */
 	uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
 	uint64_t spare[14];
 };
+_Static_assert(sizeof(struct gons_statx) == 256 && offsetof(struct gons_statx, ino) == 32 &&
+                       offsetof(struct gons_statx, dev_major) == 136,
+               "struct statx is 256 bytes, stx_ino at 32, stx_dev_major at 136");
 
-#define GONS_STATX_INO 0x100U
+#define GONS_STATX_INO 0x100U /* STATX_INO */
 
 /*
- * struct pidfd_info of <linux/pidfd.h> as of Linux 6.13 (PIDFD_INFO_SIZE_VER0,
- * 64 bytes, the same on every architecture); the kernel fills what fits the
- * size the request carries.
+ * struct pidfd_info of <linux/pidfd.h> as of Linux 6.13
+ * (PIDFD_INFO_SIZE_VER0); the kernel fills what fits the size that
+ * PIDFD_GET_INFO carries.
  */
 struct gons_pidfd_info {
 	uint64_t mask, cgroupid;
 	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
 };
+_Static_assert(sizeof(struct gons_pidfd_info) == 64 && offsetof(struct gons_pidfd_info, pid) == 16,
+               "struct pidfd_info is 64 bytes (PIDFD_INFO_SIZE_VER0), pid at 16");
 
-/*
- * capget(2)'s header and data of <linux/capability.h>, which musl's
- * headers lack: plain 32-bit words on every architecture.
- */
+#define GONS_PIDFD_GET_INFO _IOWR(0xFF, 11, struct gons_pidfd_info)
+#define GONS_PIDFD_INFO_PID 1
+
+/* capget(2)'s header and data of <linux/capability.h>. */
 struct gons_cap_header {
 	uint32_t version;
-	int pid;
+	int32_t pid;
 };
 struct gons_cap_data {
 	uint32_t effective, permitted, inheritable;
 };
-#define GONS_CAP_VERSION_3 0x20080522 /* two gons_cap_data */
+_Static_assert(sizeof(struct gons_cap_header) == 8 && sizeof(struct gons_cap_data) == 12,
+               "capget(2) takes two 32-bit words, then three per set");
+
+#define GONS_CAP_VERSION_3 0x20080522 /* _LINUX_CAPABILITY_VERSION_3: two gons_cap_data */
 #define GONS_CAP_SETGID    6
 
-/* f_type of nsfs, NSFS_MAGIC of <linux/magic.h>. */
-#define GONS_NSFS_MAGIC 0x6e736673
-
-/* f_type of pidfs (Linux 6.9), PID_FS_MAGIC of <linux/magic.h>. */
+/* f_type of nsfs and of pidfs (Linux 6.9): NSFS_MAGIC, PID_FS_MAGIC of <linux/magic.h>. */
+#define GONS_NSFS_MAGIC   0x6e736673
 #define GONS_PID_FS_MAGIC 0x50494446
-
-/* PIDFD_GET_INFO; _IOWR encodes it for the architecture. */
-#define GONS_PIDFD_GET_INFO _IOWR(0xFF, 11, struct gons_pidfd_info)
-#define GONS_PIDFD_INFO_PID 1
 
 #endif

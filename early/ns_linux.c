@@ -57,7 +57,7 @@ GONS_HOT int gons_ns_open(const struct gons_spec *spec, int t, struct gons_recor
 	int op = GONS_OP_OPEN, fd = -1;
 	long got = -1;
 
-	if (syscall(SYS_statfs, path, &fs) < 0)
+	if (statfs(path, &fs) < 0)
 		goto fail;
 	op = GONS_OP_CHECK;
 	errno = ENOTTY; /* what NS_GET_NSTYPE says of other files */
@@ -99,7 +99,7 @@ GONS_HOT static int ns_of_pid(int pidfd, const char *dir, int t)
 	char path[48];
 
 #ifndef GONS_TEST_OLD_KERNEL /* tests build with it to take the other way */
-	int fd = pidfd >= 0 ? syscall(SYS_ioctl, pidfd, 0xff00 | pidfd_ns_nr[t], 0) : -1;
+	int fd = pidfd >= 0 ? syscall(SYS_ioctl, pidfd, GONS_PIDFD_GET_NS(pidfd_ns_nr[t]), 0) : -1;
 	if (fd >= 0)
 		return fd;
 #endif

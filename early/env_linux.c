@@ -197,6 +197,12 @@ static int parse_number(const char *s, size_t len, unsigned long long max, unsig
 	return 0;
 }
 
+/* Reads all of s as parse_number does. */
+static int parse_whole(const char *s, unsigned long long max, unsigned long long *n)
+{
+	return parse_number(s, span(s, '\0'), max, n);
+}
+
 /* Records that the value of variable v is not a number it takes. Returns -1. */
 GONS_COLD static int bad_number(int v, const char *value, struct gons_record *rec)
 {
@@ -212,7 +218,7 @@ static int take_target_fd(const char *value, struct gons_spec *spec)
 {
 	unsigned long long n;
 
-	if (parse_number(value, span(value, '\0'), 0x7ffffffe, &n) < 0 || n < 3)
+	if (parse_whole(value, 0x7ffffffe, &n) < 0 || n < 3)
 		return -1;
 	spec->target_fd = (int)n + 1;
 	return 0;
@@ -402,8 +408,7 @@ GONS_HOT static int parse_target(const char **values, struct gons_spec *spec, st
 		return bad_number(GONS_VAR_TARGET, target, rec);
 	spec->target = (int)n;
 	if (target[len] == ':') {
-		const char *inode = target + len + 1;
-		if (parse_number(inode, span(inode, '\0'), ~0ULL, &spec->inode) < 0 || spec->inode == 0)
+		if (parse_whole(target + len + 1, ~0ULL, &spec->inode) < 0 || spec->inode == 0)
 			return bad_number(GONS_VAR_TARGET, target, rec);
 	}
 	spec->target_types = ALL_TYPES;
@@ -424,17 +429,13 @@ GONS_HOT static int parse_ids(const char **values, struct gons_spec *spec, struc
 {
 	unsigned long long n;
 
-	if (values[GONS_VAR_UID] != NULL) {
-		if (parse_number(values[GONS_VAR_UID], span(values[GONS_VAR_UID], '\0'), 0xfffffffe, &n) < 0)
-			return bad_number(GONS_VAR_UID, values[GONS_VAR_UID], rec);
-		spec->set_uid = 1;
-		spec->uid = (unsigned)n;
-	}
-	if (values[GONS_VAR_GID] != NULL) {
-		if (parse_number(values[GONS_VAR_GID], span(values[GONS_VAR_GID], '\0'), 0xfffffffe, &n) < 0)
-			return bad_number(GONS_VAR_GID, values[GONS_VAR_GID], rec);
-		spec->set_gid = 1;
-		spec->gid = (unsigned)n;
+	for (int v = GONS_VAR_UID; v <= GONS_VAR_GID; v++) {
+		if (values[v] == NULL)
+			continue;
+		if (parse_whole(values[v], 0xfffffffe, &n) < 0)
+			return bad_number(v, values[v], rec);
+		*(v == GONS_VAR_UID ? &spec->set_uid : &spec->set_gid) = 1;
+		*(v == GONS_VAR_UID ? &spec->uid : &spec->gid) = (unsigned)n;
 	}
 	return 0;
 }
@@ -458,7 +459,7 @@ static int parse_reexec_fd(const char *value, struct gons_record *rec)
 
 	if (rec->reexec_fd != 0)
 		return parse_fail(rec, GONS_CODE_DUPLICATE_VAR, -1, GONS_VAR_REEXEC_FD, "GONS_REEXEC_FD", 14);
-	if (parse_number(value, span(value, '\0'), 0x7ffffffe, &n) < 0)
+	if (parse_whole(value, 0x7ffffffe, &n) < 0)
 		return bad_number(GONS_VAR_REEXEC_FD, value, rec);
 	rec->reexec_fd = (int)n + 1;
 	return 0;

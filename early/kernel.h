@@ -79,4 +79,20 @@ _Static_assert(sizeof(struct gons_cap_header) == 8 && sizeof(struct gons_cap_dat
 #define GONS_NSFS_MAGIC   0x6e736673
 #define GONS_PID_FS_MAGIC 0x50494446
 
+/*
+ * statfs(2) and fstatfs(2) into the C library's struct statfs. Where there
+ * is no statfs64 system call (64-bit architectures), glibc and musl pass
+ * that struct to the system call as it is, and so does this: musl's
+ * statfs(3) and fstatfs(3) live in one object with statvfs(3), which a
+ * static program then links too. Elsewhere the C library's struct and the
+ * kernel's differ, and the C library converts.
+ */
+#ifdef SYS_statfs64
+#define gons_statfs(path, buf) statfs(path, buf)
+#define gons_fstatfs(fd, buf)  fstatfs(fd, buf)
+#else
+#define gons_statfs(path, buf) syscall(SYS_statfs, path, buf)
+#define gons_fstatfs(fd, buf)  syscall(SYS_fstatfs, fd, buf)
+#endif
+
 #endif

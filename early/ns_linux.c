@@ -57,7 +57,7 @@ GONS_HOT int gons_ns_open(const struct gons_spec *spec, int t, struct gons_recor
 	int op = GONS_OP_OPEN, fd = -1;
 	long got = -1;
 
-	if (statfs(path, &fs) < 0)
+	if (gons_statfs(path, &fs) < 0)
 		goto fail;
 	op = GONS_OP_CHECK;
 	errno = ENOTTY; /* what NS_GET_NSTYPE says of other files */

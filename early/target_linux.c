@@ -142,7 +142,7 @@ static int on_pidfs(int fd)
 #ifdef GONS_TEST_OLD_KERNEL /* tests build with it to take the other way */
 	return (void)fd, (void)fs, 0;
 #endif
-	return fstatfs(fd, &fs) == 0 && fs.f_type == GONS_PID_FS_MAGIC;
+	return gons_fstatfs(fd, &fs) == 0 && fs.f_type == GONS_PID_FS_MAGIC;
 }
 
 /*

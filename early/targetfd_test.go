@@ -131,8 +131,9 @@ func TestTargetNoPidfs(t *testing.T) {
 	}
 }
 
-// startIn starts cmd, which must end up in namespaces other than the
-// test's of the types that differ, and returns its PID once it is there.
+// startIn starts cmd, which must end up running sleep in namespaces other
+// than the test's of the types that differ, and returns its PID once it is
+// there.
 func startIn(t *testing.T, cmd *exec.Cmd, differ ...string) int {
 	t.Helper()
 	if err := cmd.Start(); err != nil {
@@ -143,7 +144,8 @@ func startIn(t *testing.T, cmd *exec.Cmd, differ ...string) int {
 	self := selfNS(t)
 	for range 500 {
 		ns := nsLinks(t, pid)
-		if !slices.ContainsFunc(differ, func(typ string) bool { return ns[typ] == self[typ] }) {
+		comm, _ := os.ReadFile("/proc/" + pid + "/comm")
+		if string(comm) == "sleep\n" && !slices.ContainsFunc(differ, func(typ string) bool { return ns[typ] == self[typ] }) {
 			return cmd.Process.Pid
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -190,5 +192,24 @@ func TestTargetDiffers(t *testing.T) {
 				checkClean(t, r)
 			})
 		}
+	}
+}
+
+// TestTargetSetnsRefused checks that a refused setns(2) of the target's
+// pidfd names the process and the types: an unprivileged caller may look
+// at the namespaces of a process of its own user, but not join them.
+func TestTargetSetnsRefused(t *testing.T) {
+	testutil.RequireRoot(t)
+	unshare := testutil.RequireTool(t, "unshare")
+	testutil.RequireTool(t, "setpriv")
+	pid := strconv.Itoa(startIn(t, exec.Command(unshare, "--net", "--uts", "setpriv", "--reuid=65534", "--regid=65534",
+		"--clear-groups", "sleep", "infinity"), "net", "uts"))
+	for _, f := range []flavour{dynamic, staticMusl} {
+		r := run(t, nobody(probeCmd(probe(t, f), []string{"gons_target=" + pid})))
+		want := "gons: setns: process " + pid + ", net,uts: operation not permitted"
+		if r.Err == nil || r.Err.Msg != want || r.Err.Errno != int(syscall.EPERM) || len(r.Joined) != 0 {
+			t.Errorf("%s: Err() = %+v, Joined() = %v; want %q, nothing joined", f.name, r.Err, r.Joined, want)
+		}
+		checkClean(t, r)
 	}
 }

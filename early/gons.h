@@ -194,6 +194,9 @@ char *gons_utoa(char *dst, unsigned n);
 
 /* ns_linux.c: namespace files. */
 
+/* Closes fd: one function for the many places that close costs less code than a syscall(2) at each. */
+void gons_close(int fd);
+
 /* The CLONE_NEW* flag of each type. */
 extern const int gons_clone_flag[GONS_NTYPES];
 

@@ -19,6 +19,11 @@ const int gons_clone_flag[GONS_NTYPES] = {
 	[GONS_USER] = CLONE_NEWUSER,     [GONS_UTS] = CLONE_NEWUTS,
 };
 
+GONS_HOT void gons_close(int fd)
+{
+	syscall(SYS_close, fd);
+}
+
 /*
  * Reads the namespace identity of fd. statx(2) with an empty path spares
  * the libc's stat wrappers.
@@ -72,7 +77,7 @@ GONS_HOT int gons_ns_open(const struct gons_spec *spec, int t, struct gons_recor
 fail:;
 	int err = errno;
 	if (fd >= 0)
-		syscall(SYS_close, fd);
+		gons_close(fd);
 	gons_fail(rec, op, t, got < 0 ? err : EINVAL, path);
 	if (op == GONS_OP_CHECK) {
 		rec->code = got < 0 ? GONS_CODE_NOT_NAMESPACE : GONS_CODE_WRONG_TYPE;
@@ -115,7 +120,7 @@ GONS_HOT int gons_ns_id_by_pid(int pidfd, const char *dir, int t, struct gons_ns
 		return -1;
 	int ret = gons_ns_id_of(fd, id);
 	int err = errno;
-	syscall(SYS_close, fd);
+	gons_close(fd);
 	errno = err;
 	return ret;
 }
@@ -133,7 +138,7 @@ GONS_HOT void gons_read_self(unsigned types, struct gons_ns_id *self)
 		if (types & (1u << t))
 			gons_ns_id_by_pid(pidfd, "/proc/self/ns/", t, &self[t]);
 	if (pidfd >= 0)
-		syscall(SYS_close, pidfd);
+		gons_close(pidfd);
 }
 
 /* Kept to undo a PID join should the fork fail. */
@@ -143,7 +148,7 @@ GONS_HOT int gons_own_pid_ns(void)
 	int fd = ns_of_pid(pidfd, "/proc/self/ns/", GONS_PID);
 
 	if (pidfd >= 0)
-		syscall(SYS_close, pidfd);
+		gons_close(pidfd);
 	return fd;
 }
 

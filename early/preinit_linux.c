@@ -52,7 +52,7 @@ GONS_HOT static void run(char **env, struct gons_record *rec)
 			gons_die(&spec, rec);
 	}
 	if (spec.target_fd != 0)
-		syscall(SYS_close, spec.target_fd - 1); /* handed over to be closed, on every path */
+		gons_close(spec.target_fd - 1); /* handed over to be closed, on every path */
 	/* Only now: spec points into the values, which this wipes. */
 	environ = gons_strip(env);
 	if (pid)

@@ -175,7 +175,7 @@ GONS_HOT void gons_fork_into_pid(int self, struct gons_record *rec)
 	int err = errno;
 	if (child > 0) {
 		if (self >= 0)
-			syscall(SYS_close, self);
+			gons_close(self);
 		relay(child);
 	}
 	if (child < 0) {
@@ -195,6 +195,6 @@ GONS_HOT void gons_fork_into_pid(int self, struct gons_record *rec)
 			syscall(SYS_kill, syscall(SYS_getpid), SIGKILL);
 	}
 	if (self >= 0)
-		syscall(SYS_close, self);
+		gons_close(self);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }

@@ -54,7 +54,7 @@ GONS_HOT static void close_all(int *fd)
 {
 	for (int t = 0; t < GONS_NTYPES; t++)
 		if (fd[t] >= 0) {
-			syscall(SYS_close, fd[t]);
+			gons_close(fd[t]);
 			fd[t] = -1;
 		}
 }
@@ -98,7 +98,7 @@ GONS_HOT int gons_switch(const struct gons_spec *spec, struct gons_record *rec, 
 		if (fd[t] < 0 && (fd[t] = gons_ns_open(spec, t, rec)) < 0)
 			goto out;
 		if ((GONS_SELF_CHECKED & (1u << t)) && gons_is_self(fd[t], &self[t])) {
-			syscall(SYS_close, fd[t]);
+			gons_close(fd[t]);
 			fd[t] = -1;
 			continue;
 		}
@@ -107,13 +107,13 @@ GONS_HOT int gons_switch(const struct gons_spec *spec, struct gons_record *rec, 
 		if (join(fd[t], t, spec->path[t], rec) < 0)
 			goto out;
 		pid |= t == GONS_PID;
-		syscall(SYS_close, fd[t]);
+		gons_close(fd[t]);
 		fd[t] = -1;
 	}
 out:
 	close_all(fd);
 	if (!pid && *pid_self >= 0) {
-		syscall(SYS_close, *pid_self);
+		gons_close(*pid_self);
 		*pid_self = -1;
 	}
 	return pid;

@@ -110,7 +110,7 @@ static int setns_target(int pidfd, unsigned types, ns_paths tp, struct gons_reco
 	}
 	int err = errno;
 	if (*pid_self >= 0) {
-		syscall(SYS_close, *pid_self);
+		gons_close(*pid_self);
 		*pid_self = -1;
 	}
 	if (err != EINVAL) {
@@ -200,6 +200,6 @@ GONS_HOT int gons_join_target(const struct gons_spec *spec, struct gons_record *
 	pid = setns_target(pidfd, types, tp, rec, pid_self);
 out:
 	if (spec->target_fd == 0)
-		syscall(SYS_close, pidfd);
+		gons_close(pidfd);
 	return pid;
 }

@@ -205,7 +205,8 @@ func Namespaces(ns []Namespace) Option {
 // its PID now belongs to another process. Package early joins the
 // namespaces all at once through the pidfd where the kernel allows it
 // (Linux 5.8), so a process that exits meanwhile is never half joined.
-// Target cannot be combined with [Namespaces].
+// Target needs pidfd_open(2): on kernels before Linux 5.3 the run fails
+// with ENOSYS. It cannot be combined with [Namespaces].
 //
 // [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
 func Target(pid int, types ...string) Option {

@@ -56,6 +56,9 @@ var headline = []headlineRow{
 	{"Call in four namespaces, `nsthread`/`reexec` round trip", "Thread/all4", dynamicOnly, "thread/reexec-ratio", ratio4, "≤ 0.02"},
 	{"Size `early` adds, file bytes", "Size/%s", sizeLinks, "early-file-bytes", count, "≤ 4096 static"},
 	{"Size `early` adds, loaded bytes", "Size/%s", sizeLinks, "early-loaded-bytes", count, "≤ 4096 static"},
+	{"Size `early` + `status.Err` adds, loaded bytes", "Size/%s", sizeLinks, "early+status-loaded-bytes", count, "≤ 8192 static"},
+	{"Size budget of the footprint test, `early`, loaded bytes", "Size/%s", staticSizeLinks, "early-budget-bytes", count, ""},
+	{"Size budget of the footprint test, `early` + `status.Err`", "Size/%s", staticSizeLinks, "early+status-budget-bytes", count, ""},
 	{"Harness A/A, exec time", "Harness/%s/startup", timedLinks, "a2/a-ratio", ratio3, "= 1"},
 	{"Harness A/A, per switch", "Harness/%s/switch", timedLinks, "a2/a-ratio", ratio3, "= 1"},
 	{"Harness known cost, measured/own clock", "Harness/%s/startup", timedLinks, "calls/own-ratio", ratio3, "= 1"},
@@ -86,10 +89,12 @@ func (row *headlineRow) benchOf(i int) (string, bool) {
 // The names of the three ways of linking in the benchmarks, in the order
 // of links; an empty name leaves its column empty.
 var (
-	timedLinks  = [3]string{timedNames[0], timedNames[1], timedNames[2]}
-	sizeLinks   = [3]string{linkingNames[0], linkingNames[1], linkingNames[2]}
-	instrLinks  = [3]string{"glibc-dynamic-lazy", "glibc-static", "musl-static"}
-	dynamicOnly = [3]string{timedNames[0], "", ""}
+	timedLinks = [3]string{timedNames[0], timedNames[1], timedNames[2]}
+	sizeLinks  = [3]string{linkingNames[0], linkingNames[1], linkingNames[2]}
+	// The static builds alone, which the footprint test holds to budgets.
+	staticSizeLinks = [3]string{"", linkingNames[1], linkingNames[2]}
+	instrLinks      = [3]string{"glibc-dynamic-lazy", "glibc-static", "musl-static"}
+	dynamicOnly     = [3]string{timedNames[0], "", ""}
 )
 
 // detail is a table of the figures of one benchmark: a row for each

@@ -54,13 +54,13 @@
 //	                                          like the others and handed to reexec; not a
 //	                                          number from 0 to 2147483646: a parse error
 //
-// Names are lowercase. An empty value counts as unset. Without gons_order
-// the order is !user,!mnt,!cgroup,!ipc,!net,!uts,!time,!pid: every path is
-// opened before the first switch, and the user namespace, which may own the
-// others, is joined first. In an explicit order, a type without "!" has its
-// path opened right before its own switch; after a mnt switch, paths
-// resolve in the new mount namespace, and root and working directory are
-// that namespace's root. Blanks around items are ignored.
+// The gons_* names are lowercase. An empty value counts as unset. Without
+// gons_order the order is !user,!mnt,!cgroup,!ipc,!net,!uts,!time,!pid:
+// every path is opened before the first switch, and the user namespace,
+// which may own the others, is joined first. In an explicit order, a type
+// without "!" has its path opened right before its own switch; after a mnt
+// switch, paths resolve in the new mount namespace, and root and working
+// directory are that namespace's root. Blanks around items are ignored.
 //
 // gons_target opens a pidfd of the process ([pidfd_open(2)], Linux 5.3),
 // compares each namespace to join with the caller's, and joins those that

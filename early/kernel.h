@@ -20,6 +20,21 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
+/*
+ * On 32-bit x86 and arm, setresuid(2), setresgid(2) and setgroups(2) take
+ * 16-bit IDs; their ...32 variants take the full ones that the plain
+ * names take elsewhere (the C library's wrappers pick them the same way).
+ */
+#ifdef SYS_setresuid32
+#define GONS_SYS_SETRESUID SYS_setresuid32
+#define GONS_SYS_SETRESGID SYS_setresgid32
+#define GONS_SYS_SETGROUPS SYS_setgroups32
+#else
+#define GONS_SYS_SETRESUID SYS_setresuid
+#define GONS_SYS_SETRESGID SYS_setresgid
+#define GONS_SYS_SETGROUPS SYS_setgroups
+#endif
+
 /* NS_GET_NSTYPE of <linux/nsfs.h> (Linux 4.11). */
 #define GONS_NS_GET_NSTYPE _IO(0xb7, 0x3)
 

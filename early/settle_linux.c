@@ -36,9 +36,11 @@ static const struct {
 	unsigned char op;
 	short nr;
 } steps[] = {
-	{ GONS_OP_CHROOT, SYS_chroot },       { GONS_OP_CHDIR, SYS_chdir },
-	{ GONS_OP_SETGROUPS, SYS_setgroups }, { GONS_OP_SETGID, SYS_setresgid },
-	{ GONS_OP_SETUID, SYS_setresuid },
+	{ GONS_OP_CHROOT, SYS_chroot },
+	{ GONS_OP_CHDIR, SYS_chdir },
+	{ GONS_OP_SETGROUPS, GONS_SYS_SETGROUPS },
+	{ GONS_OP_SETGID, GONS_SYS_SETRESGID },
+	{ GONS_OP_SETUID, GONS_SYS_SETRESUID },
 };
 
 GONS_HOT void gons_settle(const struct gons_spec *spec, struct gons_record *rec)

@@ -1,0 +1,96 @@
+package reexec_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/gonsproject/gons/internal/testutil"
+	"github.com/gonsproject/gons/reexec"
+)
+
+// TestTargetShared joins, by PID, a process that shares some namespaces
+// with the caller: the join succeeds, Joined lists only what changed, and
+// the action sees the target's namespaces. The caller is root, and then
+// nobody, whose target is in a user namespace nobody made.
+func TestTargetShared(t *testing.T) {
+	if os.Getenv("GONS_TEST_UNPRIVILEGED") != "" {
+		targetShared(t, []string{"--user", "--map-root-user", "--uts"}, []string{"user", "uts"})
+		return
+	}
+	requireSwitching(t)
+	t.Run("root", func(t *testing.T) {
+		targetShared(t, []string{"--uts", "--net"}, []string{"net", "uts"})
+	})
+	t.Run("root, some types", func(t *testing.T) {
+		pid := testutil.Holder(t, []string{"--uts", "--net"}, "hostname gons-shared")
+		o, err := observer.Run(context.Background(), "", reexec.Target(pid, "!uts", "ipc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(o.Joined, []string{"uts"}) {
+			t.Errorf("Joined() = %q, want [uts]: ipc is the caller's", o.Joined)
+		}
+	})
+	t.Run("nobody", func(t *testing.T) {
+		// A copy of the test binary that nobody may run, run as nobody.
+		dir, err := os.MkdirTemp("", "gons-unpriv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		exe := filepath.Join(dir, "reexec.test")
+		b, err := os.ReadFile("/proc/self/exe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(exe, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(exe, "-test.run=^TestTargetShared$", "-test.v")
+		cmd.Dir = dir
+		for _, kv := range os.Environ() {
+			if k, _, _ := strings.Cut(kv, "="); k != "GOCOVERDIR" {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, "GONS_TEST_UNPRIVILEGED=1")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		t.Logf("as nobody:\n%s", out)
+		if err != nil {
+			t.Fatalf("as nobody: %v", err)
+		}
+	})
+}
+
+// targetShared starts a holder with unshare's flags and joins it by PID.
+func targetShared(t *testing.T, flags, want []string) {
+	pid := testutil.Holder(t, flags, "hostname gons-shared")
+	self := nsLinks(t, "self")
+	target := nsLinks(t, strconv.Itoa(pid))
+	o, err := observer.Run(context.Background(), "", reexec.Target(pid))
+	if err != nil {
+		t.Fatalf("uid %d: %v", os.Getuid(), err)
+	}
+	if !slices.Equal(o.Joined, want) {
+		t.Errorf("Joined() = %q, want %q: the other types are the caller's", o.Joined, want)
+	}
+	for _, typ := range nsTypes {
+		if o.NS[typ] != target[typ] {
+			t.Errorf("%s: %s, want the target's %s (the caller's: %s)", typ, o.NS[typ], target[typ], self[typ])
+		}
+	}
+	if o.Hostname != "gons-shared" {
+		t.Errorf("hostname %q, want gons-shared", o.Hostname)
+	}
+}

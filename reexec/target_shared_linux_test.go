@@ -18,10 +18,22 @@ import (
 // TestTargetShared joins, by PID, a process that shares some namespaces
 // with the caller: the join succeeds, Joined lists only what changed, and
 // the action sees the target's namespaces. The caller is root, and then
-// nobody, whose target is in a user namespace nobody made.
+// nobody, whose target is in a user namespace nobody made, or in nobody's
+// own namespaces.
 func TestTargetShared(t *testing.T) {
 	if os.Getenv("GONS_TEST_UNPRIVILEGED") != "" {
 		targetShared(t, []string{"--user", "--map-root-user", "--uts"}, []string{"user", "uts"})
+		// A process in the caller's own namespaces: nothing to join.
+		sleep := exec.Command("sleep", "1000")
+		if err := sleep.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer sleep.Wait()
+		defer sleep.Process.Kill()
+		o, err := observer.Run(context.Background(), "", reexec.Target(sleep.Process.Pid))
+		if err != nil || len(o.Joined) != 0 {
+			t.Fatalf("targeting a process in the same namespaces: joined %q, %v; want nothing joined and no error", o.Joined, err)
+		}
 		return
 	}
 	requireSwitching(t)

@@ -74,8 +74,10 @@
 // default order. gons_target next to gons_<type> or gons_order is an
 // error.
 //
-// With gons_target_fd the caller pins the process from its own call on:
-// the PID cannot be reused while the pidfd is open. The constructor checks
+// With gons_target_fd the caller names the process from its own call on:
+// a pidfd refers to one process for good. Should that process exit, its
+// PID may be reused, but never for the pidfd, so the join then fails
+// (ESRCH) instead of reaching the new process. The constructor checks
 // that N is a pidfd of process PID (PIDFD_GET_INFO, Linux 6.13; before,
 // only that it is a pidfd of a live process) and closes it, whatever
 // happens, unless secure-execution mode keeps it from reading the

@@ -2,8 +2,9 @@
 
 /*
  * Joining the namespaces of a process named by PID (gons_target), through
- * a pidfd, which pins the process: its PID cannot be reused while the
- * constructor looks at it.
+ * a pidfd, which refers to that one process for good: should it exit and
+ * its PID be reused, the pidfd never refers to the new process, and
+ * joining through it fails (ESRCH).
  */
 #define _GNU_SOURCE
 #include <errno.h>

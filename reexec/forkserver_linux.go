@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // go:linkname
 
 	"golang.org/x/sys/unix"
 
@@ -87,6 +88,20 @@ func isStartupVar(k string) bool { return slices.Contains(startupVars, k) }
 
 // execOnly makes every call exec, for tests that compare the two ways.
 var execOnly atomic.Bool
+
+// forkServer starts a child through the fork server (startForked), or is
+// nil: package reexec/forkserver, which starts the server, sets it through
+// enableForkServer. A program without the server then does not link the
+// code that talks to one, some 26 KB.
+var forkServer func(c *child) error
+
+// enableForkServer is called by package reexec/forkserver's init. It is
+// defined here, with the marker that lets another package link to it, and
+// declared without a body there, so that package reexec exports nothing
+// for it.
+//
+//go:linkname enableForkServer github.com/gonsproject/gons/reexec.enableForkServer
+func enableForkServer() { forkServer = startForked }
 
 // maxArgStrlen is MAX_ARG_STRLEN, the longest string execve(2) takes;
 // maxEnviron a bound on the whole environment, well below what execve(2)

@@ -324,8 +324,8 @@ func (c *child) start() error {
 	// unlock (unless the caller itself had locked the goroutine: see
 	// RunReexecActionContext).
 	var err error
-	if c.mayFork {
-		err = startForked(c)
+	if c.mayFork && forkServer != nil {
+		err = forkServer(c)
 	}
 	if c.fork == nil && err == nil {
 		runtime.LockOSThread()

@@ -13,7 +13,8 @@ import "C"
 import (
 	"unsafe"
 
-	_ "github.com/gonsproject/gons/early" // the constructor, and the steps a child runs
+	_ "github.com/gonsproject/gons/early"  // the constructor, and the steps a child runs
+	_ "github.com/gonsproject/gons/reexec" // defines enableForkServer
 	"github.com/gonsproject/gons/reexec/internal/spawn"
 )
 
@@ -36,8 +37,16 @@ var (
 	_ [spawn.MaxMsg - C.GONS_FS_MAX_MSG]struct{}
 )
 
+// enableForkServer makes package reexec start children through the
+// server; defined there, it links the code that talks to the server into
+// programs that import this package alone.
+//
+//go:linkname enableForkServer github.com/gonsproject/gons/reexec.enableForkServer
+func enableForkServer()
+
 func init() {
 	if C.gons_forkserver_fd > 0 {
 		spawn.Serve(int(C.gons_forkserver_fd)-1, int(C.gons_forkserver_pid))
 	}
+	enableForkServer()
 }

@@ -56,16 +56,16 @@ func TestBudget(t *testing.T) {
 				budget = b.Musl
 			}
 			added := loaded(b.Subject) - base
-			t.Logf("%s, static %s: %d bytes added, budget %d (%s)", b.Subject, libc, added, budget, toolchain)
+			t.Logf("%s, static %s: %d bytes added, budget %d (%s)", b.What, libc, added, budget, toolchain)
 			if added <= budget {
 				continue
 			}
 			msg := "%s adds %d bytes to a static cgo hello world against %s, over its budget of %d bytes " +
 				"(set with %s, gcc %s; built with %s)"
 			if strict {
-				t.Errorf(msg, b.Subject, added, libc, budget, BudgetGo, BudgetGCC, toolchain)
+				t.Errorf(msg, b.What, added, libc, budget, BudgetGo, BudgetGCC, toolchain)
 			} else {
-				t.Logf(msg+"; not held to it outside CI with another toolchain", b.Subject, added, libc, budget, BudgetGo, BudgetGCC, toolchain)
+				t.Logf(msg+"; not held to it outside CI with another toolchain", b.What, added, libc, budget, BudgetGo, BudgetGCC, toolchain)
 			}
 		}
 	}

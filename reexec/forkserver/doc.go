@@ -77,7 +77,14 @@
 // its runtime starts, and keeps it for its life: one process, with the
 // pages the program had touched at that point shared with it
 // (copy-on-write). A program that does not import it pays one test in
-// early's constructor.
+// early's constructor. On the 2-core machine of the module's benchmarks
+// (bench/README.md, ForkServer), the server added 0.2 ms (11 %) to the
+// start of a program that exits at once, and took 680 KiB RSS, 160 KiB PSS
+// while idle; a round trip of a trivial typed action took 0.88 to 0.94
+// times as long as by exec (2.1 ms against 2.3 ms without a switch), with
+// 441 system calls against 507, and 16 goroutines at once completed 805
+// calls a second against 723. The child's Go runtime still starts from
+// nothing, which is most of a round trip.
 //
 // # Requirements
 //

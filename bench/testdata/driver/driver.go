@@ -4,10 +4,12 @@
 // took, the heap allocations it made and the minor page faults of the
 // processes it started and waited for (getrusage(2) RUSAGE_CHILDREN):
 //
-//	floor [type path]    exec /proc/self/exe, which exits at once (with
+//	floor [type path]... exec FloorExe, which exits at once (with
 //	                     gons_<type>=<path> set, so it switches first)
-//	reexec [type path]   run the library's trivial action, with a small
-//	                     parameter and result (inside that namespace)
+//	reexec [type path]... run the library's trivial action, with a small
+//	                     parameter and result (inside those namespaces)
+//	burst [type path]... run it BurstCalls times from BurstWorkers
+//	                     goroutines at once (the time is of them all)
 //
 // Timing inside the driver leaves the benchmark's pipes out of the figures.
 package driver
@@ -52,11 +54,11 @@ func Serve(reexec func(ns []string, p Param) (Result, error)) {
 	p := Param{Name: "bench", N: 41}
 	for in.Scan() {
 		f := strings.Fields(in.Text())
-		if len(f) != 1 && len(f) != 3 {
+		if len(f)%2 != 1 {
 			fail(fmt.Errorf("bad request %q", in.Text()))
 		}
 		var ns []string
-		if len(f) == 3 {
+		if len(f) > 1 {
 			ns = f[1:]
 		}
 		var before, after runtime.MemStats
@@ -69,11 +71,9 @@ func Serve(reexec func(ns []string, p Param) (Result, error)) {
 		case "floor":
 			err = floor(ns)
 		case "reexec":
-			var r Result
-			r, err = reexec(ns, p)
-			if err == nil && r != Answer(p) {
-				err = fmt.Errorf("action returned %+v, want %+v", r, Answer(p))
-			}
+			err = call(reexec, ns, p)
+		case "burst":
+			err = burst(reexec, ns, p)
 		default:
 			err = errors.New("unknown request " + f[0])
 		}
@@ -87,11 +87,58 @@ func Serve(reexec func(ns []string, p Param) (Result, error)) {
 	}
 }
 
-// floor executes this program, which exits at once, and waits for it.
+// call runs the action once and checks its result.
+func call(reexec func(ns []string, p Param) (Result, error), ns []string, p Param) error {
+	r, err := reexec(ns, p)
+	if err == nil && r != Answer(p) {
+		err = fmt.Errorf("action returned %+v, want %+v", r, Answer(p))
+	}
+	return err
+}
+
+// A burst is BurstCalls calls from BurstWorkers goroutines.
+const (
+	BurstWorkers = 16
+	BurstCalls   = 64
+)
+
+// burst makes BurstCalls calls from BurstWorkers goroutines at once and
+// returns the first error.
+func burst(reexec func(ns []string, p Param) (Result, error), ns []string, p Param) error {
+	errs := make(chan error, BurstCalls)
+	work := make(chan struct{}, BurstCalls)
+	for range BurstCalls {
+		work <- struct{}{}
+	}
+	close(work)
+	for range BurstWorkers {
+		go func() {
+			for range work {
+				errs <- call(reexec, ns, p)
+			}
+		}()
+	}
+	var first error
+	for range BurstCalls {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// FloorExe is the program the floor executes with the argument "exit",
+// which must make it exit at once: by default this one.
+var FloorExe = "/proc/self/exe"
+
+// floor executes FloorExe, which exits at once, and waits for it.
 func floor(ns []string) error {
-	cmd := exec.Command("/proc/self/exe", "exit")
+	cmd := exec.Command(FloorExe, "exit")
 	if ns != nil {
-		cmd.Env = append(os.Environ(), "gons_"+ns[0]+"="+ns[1])
+		cmd.Env = os.Environ()
+		for i := 0; i+1 < len(ns); i += 2 {
+			cmd.Env = append(cmd.Env, "gons_"+ns[i]+"="+ns[i+1])
+		}
 	}
 	return cmd.Run()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -104,14 +105,11 @@ func runChild() int {
 		fmt.Fprintf(os.Stderr, "reexec: telling the parent that the child runs: %v\n", err)
 		return 2
 	}
-	req, param, err := readRequest(conn)
+	req, param, err := takeRequest(conn)
 	if err != nil {
 		return fail(kindParam, fmt.Errorf("receiving the request: %w", err))
 	}
 	depth = req.Depth
-	if req.Forked {
-		setEnviron(req.Env)
-	}
 	if err := status.Err(); err != nil {
 		return fail(kindSwitch, err)
 	}
@@ -168,6 +166,23 @@ func call(a *entry, param []byte, fail func(string, error) int) (result []byte, 
 	}
 	returned = true
 	return result, err
+}
+
+// early is the request that a child of the fork server read before its
+// main package's initialisation (see forkedChild), if it did.
+var early struct {
+	read  bool
+	req   *request
+	param []byte
+	err   error
+}
+
+// takeRequest returns the request read early, or else reads it from conn.
+func takeRequest(conn io.Reader) (*request, []byte, error) {
+	if early.read {
+		return early.req, early.param, early.err
+	}
+	return readRequest(conn)
 }
 
 // setEnviron makes env the environment of a child that the fork server

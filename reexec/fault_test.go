@@ -320,8 +320,6 @@ type fault struct {
 	msg    string // in err.Error()
 	marker string // in Error.Stderr
 	check  func(t *testing.T, err error)
-	// execOnly says why the fault is one of exec only, if it is.
-	execOnly string
 }
 
 // runFaults runs each fault as a subtest, after before, if not nil, and

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,6 +103,48 @@ var forkServer func(c *child) error
 //
 //go:linkname enableForkServer github.com/gonsproject/gons/reexec.enableForkServer
 func enableForkServer() { forkServer = startForked }
+
+// forkedChild is called by package reexec/forkserver's init in a child of
+// the fork server, whose runtime started with the program's environment
+// and arguments. It reads the request at once, and gives the process the
+// environment and arguments of the call, so that the main package's
+// initialisation and main, or TestMain, before CheckAction, see them as
+// in an exec'd child; only the packages initialised before
+// reexec/forkserver see the program's. CheckAction takes the request from
+// there (see takeRequest).
+//
+//go:linkname forkedChild github.com/gonsproject/gons/reexec.forkedChild
+func forkedChild() {
+	fd, err := strconv.Atoi(inherited)
+	if err != nil {
+		return // CheckAction reports it
+	}
+	early.read = true
+	early.req, early.param, early.err = readRequest(fdReader(fd))
+	if early.err == nil && early.req.Forked {
+		setEnviron(early.req.Env)
+		os.Args = append(os.Args[:1:1], early.req.Args...)
+	}
+}
+
+// fdReader reads from a descriptor without owning it: CheckAction makes
+// the protocol socket an *os.File later, which closes it when collected.
+type fdReader int
+
+func (r fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(r), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, os.NewSyscallError("read", err)
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
 
 // maxArgStrlen is MAX_ARG_STRLEN, the longest string execve(2) takes;
 // maxEnviron a bound on the whole environment, well below what execve(2)

@@ -32,10 +32,12 @@
 // directory at the call. These differ:
 //
 //   - The child's runtime starts with the environment and arguments the
-//     program started with: package initialisation, and code in main or
-//     TestMain before CheckAction, sees those. CheckAction then sets the
-//     environment the call gives the child (the caller's at the call, plus
-//     [reexec.Environment]) and os.Args, before the action runs.
+//     program started with. This package's initialisation reads the
+//     request and sets the environment the call gives the child (the
+//     caller's at the call, plus [reexec.Environment]) and os.Args, so the
+//     main package's initialisation and main, or TestMain, see those as in
+//     an exec'd child; the packages initialised before this one (reexec,
+//     os, and what they import) saw the program's.
 //   - A call whose child would see other values than the program started
 //     with of a variable the Go runtime reads as it starts (GODEBUG,
 //     GOMAXPROCS, GOGC, GOMEMLIMIT, GOTRACEBACK, and GOCOVERDIR, which a
@@ -50,6 +52,11 @@
 //     exec'd child starts in those of the calling thread at the call. A
 //     program that changes these while it runs, other than through
 //     reexec's own options, should not import this package.
+//   - The child holds only the descriptors the call gives it (standard
+//     streams, reexec's socket, the files of options). An exec'd child
+//     also inherits those the program itself inherited without
+//     close-on-exec, which reexec marks close-on-exec before the action
+//     runs.
 //   - The child runs the image the program started with, even when the
 //     program's file has been replaced since. On Linux an exec'd child
 //     does too: /proc/self/exe names the file the program runs, even when

@@ -6,7 +6,7 @@ package forkserver
 #cgo CFLAGS: -Wall -Wextra -Os -fno-asynchronous-unwind-tables -I${SRCDIR}/../../early
 #include "protocol.h"
 
-extern int gons_forkserver_fd, gons_forkserver_pid;
+extern int gons_forkserver_fd, gons_forkserver_pid, gons_forkserver_child;
 */
 import "C"
 
@@ -44,7 +44,16 @@ var (
 //go:linkname enableForkServer github.com/gonsproject/gons/reexec.enableForkServer
 func enableForkServer()
 
+// forkedChild reads the request of a child of the fork server, and gives
+// the process its environment and arguments.
+//
+//go:linkname forkedChild github.com/gonsproject/gons/reexec.forkedChild
+func forkedChild()
+
 func init() {
+	if C.gons_forkserver_child != 0 {
+		forkedChild()
+	}
 	if C.gons_forkserver_fd > 0 {
 		spawn.Serve(int(C.gons_forkserver_fd)-1, int(C.gons_forkserver_pid))
 	}

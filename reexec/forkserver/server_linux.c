@@ -49,6 +49,8 @@
 
 /* The program's end of the channel, + 1, and the server's PID: 0 while there is no server. */
 int gons_forkserver_fd, gons_forkserver_pid;
+/* 1 in a child of the server. */
+int gons_forkserver_child;
 
 /* What the server keeps of the program it serves. */
 struct server {
@@ -217,6 +219,7 @@ static int child(const struct server *s, struct gons_fs_spawn *req, char *vars, 
 		return -1;
 	syscall(SYS_close, s->chan);
 	gons_forkserver_fd = gons_forkserver_pid = 0;
+	gons_forkserver_child = 1;
 	/* The last descriptor is the program's working directory at the call. */
 	if (syscall(SYS_fchdir, fds[nfds - 1]) < 0 || install(fds, nfds - 1) < 0)
 		return -1;

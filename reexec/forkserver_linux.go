@@ -30,13 +30,15 @@ import (
 var startupVars = []string{"GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOTRACEBACK", "GOCOVERDIR"}
 
 // startup is what the program started with, as far as a child of the fork
-// server inherits it: the values of startupVars, and the credentials.
+// server inherits it: the values of startupVars, and the credentials. It
+// is read when the fork server is enabled, in a program that has one.
 var startup = struct {
 	vars       map[string]string
 	uids, gids [3]int
 }{vars: map[string]string{}}
 
-func init() {
+// readStartup fills startup.
+func readStartup() {
 	for _, k := range startupVars {
 		if v, ok := os.LookupEnv(k); ok {
 			startup.vars[k] = v
@@ -102,7 +104,10 @@ var forkServer func(c *child) error
 // for it.
 //
 //go:linkname enableForkServer github.com/gonsproject/gons/reexec.enableForkServer
-func enableForkServer() { forkServer = startForked }
+func enableForkServer() {
+	readStartup()
+	forkServer = startForked
+}
 
 // forkedChild is called by package reexec/forkserver's init in a child of
 // the fork server, whose runtime started with the program's environment

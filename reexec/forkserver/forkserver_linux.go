@@ -56,6 +56,6 @@ func init() {
 	}
 	if C.gons_forkserver_fd > 0 {
 		spawn.Serve(int(C.gons_forkserver_fd)-1, int(C.gons_forkserver_pid))
+		enableForkServer()
 	}
-	enableForkServer()
 }

@@ -185,6 +185,31 @@ func TestServerDiesWithProgram(t *testing.T) {
 	}
 }
 
+// TestChildDiesWithProgram kills the program with SIGKILL while an action
+// runs: the action's process must end within a second, forked or exec'd.
+func TestChildDiesWithProgram(t *testing.T) {
+	for _, how := range []string{"fork", "exec"} {
+		t.Run(how, func(t *testing.T) {
+			s := start(t, subjectPath(t))
+			if _, err := fmt.Fprintln(s.in, "hang "+how); err != nil {
+				t.Fatal(err)
+			}
+			var child int
+			if !s.out.Scan() {
+				t.Fatalf("the subject ended: %v", s.out.Err())
+			}
+			if _, err := fmt.Sscanf(s.out.Text(), "child %d", &child); err != nil {
+				t.Fatalf("the subject said %q, want the child's PID", s.out.Text())
+			}
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+			if !within(time.Second, func() bool { return gone(child) }) {
+				t.Fatalf("the action's process %d outlived its program by a second", child)
+			}
+		})
+	}
+}
+
 // TestServerKilled kills the fork server: the next calls exec, and the
 // program reaps the server.
 func TestServerKilled(t *testing.T) {

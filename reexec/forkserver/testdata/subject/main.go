@@ -5,7 +5,8 @@
 //	fork   run the action (through the fork server, if there is one)
 //	exec   run the action with a GOGC of its own, which makes it exec
 //
-// and prints the outcome of each as a line of JSON.
+// and prints the outcome of each as a line of JSON; "hang fork" and "hang
+// exec" start an action that prints "child PID" and never returns.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/gonsproject/gons/reexec"
 	_ "github.com/gonsproject/gons/reexec/forkserver"
@@ -43,6 +45,11 @@ var which = reexec.RegisterFunc("which", func(struct{}) (child, error) {
 	return c, err
 })
 
+var hang = reexec.RegisterFunc("hang", func(struct{}) (struct{}, error) {
+	fmt.Printf("child %d\n", os.Getpid())
+	select {}
+})
+
 // outcome is what the program prints for a command.
 type outcome struct {
 	Child   child
@@ -56,8 +63,13 @@ func main() {
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		var opts []reexec.Option
-		if sc.Text() == "exec" {
+		command, how, _ := strings.Cut(sc.Text(), " ")
+		if command == "exec" || how == "exec" {
 			opts = append(opts, reexec.Environment([]string{"GOGC=" + strconv.Itoa(101+os.Getpid()%7)}))
+		}
+		if command == "hang" {
+			go hang.Run(context.Background(), struct{}{}, append(opts, reexec.Stdout(os.Stdout))...)
+			continue
 		}
 		var o outcome
 		var err error

@@ -82,6 +82,12 @@
 // one that runs the action inside the namespace. Cancelling the context
 // kills the relay; the action's process dies with it.
 //
+// A program that imports [github.com/gonsproject/gons/reexec/forkserver]
+// gets its children forked, before their runtime starts, from a server
+// that package early starts with the program, instead of exec'd: the same
+// steps, options and errors, a shorter round trip; its documentation says
+// what differs.
+//
 // # Errors
 //
 // Every failure is an [*Error] naming the action, the step that failed and

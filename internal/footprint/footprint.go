@@ -12,15 +12,15 @@ import "debug/elf"
 // against glibc or musl; TestBudget holds the subjects to them. A size is
 // deterministic for one toolchain, and another links other bytes: they
 // were set with BudgetGo and BudgetGCC (glibc 2.36, musl 1.2.3, of Debian
-// 12) at the figures these gave, plus a margin for what is being added to
-// early.
+// 12) at the figures these gave (early: 9,433 and 9,585 bytes; with the
+// check: 25,776 and 25,928) plus about 3 %.
 var Budgets = []struct {
 	Subject     string // the program in testdata
 	What        string // what it adds to base
 	Glibc, Musl int64
 }{
-	{"early", "early", 10240, 10240},
-	{"status", "early with a status.Err check", 26624, 26624},
+	{"early", "early", 9728, 9856},
+	{"status", "early with a status.Err check", 26560, 26688},
 }
 
 // The toolchain the budgets were set with.

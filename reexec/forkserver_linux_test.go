@@ -1,12 +1,16 @@
 package reexec_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/reexec"
@@ -58,4 +62,39 @@ func usePath(t *testing.T, fork bool) {
 // binary for its whole life.
 func notServer(pids []string) []string {
 	return slices.DeleteFunc(pids, func(p string) bool { return p == strconv.Itoa(spawn.PID()) })
+}
+
+// TestPIDRelaySignal sends SIGTERM to the relay of a child in a PID
+// namespace: the relay passes it on, and the run ends with the action
+// killed by it, forked or exec'd.
+func TestPIDRelaySignal(t *testing.T) {
+	requireSwitching(t)
+	pid := holder(t, "true")
+	forEachPath(t, func(t *testing.T) {
+		before := children(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ready := make(chan struct{})
+		stderr := &cancelOn{word: "ready", cancel: func() { close(ready) }}
+		done := make(chan error, 1)
+		go func() {
+			_, err := pidSleeper.Run(ctx, struct{}{}, reexec.Stderr(stderr), reexec.Namespaces([]reexec.Namespace{
+				{Type: "pid", Path: fmt.Sprintf("/proc/%d/ns/pid", pid)},
+			}))
+			done <- err
+		}()
+		<-ready
+		relay := slices.DeleteFunc(children(t), func(p string) bool { return slices.Contains(before, p) })
+		if len(relay) != 1 {
+			t.Fatalf("children %v, want the relay alone", relay)
+		}
+		n, _ := strconv.Atoi(relay[0])
+		if err := syscall.Kill(n, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		err := <-done
+		if ctx.Err() != nil || err == nil || !strings.Contains(err.Error(), "signal: terminated") {
+			t.Fatalf("got %v (context: %v), want the action killed by SIGTERM", err, ctx.Err())
+		}
+	})
 }

@@ -202,11 +202,12 @@ static void steps(char **env, struct gons_record *rec)
 }
 
 /*
- * The child, right after the clone: it dies with the program, takes its
- * descriptors and directory, starts from a clean record, and runs the
- * steps. It then returns into the constructor and the Go runtime, which
- * reads the record, the socket's number in it. Returns 0, or -1 when the
- * child cannot go on and must exit.
+ * The child, right after the clone: it dies with the program, unblocks
+ * the signals the program had unblocked, takes its descriptors and
+ * directory, starts from a clean record, and runs the steps. It then
+ * returns into the constructor and the Go runtime, which reads the
+ * record, the socket's number in it. Returns 0, or -1 when the child
+ * cannot go on and must exit.
  */
 static int child(const struct server *s, struct gons_fs_spawn *req, char *vars, size_t len, int *fds,
                  int nfds)
@@ -217,6 +218,8 @@ static int child(const struct server *s, struct gons_fs_spawn *req, char *vars, 
 	/* The program died before that took effect: its children go with it. */
 	if (syscall(SYS_getppid) != s->program)
 		return -1;
+	/* The program's mask at its start, as an exec'd child would have it. */
+	sigprocmask(SIG_SETMASK, &s->mask, NULL);
 	syscall(SYS_close, s->chan);
 	gons_forkserver_fd = gons_forkserver_pid = 0;
 	gons_forkserver_child = 1;
@@ -231,7 +234,6 @@ static int child(const struct server *s, struct gons_fs_spawn *req, char *vars, 
 	gons_record.type = -1;
 	steps(env, &gons_record);
 	gons_record.reexec_fd = req->socket + 1;
-	sigprocmask(SIG_SETMASK, &s->mask, NULL);
 	return 0;
 }
 

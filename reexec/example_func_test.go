@@ -1,3 +1,8 @@
+//go:build cgo
+
+// The examples' output is what a child switched by early's constructor
+// prints: without cgo there is no constructor.
+
 package reexec_test
 
 import (

@@ -107,6 +107,7 @@ func checkCovered(t *testing.T, wrapped bool, profile string, out []byte) {
 // testing makes its coverage directory only at the end, too late for the
 // children, unless the wrapper gives it one at the start.
 func TestTestBinaryWithoutGOCOVERDIR(t *testing.T) {
+	testutil.RequireCgo(t) // for the fork server's build
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "covered.test")
 	build := exec.Command(testutil.GoTool(t), "test", "-c", "-cover", "-o", bin, "./testdata/covered")

@@ -20,6 +20,7 @@ import (
 // build builds the subject with version set, into dir, and returns its path.
 func build(t *testing.T, dir, version string) string {
 	t.Helper()
+	testutil.RequireCgo(t) // the fork server is early's constructor
 	bin := filepath.Join(dir, "subject-"+version)
 	cmd := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", bin,
 		"-ldflags", "-X main.version="+version, "./testdata/subject")

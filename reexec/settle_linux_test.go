@@ -58,14 +58,21 @@ func TestRootDirCredential(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "inroot"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Without Credential the child keeps the caller's supplementary groups:
+	// none for root in a container, root's under sudo, which sets them.
+	own, err := unix.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	own = append([]int{}, own...)
 	for _, tt := range []struct {
 		name string
 		opts []reexec.Option
 		want settled
 	}{
-		{"Dir", []reexec.Option{reexec.Dir(root)}, settled{Wd: root, Groups: []int{}}},
-		{"Root", []reexec.Option{reexec.Root(root)}, settled{Wd: "/", InRoot: true, Groups: []int{}}},
-		{"Root and Dir", []reexec.Option{reexec.Root(root), reexec.Dir("/sub")}, settled{Wd: "/sub", InRoot: true, Groups: []int{}}},
+		{"Dir", []reexec.Option{reexec.Dir(root)}, settled{Wd: root, Groups: own}},
+		{"Root", []reexec.Option{reexec.Root(root)}, settled{Wd: "/", InRoot: true, Groups: own}},
+		{"Root and Dir", []reexec.Option{reexec.Root(root), reexec.Dir("/sub")}, settled{Wd: "/sub", InRoot: true, Groups: own}},
 		{"Credential", []reexec.Option{reexec.Credential(65534, 65533)}, settled{Wd: "/", UID: 65534, GID: 65533, Groups: []int{}}},
 		{"gid only", []reexec.Option{reexec.Credential(-1, 65533)}, settled{Wd: "/", GID: 65533, Groups: []int{}}},
 		{"all", []reexec.Option{reexec.Root(root), reexec.Dir("/sub"), reexec.Credential(65534, 65534)}, settled{Wd: "/sub", InRoot: true, UID: 65534, GID: 65534, Groups: []int{}}},

@@ -71,20 +71,15 @@ func (e *Error) Error() string {
 	if e == nil {
 		return "reexec: <nil>"
 	}
-	var b strings.Builder
-	b.WriteString("reexec ")
-	b.WriteString(strconv.Quote(e.Action))
-	b.WriteString(": ")
-	b.WriteString(e.Op)
+	// Concatenation: less code than a strings.Builder's inlined writes.
+	s := "reexec " + strconv.Quote(e.Action) + ": " + e.Op
 	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		s += ": " + e.Err.Error()
 	}
-	if s := strings.TrimRight(e.Stderr, "\n"); s != "" {
-		b.WriteString("; stderr: ")
-		b.WriteString(strconv.Quote(s))
+	if out := strings.TrimRight(e.Stderr, "\n"); out != "" {
+		s += "; stderr: " + strconv.Quote(out)
 	}
-	return b.String()
+	return s
 }
 
 // Unwrap returns the cause.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gonsproject/gons/internal/testutil"
+	"github.com/gonsproject/gons/reexec"
 )
 
 // build builds the subject with version set, into dir, and returns its path.
@@ -167,6 +168,7 @@ func subjectPath(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	reexec.CheckAction() // for Example
 	code := m.Run()
 	if subjectBin.dir != "" {
 		os.RemoveAll(subjectBin.dir)

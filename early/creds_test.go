@@ -7,8 +7,9 @@ import (
 	"errors"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/internal/testutil"
 )
@@ -49,12 +50,12 @@ func TestDropFailsClosed(t *testing.T) {
 		env   []string
 		line  string
 		op    string
-		errno syscall.Errno
+		errno unix.Errno
 	}{
 		// nobody may not drop its groups: no CAP_SETGID.
-		{"setgroups", []string{"gons_uid=0"}, "gons: setgroups: EPERM\n", "setgroups", syscall.EPERM},
-		{"setgid", []string{inUser, "gons_gid=70000"}, "gons: setgid 70000: EINVAL\n", "setgid", syscall.EINVAL},
-		{"setuid", []string{inUser, "gons_uid=70000"}, "gons: setuid 70000: EINVAL\n", "setuid", syscall.EINVAL},
+		{"setgroups", []string{"gons_uid=0"}, "gons: setgroups: EPERM\n", "setgroups", unix.EPERM},
+		{"setgid", []string{inUser, "gons_gid=70000"}, "gons: setgid 70000: EINVAL\n", "setgid", unix.EINVAL},
+		{"setuid", []string{inUser, "gons_uid=70000"}, "gons: setuid 70000: EINVAL\n", "setuid", unix.EINVAL},
 	}
 	for _, f := range flavours {
 		for _, tt := range tests {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gonsproject/gons/internal/testutil"
@@ -232,19 +234,19 @@ func TestPidStopContinue(t *testing.T) {
 	if prog == 0 {
 		t.Fatalf("no program under the relay %d", relay)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTSTP); err != nil {
+	if err := cmd.Process.Signal(unix.SIGTSTP); err != nil {
 		t.Fatal(err)
 	}
 	if st := testutil.WaitState(all("stopped"), relay, prog); !all("stopped")(st) {
 		t.Fatalf("after SIGTSTP to the relay: relay %s, program %s; want both stopped", describe(st[0]), describe(st[1]))
 	}
-	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := cmd.Process.Signal(unix.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	if st := testutil.WaitState(all("running"), relay, prog); !all("running")(st) {
 		t.Fatalf("after SIGCONT to the relay: relay %s, program %s; want both running", describe(st[0]), describe(st[1]))
 	}
-	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	if err := cmd.Process.Signal(unix.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 42 {

@@ -85,15 +85,15 @@ func TestTargetFDRefused(t *testing.T) {
 		want    probeError
 	}{
 		{"another process", dynamic, target, pidfdFile(t, other.Process.Pid),
-			probeError{Op: "target", Errno: int(syscall.EINVAL), Msg: notPidfd}},
+			probeError{Op: "target", Errno: int(unix.EINVAL), Msg: notPidfd}},
 		{"a regular file", dynamic, target, regular,
-			probeError{Op: "target", Errno: int(syscall.EBADF), Msg: notPidfd}},
+			probeError{Op: "target", Errno: int(unix.EBADF), Msg: notPidfd}},
 		// Where the kernel cannot tell which process a pidfd refers to, a
 		// pidfd of a live process passes; a regular file does not.
 		{"a regular file, no pidfs", fallback, target, regular,
-			probeError{Op: "target", Errno: int(syscall.EBADF), Msg: notPidfd}},
+			probeError{Op: "target", Errno: int(unix.EBADF), Msg: notPidfd}},
 		{"an exited process", dynamic, []string{"gons_target=" + strconv.Itoa(exited.Process.Pid), "gons_target_fd=3"}, exitedFD,
-			probeError{Op: "target", Errno: int(syscall.ESRCH), Msg: "no such process"}},
+			probeError{Op: "target", Errno: int(unix.ESRCH), Msg: "no such process"}},
 		{"without gons_target", dynamic, []string{"gons_target_fd=3"}, pidfdFile(t, h.pid),
 			probeError{Op: "parse", Msg: "gons_target_fd is set without gons_target"}},
 		{"after a parse failure", dynamic, []string{"gons_nett=x", "gons_target=" + pid, "gons_target_fd=3"}, pidfdFile(t, h.pid),
@@ -123,7 +123,7 @@ func TestTargetNoPidfs(t *testing.T) {
 	pid := strconv.Itoa(h.pid)
 	inode := strconv.FormatUint(pidfdInode(t, h.pid), 10)
 	r := runProbe(t, fallback, []string{"gons_target=" + pid + ":" + inode})
-	checkFailed(t, r, probeError{Op: "target", Errno: int(syscall.EOPNOTSUPP),
+	checkFailed(t, r, probeError{Op: "target", Errno: int(unix.EOPNOTSUPP),
 		Msg: "gons_target " + pid + ":" + inode + ": no inode names a process before pidfs (Linux 6.9)"}, nil, h, self)
 	r = runProbe(t, fallback, []string{"gons_target=" + pid, "gons_target_ns=uts"})
 	if r.Err != nil || r.TargetPID != h.pid || r.TargetInode != 0 {
@@ -162,7 +162,7 @@ func TestTargetDiffers(t *testing.T) {
 	testutil.RequireRoot(t)
 	unshare := testutil.RequireTool(t, "unshare")
 	net := exec.Command("sleep", "infinity")
-	net.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	net.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNET}
 	netOnly := strconv.Itoa(startIn(t, net, "net"))
 	same := strconv.Itoa(startIn(t, nobody(exec.Command("sleep", "infinity"))))
 	owned := strconv.Itoa(startIn(t, nobody(exec.Command(unshare, "--user", "--map-root-user", "--net", "sleep", "infinity")), "user", "net"))
@@ -207,7 +207,7 @@ func TestTargetSetnsRefused(t *testing.T) {
 	for _, f := range []flavour{dynamic, staticMusl} {
 		r := run(t, nobody(probeCmd(probe(t, f), []string{"gons_target=" + pid})))
 		want := "gons: setns: process " + pid + ", net,uts: operation not permitted"
-		if r.Err == nil || r.Err.Msg != want || r.Err.Errno != int(syscall.EPERM) || len(r.Joined) != 0 {
+		if r.Err == nil || r.Err.Msg != want || r.Err.Errno != int(unix.EPERM) || len(r.Joined) != 0 {
 			t.Errorf("%s: Err() = %+v, Joined() = %v; want %q, nothing joined", f.name, r.Err, r.Joined, want)
 		}
 		checkClean(t, r)

@@ -3,7 +3,6 @@ package reexec
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +19,7 @@ import (
 //
 // Each side reads exactly the tag it expects next and fails on any other.
 const (
-	tagRequest = 'A' // parent: JSON request (action name, arguments, depth)
+	tagRequest = 'A' // parent: request (action name, arguments, depth; see encodeRequest)
 	tagParam   = 'P' // parent: JSON parameter
 	tagNoParam = 'N' // parent: no parameter
 	tagStarted = 'S' // child: CheckAction runs; the request is understood
@@ -46,18 +45,18 @@ const readChunk = 64 << 10
 
 // request is the payload of the first frame: what the child is to run.
 type request struct {
-	Name string   `json:"name"`
-	Args []string `json:"args,omitempty"` // the child's os.Args[1:]
+	Name string
+	Args []string // the child's os.Args[1:]
 	// Depth is how many reexec children the child is deep: 1 for a child
 	// of a process that is no child itself.
-	Depth int `json:"depth"`
+	Depth int
 	// Stdin: the child makes the parameter its standard input, as
 	// thediveo/gons does for plain actions.
-	Stdin bool `json:"stdin,omitempty"`
+	Stdin bool
 	// Forked: the fork server started the child, whose runtime started
 	// with the program's environment; Env is the child's.
-	Forked bool     `json:"forked,omitempty"`
-	Env    []string `json:"env,omitempty"`
+	Forked bool
+	Env    []string
 }
 
 // errFrameTooLarge is wrapped by the error of a frame over maxPayload.
@@ -142,12 +141,9 @@ func readRequest(r io.Reader) (*request, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var req request
-	if err := json.Unmarshal(b, &req); err != nil {
+	req, err := decodeRequest(b)
+	if err != nil {
 		return nil, nil, fmt.Errorf("malformed request: %w", err)
-	}
-	if req.Name == "" {
-		return nil, nil, errors.New("malformed request: no action name")
 	}
 	tag, param, err := expectFrame(r, tagParam, tagNoParam)
 	if err != nil {
@@ -156,21 +152,142 @@ func readRequest(r io.Reader) (*request, []byte, error) {
 	if tag == tagNoParam {
 		param = nil
 	}
-	return &req, param, nil
+	return req, param, nil
 }
 
 // writeRequest writes the request and the parameter (none when paramSet
 // is false).
 func writeRequest(w io.Writer, req *request, param []byte, paramSet bool) error {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	if err := writeFrame(w, tagRequest, b); err != nil {
+	if err := writeFrame(w, tagRequest, encodeRequest(req)); err != nil {
 		return err
 	}
 	if !paramSet {
 		return writeFrame(w, tagNoParam, nil)
 	}
 	return writeFrame(w, tagParam, param)
+}
+
+// A request's payload is binary, not JSON: the child decodes it first
+// thing, and a cold JSON decoder costs it tens of microseconds of
+// reflection on every call. Integers are unsigned varints of minimal
+// length, a string is its length and its bytes, a list its length and its
+// strings:
+//
+//	flags (one byte: reqStdin, reqForked), depth, name, args, env
+const (
+	reqStdin  = 1 << iota // request.Stdin
+	reqForked             // request.Forked
+)
+
+// encodeRequest returns the payload of req's frame.
+func encodeRequest(req *request) []byte {
+	size := 1 + 3*binary.MaxVarintLen64 + len(req.Name)
+	for _, list := range [][]string{req.Args, req.Env} {
+		for _, s := range list {
+			size += binary.MaxVarintLen64 + len(s)
+		}
+	}
+	b := make([]byte, 1, size)
+	if req.Stdin {
+		b[0] |= reqStdin
+	}
+	if req.Forked {
+		b[0] |= reqForked
+	}
+	b = binary.AppendUvarint(b, uint64(req.Depth))
+	b = appendString(b, req.Name)
+	for _, list := range [][]string{req.Args, req.Env} {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, s := range list {
+			b = appendString(b, s)
+		}
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// decodeRequest decodes a request's payload. Only the payload that
+// encodeRequest makes of the result decodes: no unknown flag, no varint
+// longer than it needs to be, nothing left over, and a name.
+func decodeRequest(b []byte) (*request, error) {
+	d := reqDecoder{b: b}
+	if len(b) == 0 {
+		return nil, errors.New("empty")
+	}
+	flags := b[0]
+	if flags&^(reqStdin|reqForked) != 0 {
+		return nil, fmt.Errorf("unknown flags %#x", flags)
+	}
+	d.b = b[1:]
+	req := &request{Stdin: flags&reqStdin != 0, Forked: flags&reqForked != 0}
+	depth := d.uvarint("depth")
+	if depth > MaxDepth {
+		return nil, fmt.Errorf("depth %d over %d", depth, MaxDepth)
+	}
+	req.Depth = int(depth)
+	req.Name = d.string("name")
+	req.Args = d.list("args")
+	req.Env = d.list("env")
+	switch {
+	case d.err != nil:
+		return nil, d.err
+	case len(d.b) > 0:
+		return nil, fmt.Errorf("%d bytes after the request", len(d.b))
+	case req.Name == "":
+		return nil, errors.New("no action name")
+	}
+	return req, nil
+}
+
+// reqDecoder reads a request's fields from b, keeping the first error.
+type reqDecoder struct {
+	b   []byte
+	err error
+}
+
+func (d *reqDecoder) uvarint(what string) uint64 {
+	if d.err != nil {
+		return 0
+	}
+	var min [binary.MaxVarintLen64]byte
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 || n != binary.PutUvarint(min[:], v) {
+		d.err = fmt.Errorf("%s: not a minimal varint", what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *reqDecoder) string(what string) string {
+	n := d.uvarint(what)
+	if d.err == nil && n > uint64(len(d.b)) {
+		d.err = fmt.Errorf("%s: %d bytes announced, %d left", what, n, len(d.b))
+	}
+	if d.err != nil {
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+// list reads a list; every string takes at least a byte, so a count over
+// what is left fails before it allocates.
+func (d *reqDecoder) list(what string) []string {
+	n := d.uvarint(what)
+	if d.err == nil && n > uint64(len(d.b)) {
+		d.err = fmt.Errorf("%s: %d strings announced, %d bytes left", what, n, len(d.b))
+	}
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	list := make([]string, n)
+	for i := range list {
+		list[i] = d.string(what)
+	}
+	return list
 }

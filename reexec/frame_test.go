@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -12,7 +13,8 @@ import (
 // FuzzReadFrame feeds arbitrary bytes to the frame reader, as a child
 // that breaks the protocol would send them: it must return an error or a
 // frame that encodes back to the bytes it consumed, and never allocate
-// what a header announces before the bytes are there.
+// what a header announces before the bytes are there. The same bytes as a
+// request and parameter must likewise fail or encode back to themselves.
 func FuzzReadFrame(f *testing.F) {
 	var seed bytes.Buffer
 	writeFrame(&seed, tagResult, []byte(`{"n":1}`))
@@ -24,6 +26,11 @@ func FuzzReadFrame(f *testing.F) {
 	var req bytes.Buffer
 	writeRequest(&req, &request{Name: "x", Args: []string{"a"}, Depth: 1}, []byte("1"), true)
 	f.Add(req.Bytes())
+	req.Reset()
+	writeRequest(&req, &request{Name: "y", Depth: 2, Stdin: true, Forked: true,
+		Env: []string{"A=1", "B=", strings.Repeat("c", 200)}}, nil, false)
+	f.Add(req.Bytes())
+	f.Add([]byte{tagRequest, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0x80, 0}) // a varint longer than needed
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := bytes.NewReader(in)
 		tag, payload, err := readFrame(r)
@@ -42,8 +49,16 @@ func FuzzReadFrame(f *testing.F) {
 		if cap(payload) > 2*len(in)+readChunk {
 			t.Fatalf("%d input bytes made a payload of capacity %d", len(in), cap(payload))
 		}
-		// The same bytes as a request must not crash the child's side.
-		readRequest(bytes.NewReader(in))
+		r = bytes.NewReader(in)
+		req, param, err := readRequest(r)
+		if err != nil {
+			return
+		}
+		out.Reset()
+		writeRequest(&out, req, param, param != nil)
+		if consumed := len(in) - r.Len(); !bytes.Equal(out.Bytes(), in[:consumed]) {
+			t.Fatalf("%q: read request %+v and parameter %q, which encode as %q", in, req, param, out.Bytes())
+		}
 	})
 }
 
@@ -61,5 +76,41 @@ func TestReadFrameAnnouncedNotSent(t *testing.T) {
 	}
 	if got := after.TotalAlloc - before.TotalAlloc; got > 4*readChunk {
 		t.Fatalf("a header announcing 1 GiB followed by 10 bytes cost %d bytes", got)
+	}
+}
+
+// TestRequestRoundTrip checks that a request decodes as it was sent, and
+// that a malformed one fails with an error that says what is wrong.
+func TestRequestRoundTrip(t *testing.T) {
+	want := request{Name: "act", Args: []string{"", "b c"}, Depth: MaxDepth, Stdin: true, Forked: true,
+		Env: []string{"PATH=/bin", "X=ü"}}
+	var buf bytes.Buffer
+	writeRequest(&buf, &want, []byte(`{"a":1}`), true)
+	got, param, err := readRequest(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, want) || string(param) != `{"a":1}` {
+		t.Fatalf("got %+v %q, want %+v", *got, param, want)
+	}
+	for _, tt := range []struct {
+		payload []byte
+		msg     string
+	}{
+		{nil, "empty"},
+		{[]byte{4, 1, 1, 'x', 0, 0}, "unknown flags"},
+		{[]byte{0, 9, 1, 'x', 0, 0}, "depth 9 over 8"},
+		{[]byte{0, 1, 0, 0, 0}, "no action name"},
+		{[]byte{0, 1, 5, 'x', 0, 0}, "name: 5 bytes announced"},
+		{[]byte{0, 1, 1, 'x', 0xff, 0xff, 0xff, 0x0f, 0}, "args: 33554431 strings announced"},
+		{[]byte{0, 0x81, 0, 1, 'x', 0, 0}, "depth: not a minimal varint"},
+		{[]byte{0, 1, 1, 'x', 0, 0, 0}, "1 bytes after the request"},
+	} {
+		buf.Reset()
+		writeFrame(&buf, tagRequest, tt.payload)
+		writeFrame(&buf, tagNoParam, nil)
+		if _, _, err := readRequest(&buf); err == nil || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("request %q: got %v, want an error with %q", tt.payload, err, tt.msg)
+		}
 	}
 }

@@ -37,6 +37,7 @@ var headline = []headlineRow{
 	{"Idle constructor, instructions, `early`", "ConstructorInstructions/%s", instrLinks, "early-instructions", count, "≤ 1000"},
 	{"Idle constructor, instructions, `early`/thediveo", "ConstructorInstructions/%s", instrLinks, "early/thediveo-ratio", ratio3, "≤ 1"},
 	{"Idle constructor, time it adds to a start", "Startup/%s", timedLinks, "early-ctor-ns/exec", micro, ""},
+	{"Idle constructor, page faults it adds to a start", "Startup/%s", timedLinks, "early-added-minflt/exec", faults, ""},
 	{"Start-up, exec time `early`/cgo hello", "Startup/%s", timedLinks, "early/cgo-ratio", ratio3, "≤ 1.01"},
 	{"Per switch `early`/floor, cgroup", "Switch/%s/cgroup", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
 	{"Per switch `early`/floor, ipc", "Switch/%s/ipc", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
@@ -48,9 +49,9 @@ var headline = []headlineRow{
 	{"Per switch `early`/floor, uts", "Switch/%s/uts", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
 	{"Per switch `early`/floor, all eight", "Switch/%s/all", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
 	{"Per switch `early`/floor, `gons_target`", "Switch/%s/target", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
-	{"Reexec round trip `gons`/exec floor", "Reexec/none", dynamicOnly, "gons/floor-ratio", ratio3, "≤ 1.05"},
-	{"Reexec round trip `gons`/thediveo", "Reexec/none", dynamicOnly, "gons/thediveo-ratio", ratio3, "≤ 1"},
-	{"Reexec round trip `gons-func`/thediveo", "Reexec/none", dynamicOnly, "gons-func/thediveo-ratio", ratio3, "≤ 1"},
+	{"Reexec round trip `gons`/exec floor", "Reexec/glibc-dynamic-znow/none", dynamicOnly, "gons/floor-ratio", ratio3, "≤ 1.05"},
+	{"Reexec round trip `gons`/thediveo", "Reexec/glibc-dynamic-znow/none", dynamicOnly, "gons/thediveo-ratio", ratio3, "≤ 1"},
+	{"Reexec round trip `gons-func`/thediveo", "Reexec/glibc-dynamic-znow/none", dynamicOnly, "gons-func/thediveo-ratio", ratio3, "≤ 1"},
 	{"Call in a net namespace, `nsthread`/vishvananda/netns", "Thread/net", dynamicOnly, "thread/netns-ratio", ratio2, "≤ 1.05"},
 	{"Call in a net namespace, `nsthread`/`reexec` round trip", "Thread/net", dynamicOnly, "thread/reexec-ratio", ratio4, "≤ 0.02"},
 	{"Call in four namespaces, `nsthread`/`reexec` round trip", "Thread/all4", dynamicOnly, "thread/reexec-ratio", ratio4, "≤ 0.02"},
@@ -136,6 +137,8 @@ var details = func() []detail {
 		col("thediveo constructor adds", "thediveo-ctor-ns/exec", micro),
 		col("faults cgo", "cgo-minflt/exec", faults), col("faults `early`", "early-minflt/exec", faults),
 		col("faults thediveo", "thediveo-minflt/exec", faults),
+		col("faults `early` adds", "early-added-minflt/exec", faults),
+		col("faults thediveo adds", "thediveo-added-minflt/exec", faults),
 	}})
 	d = append(d, detail{"Constructor instructions, nothing set (callgrind, 32 variables)",
 		"ConstructorInstructions/%s", []string{"glibc-dynamic-lazy", "glibc-dynamic-now", "glibc-static", "musl-static"},
@@ -173,7 +176,7 @@ var details = func() []detail {
 		cols = append(cols, col("allocs", lib+"-allocs/reexec", count),
 			col("faults floor", lib+"-floor-minflt/exec", faults),
 			col("faults round trip", lib+"-minflt/reexec", faults))
-		d = append(d, detail{"Reexec round trip, " + lib + ", glibc-dynamic-znow", "Reexec/%s", []string{"none", "net"}, cols})
+		d = append(d, detail{"Reexec round trip, " + lib + ", glibc-dynamic-znow", "Reexec/" + timedNames[0] + "/%s", []string{"none", "net"}, cols})
 	}
 	d = append(d, detail{"Thread: a call inside namespaces, glibc-dynamic-znow", "Thread/%s", []string{"net", "uts", "all4"}, []detailCol{
 		col("`nsthread` by path", "thread-ns/call", micro), col("by PID", "threadpid-ns/call", micro),

@@ -17,12 +17,13 @@ import (
 
 // inherited is the value of GONS_REEXEC_FD as the process started with it:
 // the descriptor of the protocol socket in a child, "" in any other
-// process. checked is whether CheckAction has run; depth is how many
-// reexec children deep this process is (0: it is none).
+// process; inEnv is whether the variable is still in the environment.
+// checked is whether CheckAction has run; depth is how many reexec
+// children deep this process is (0: it is none).
 var (
-	inherited = inheritedFD()
-	checked   atomic.Bool
-	depth     int
+	inherited, inEnv = inheritedFD()
+	checked          atomic.Bool
+	depth            int
 )
 
 // inheritedFD returns the value of GONS_REEXEC_FD. Package early's
@@ -30,11 +31,12 @@ var (
 // hands its value over; without the constructor (no cgo, internal
 // linking) it is still in the environment. Package early's init, which
 // completes the hand-over, runs before this package's.
-func inheritedFD() string {
+func inheritedFD() (fd string, inEnv bool) {
 	if fd, ok := handoff.ReexecFD(); ok {
-		return strconv.Itoa(fd)
+		return strconv.Itoa(fd), false
 	}
-	return os.Getenv(envFD)
+	fd, inEnv = os.LookupEnv(envFD)
+	return fd, inEnv
 }
 
 // The parameter of the running plain action, for DecodeParam.
@@ -78,7 +80,12 @@ func DecodeParam(v any) error {
 // runChild runs the requested action in the child and returns the exit
 // status.
 func runChild() int {
-	os.Unsetenv(envFD)
+	if inEnv {
+		// Only here: the first use of the environment costs a cold
+		// child tens of microseconds, and the constructor took the
+		// variable out already where it ran.
+		os.Unsetenv(envFD)
+	}
 	fd, err := strconv.Atoi(inherited)
 	if err == nil && fd < 0 {
 		err = errors.New("negative")

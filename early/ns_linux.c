@@ -47,13 +47,50 @@ GONS_COLD static int type_of_flag(long flag)
 	return -1;
 }
 
+/* Returns s past the prefix p, or NULL when s does not start with it. */
+GONS_HOT static const char *past(const char *s, const char *p)
+{
+	while (*p != '\0')
+		if (*s++ != *p++)
+			return NULL;
+	return s;
+}
+
+/*
+ * Returns 1 when path is /proc/PID/ns/NAME (PID digits, self or
+ * thread-self; NAME one component, not a dot or two): an entry of a
+ * process's ns directory of procfs, which holds nothing but links to nsfs
+ * files. 0 otherwise.
+ */
+GONS_HOT static int proc_ns_path(const char *path)
+{
+	const char *s = past(path, "/proc/"), *q;
+
+	if (s == NULL)
+		return 0;
+	if ((q = past(s, "self/")) == NULL && (q = past(s, "thread-self/")) == NULL) {
+		for (q = s; *q >= '0' && *q <= '9'; q++)
+			;
+		if (q == s || q - s > 10 || *q++ != '/')
+			return 0;
+	}
+	if ((s = past(q, "ns/")) == NULL || *s == '\0' || *s == '.')
+		return 0;
+	while (*s != '\0')
+		if (*s++ == '/')
+			return 0;
+	return 1;
+}
+
 /*
  * Opening a device node can have effects (a watchdog, a tape), and an
  * ioctl on it more: the path is opened only once statfs(2) says it is on
- * nsfs. The kernel refuses the ioctl, and setns(2), on an O_PATH fd, which
- * would otherwise spare the second lookup. O_NONBLOCK and O_NOCTTY still
- * keep a FIFO or a terminal swapped in meanwhile from blocking the open or
- * becoming the controlling one.
+ * nsfs. That second lookup of the path costs about as much as the switch;
+ * a /proc/PID/ns/NAME path, which procfs only ever links to nsfs, is
+ * spared it. The kernel refuses the ioctl, and setns(2), on an O_PATH fd,
+ * which would otherwise spare it for every path. O_NONBLOCK and O_NOCTTY
+ * still keep a FIFO or a terminal swapped in meanwhile from blocking the
+ * open or becoming the controlling one.
  */
 GONS_HOT int gons_ns_open(const struct gons_spec *spec, int t, struct gons_record *rec)
 {
@@ -62,13 +99,15 @@ GONS_HOT int gons_ns_open(const struct gons_spec *spec, int t, struct gons_recor
 	int op = GONS_OP_OPEN, fd = -1;
 	long got = -1;
 
-	if (gons_statfs(path, &fs) < 0)
-		goto fail;
-	op = GONS_OP_CHECK;
-	errno = ENOTTY; /* what NS_GET_NSTYPE says of other files */
-	if (fs.f_type != GONS_NSFS_MAGIC)
-		goto fail;
-	op = GONS_OP_OPEN;
+	if (!proc_ns_path(path)) {
+		if (gons_statfs(path, &fs) < 0)
+			goto fail;
+		op = GONS_OP_CHECK;
+		errno = ENOTTY; /* what NS_GET_NSTYPE says of other files */
+		if (fs.f_type != GONS_NSFS_MAGIC)
+			goto fail;
+		op = GONS_OP_OPEN;
+	}
 	if ((fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		goto fail;
 	op = GONS_OP_CHECK;

@@ -103,7 +103,9 @@
 //   - A path is opened only once statfs(2) says it is on nsfs: a device
 //     node, a FIFO or a regular file named by mistake is refused ("not a
 //     namespace file", ENOTTY) without being opened, since opening a device
-//     can have effects. That costs a second lookup of each path.
+//     can have effects. That costs a second lookup of the path, which
+//     paths of the form /proc/PID/ns/NAME (PID digits, self or
+//     thread-self) are spared: procfs links them to nsfs files only.
 //   - A namespace the process is already in is no error. With gons_target
 //     it is never joined (see above). By path, for user, mnt and
 //     pid it is skipped and not reported as joined: joining one's own user

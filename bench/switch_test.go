@@ -18,8 +18,9 @@ import (
 //     fork that running inside a PID namespace takes), and with no
 //     argument switches nothing;
 //   - the floor with -checked, which also makes the calls of the checks
-//     that early adds to a switch (a statfs of the path before opening it,
-//     an NS_GET_NSTYPE ioctl of the opened file; for mnt and pid the identity of its own namespace through a
+//     that early adds to a switch (an NS_GET_NSTYPE ioctl of the opened
+//     file: early spares /proc/PID/ns paths, the benchmarks' only kind, the
+//     statfs it makes of others; for mnt and pid the identity of its own namespace through a
 //     pidfd of itself and that of the opened file; for user making itself
 //     non-dumpable);
 //   - testdata/thediveo the same way as early, for the types thediveo/gons

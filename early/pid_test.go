@@ -16,6 +16,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"gotest.tools/v3/icmd"
+
+	"github.com/gonsproject/gons/internal/testutil"
 )
 
 // TestPid checks that with gons_pid the program and its children run in
@@ -94,6 +96,12 @@ func TestPidRelay(t *testing.T) {
 	// an exit code.
 	for _, sig := range []unix.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGKILL} {
 		t.Run(sig.String(), func(t *testing.T) {
+			// A signal ignored here (go test under nohup) stays ignored
+			// through exec, the relay and the Go runtime: the program
+			// would not die of it, rightly.
+			if ignored(t, sig) {
+				testutil.Unavailable(t, "%v is ignored in this process, and so in the program", sig)
+			}
 			cmd := probeCmd(probe(t, dynamic), h.env("pid"), "-kill", strconv.Itoa(int(sig)))
 			cmd.Run()
 			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -131,4 +139,25 @@ func TestPidParentDies(t *testing.T) {
 			t.Fatalf("program %d still there after its relay died: %v", child, err)
 		}
 	}
+}
+
+// ignored reports whether this process ignores sig, as a child it starts
+// would: SIG_IGN survives execve.
+func ignored(t *testing.T, sig unix.Signal) bool {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if mask, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			bits, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+			if err != nil {
+				t.Fatalf("SigIgn: %v", err)
+			}
+			return bits&(1<<(sig-1)) != 0
+		}
+	}
+	t.Fatal("no SigIgn in /proc/self/status")
+	return false
 }

@@ -283,6 +283,18 @@ void gons_settle(const struct gons_spec *spec, struct gons_record *rec);
  */
 void gons_die(const struct gons_spec *spec, const struct gons_record *rec) __attribute__((noreturn));
 
+/* preinit_linux.c */
+
+/*
+ * Runs the steps the gons_* variables of env ask for, as the constructor
+ * does: the secure-mode refusal, parsing, the joins, then root, working
+ * directory and credentials (exiting where a privilege drop failed, unless
+ * gons_errors=status), and closes gons_target_fd. Records what happened in
+ * rec. Returns 1 when a PID namespace was joined, with *pid_self as
+ * gons_switch leaves it, for gons_fork_into_pid; 0 otherwise.
+ */
+int gons_steps(char **env, struct gons_record *rec, int *pid_self);
+
 /* relay_linux.c */
 
 /*

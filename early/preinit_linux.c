@@ -30,11 +30,14 @@ struct gons_record gons_record;
  */
 extern void gons_forkserver_start(struct gons_record *rec) __attribute__((weak));
 
-/* The constructor's work once a gons_* variable is there. */
-GONS_HOT static void run(char **env, struct gons_record *rec)
+/*
+ * The steps the variables of env ask for, up to the PID fork. Shared with
+ * the fork server's children, which must run them as an exec'd child does.
+ */
+GONS_HOT int gons_steps(char **env, struct gons_record *rec, int *pid_self)
 {
 	struct gons_spec spec = { 0 }; /* on the stack: a first write to .bss costs a page fault */
-	int pid_self = -1, pid = 0;
+	int pid = 0;
 
 	/*
 	 * A setuid, setgid or file-capability program must not let its caller
@@ -43,8 +46,8 @@ GONS_HOT static void run(char **env, struct gons_record *rec)
 	if (getauxval(AT_SECURE)) {
 		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
 	} else if (gons_parse(env, &spec, rec) > 0) {
-		pid = spec.target != 0 ? gons_join_target(&spec, rec, &pid_self)
-		                       : gons_switch(&spec, rec, &pid_self, -1);
+		pid = spec.target != 0 ? gons_join_target(&spec, rec, pid_self)
+		                       : gons_switch(&spec, rec, pid_self, -1);
 		if (rec->op == GONS_OP_NONE)
 			gons_settle(&spec, rec);
 		/* A failed privilege drop fails closed, unless the program checks for it. */
@@ -53,7 +56,16 @@ GONS_HOT static void run(char **env, struct gons_record *rec)
 	}
 	if (spec.target_fd != 0)
 		gons_close(spec.target_fd - 1); /* handed over to be closed, on every path */
-	/* Only now: spec points into the values, which this wipes. */
+	return pid;
+}
+
+/* The constructor's work once a gons_* variable is there. */
+GONS_HOT static void run(char **env, struct gons_record *rec)
+{
+	int pid_self = -1;
+	int pid = gons_steps(env, rec, &pid_self);
+
+	/* Only now: the spec pointed into the values, which this wipes. */
 	environ = gons_strip(env);
 	if (pid)
 		gons_fork_into_pid(pid_self, rec);

@@ -25,7 +25,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -184,20 +183,9 @@ static int split_vars(char *vars, size_t len, char **env)
  */
 static void steps(char **env, struct gons_record *rec)
 {
-	struct gons_spec spec = { 0 };
-	int pid_self = -1, pid = 0;
+	int pid_self = -1;
 
-	if (env[0] == NULL)
-		return;
-	if (getauxval(AT_SECURE)) {
-		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
-	} else if (gons_parse(env, &spec, rec) > 0) {
-		pid = spec.target != 0 ? gons_join_target(&spec, rec, &pid_self)
-		                       : gons_switch(&spec, rec, &pid_self, -1);
-		if (rec->op == GONS_OP_NONE)
-			gons_settle(&spec, rec);
-	}
-	if (pid)
+	if (env[0] != NULL && gons_steps(env, rec, &pid_self))
 		gons_fork_into_pid(pid_self, rec);
 }
 

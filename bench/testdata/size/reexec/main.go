@@ -17,9 +17,12 @@ func init() {
 func main() {
 	reexec.CheckAction()
 	var answer int
-	if err := reexec.RunReexecAction("answer", reexec.Result(&answer)); err != nil {
+	err := reexec.RunReexecAction("answer", reexec.Result(&answer))
+	if err == nil {
+		_, err = os.Stdout.WriteString("hello, world\n")
+	}
+	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	os.Stdout.WriteString("hello, world\n")
 }

@@ -11,5 +11,8 @@ import (
 )
 
 func main() {
-	os.Stdout.WriteString("hello, world\n")
+	if _, err := os.Stdout.WriteString("hello, world\n"); err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
 }

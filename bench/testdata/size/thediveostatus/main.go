@@ -11,9 +11,12 @@ import (
 )
 
 func main() {
-	if err := gons.Status(); err != nil {
+	err := gons.Status()
+	if err == nil {
+		_, err = os.Stdout.WriteString("hello, world\n")
+	}
+	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	os.Stdout.WriteString("hello, world\n")
 }

@@ -1,4 +1,6 @@
-// Command base is the baseline of the size measures: a cgo hello world.
+// Command base is the baseline of the size measures: a cgo hello world
+// that, like the other subjects, reports a failure on stderr and exits
+// with status 1, so that what they add to it is only what they import.
 package main
 
 import "C"
@@ -6,5 +8,8 @@ import "C"
 import "os"
 
 func main() {
-	os.Stdout.WriteString("hello, world\n")
+	if _, err := os.Stdout.WriteString("hello, world\n"); err != nil {
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(1)
+	}
 }

@@ -1,5 +1,6 @@
-// Command status is early checking the outcome with status,
-// as a program that accepts gons_* variables does.
+// Command status is early checking the outcome with status, as a program
+// that accepts gons_* variables does: it reports that failure as base
+// reports its own.
 package main
 
 import "C"
@@ -12,9 +13,12 @@ import (
 )
 
 func main() {
-	if err := status.Err(); err != nil {
+	err := status.Err()
+	if err == nil {
+		_, err = os.Stdout.WriteString("hello, world\n")
+	}
+	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(1)
 	}
-	os.Stdout.WriteString("hello, world\n")
 }

@@ -184,8 +184,8 @@ var details = func() []detail {
 	d = append(d, detail{"Thread: a call inside namespaces, glibc-dynamic-znow", "Thread/%s", []string{"net", "uts", "all4"}, []detailCol{
 		col("`nsthread` by path", "thread-ns/call", micro), col("by PID", "threadpid-ns/call", micro),
 		col("netns", "netns-ns/call", micro), col("`nsthread`/netns", "thread/netns-ratio", ratio2),
-		col("`nsthread`, 1 processor", "thread-procs1-ns/call", micro), col("netns, 1 processor", "netns-procs1-ns/call", micro),
-		col("`nsthread`/netns, 1 processor", "thread/netns-procs1-ratio", ratio2),
+		col("`nsthread`, locked caller", "threadlocked-ns/call", micro),
+		col("locked caller/netns", "threadlocked/netns-ratio", ratio2),
 		col("`InProcess`", "inprocess-ns/call", micro), col("`InProcess`/`nsthread`", "inprocess/thread-ratio", ratio2),
 		col("`reexec` round trip", "reexec-ns/call", milli), col("`nsthread`/`reexec`", "thread/reexec-ratio", ratio4),
 		col("allocs by path", "thread-allocs/call", count), col("allocs by PID", "threadpid-allocs/call", count),

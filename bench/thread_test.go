@@ -35,10 +35,11 @@ var threadTypes = map[string][]string{
 // close both, unlock); as a typed reexec action run with
 // reexec.InProcess (inprocess); and as the same action in a child
 // (reexec: a round trip). Each iteration makes a batch of calls in each
-// mode (one reexec round trip), in an order drawn at random. For net, a
-// second subject with GOMAXPROCS=1 makes the thread and netns calls too
-// (*-procs1): with one processor, the fresh goroutine of a call has no
-// other thread to wake, which shows what that costs. Before
+// mode (one reexec round trip), in an order drawn at random. The thread
+// calls come from a goroutine free to move, which nsthread runs the
+// function on; for net, threadlocked makes them from a goroutine locked
+// to its thread, which nsthread leaves alone and runs the function on a
+// fresh goroutine: that shows what the hand-over costs. Before
 // timing, the function reports the namespaces it runs in, in every mode,
 // and the benchmark checks that they are the holder's. Thread/concurrent16
 // is 16 goroutines calling at once; see there.
@@ -76,10 +77,7 @@ func benchThread(b *testing.B, types []string) {
 		reqs = append(reqs, request{d, m, m})
 	}
 	if net {
-		reqs = append(reqs, request{d, "netns", "netns"})
-		// The same two in a subject with one processor.
-		d1 := startDriver(b, buildGoVariant(b, "thread", dynamicGlibc, variant{now: true}), "gomaxprocs1")
-		reqs = append(reqs, request{d1, "thread", "thread-procs1"}, request{d1, "netns", "netns-procs1"})
+		reqs = append(reqs, request{d, "netns", "netns"}, request{d, "threadlocked", "threadlocked"})
 	}
 	checkThreadModes(b, d, ns, net, strings.Join(want, ","))
 
@@ -98,7 +96,7 @@ func benchThread(b *testing.B, types []string) {
 			allocs[q.name] = append(allocs[q.name], float64(r.allocs)/float64(k))
 		}
 	})
-	for _, m := range []string{"thread", "threadpid", "netns", "thread-procs1", "netns-procs1", "inprocess", "reexec"} {
+	for _, m := range []string{"thread", "threadpid", "netns", "threadlocked", "inprocess", "reexec"} {
 		if perCall[m] != nil {
 			distribution(b, m+"-ns/call", perCall[m])
 			figure(b, m+"-allocs/call", med(allocs[m]), n, signed)
@@ -106,7 +104,7 @@ func benchThread(b *testing.B, types []string) {
 	}
 	if net {
 		figure(b, "thread/netns-ratio", over(med(perCall["thread"]), med(perCall["netns"])), n, ratio)
-		figure(b, "thread/netns-procs1-ratio", over(med(perCall["thread-procs1"]), med(perCall["netns-procs1"])), n, ratio)
+		figure(b, "threadlocked/netns-ratio", over(med(perCall["threadlocked"]), med(perCall["netns"])), n, ratio)
 	}
 	figure(b, "threadpid/thread-ratio", over(med(perCall["threadpid"]), med(perCall["thread"])), n, ratio)
 	figure(b, "inprocess/thread-ratio", over(med(perCall["inprocess"]), med(perCall["thread"])), n, ratio)

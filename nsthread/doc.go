@@ -6,8 +6,8 @@
 //		return net.InterfaceAddrs()
 //	}, nsthread.Target(pid, "net"))
 //
-// A call costs an open, a check and two [setns(2)] per namespace, and a
-// goroutine: microseconds, where package reexec starts a process
+// A call costs an open, a check and two [setns(2)] per namespace:
+// microseconds, where package reexec starts a process
 // (milliseconds; see the bench module's Thread figures). The
 // kernel lets one thread of a multi-threaded process switch these types:
 // they live in the thread's nsproxy. Mount, user and time namespaces
@@ -33,20 +33,38 @@
 // package first switched a type, whose descriptors it keeps open from then
 // on (one per type, close-on-exec; opening them for each call would cost
 // as much as the two switches). A thread that other code left in a
-// foreign namespace of a type the call joins comes back clean too. The
-// thread returns to the Go runtime only when it is back: when switching
-// back fails, or the function panics or calls runtime.Goexit, the
-// goroutine ends locked to the thread, the runtime ends the thread with
-// it, and the error says so ([ErrThreadDiscarded]). A panic becomes an
-// error ([ErrPanic], [*PanicError]), as it does in reexec.
+// foreign namespace of a type the call joins comes back clean too.
 //
-// The function always runs on a goroutine of its own, never on the
-// caller's: a caller that locked its goroutine to a thread keeps that
-// thread exactly as it was, whatever it did with it. The other side of
-// this is that thread state the caller set up is not there in the
-// function.
+// # Whose thread
 //
-// The goroutine may run on the main thread, which the runtime parks for
+//	caller's goroutine              the function runs on       after a panic or a failed switch back
+//	free to move between threads    the caller's goroutine     the caller stays locked to the thread; it ends with the caller
+//	locked (runtime.LockOSThread)   a fresh goroutine          the fresh goroutine ends, and the thread with it
+//
+// A goroutine that is free to move has no thread of its own to keep, so
+// the function runs on it, locked to its thread for the call and unlocked
+// afterwards: handing the function to another goroutine would cost more
+// than the switches (the scheduler wakes an idle processor's thread to
+// start it and again to hand back). A caller that locked its goroutine to
+// a thread keeps that thread exactly as it was, whatever it did with it:
+// the function runs on a fresh goroutine, and thread state the caller set
+// up is not there in it.
+//
+// The thread returns to the Go runtime only when it is back: when
+// switching back fails, or the function panics or calls runtime.Goexit,
+// the goroutine the function ran on stays locked to the thread, so that
+// the runtime never gives the thread to another goroutine and ends it
+// with the goroutine; the error says so ([ErrThreadDiscarded]). A panic
+// becomes an error ([ErrPanic], [*PanicError]), as it does in reexec, and
+// the thread is switched back first. A free caller therefore goes on on
+// that thread until it returns: after a panic the thread is back in the
+// process's namespaces, but after a failed switch back it is not, and the
+// caller should end its goroutine without doing more that depends on
+// them (a caller that must never be left there locks its goroutine before
+// the call). runtime.Goexit in the function ends the goroutine it runs
+// on, as it would anywhere: the caller's own, when it is free.
+//
+// The function may run on the main thread, which the runtime parks for
 // good instead of ending when it has to be discarded. After a panic it is
 // switched back first; only a failed switch back leaves it, and
 // /proc/self, which shows it, in the namespaces. A program that locks its

@@ -55,8 +55,11 @@ var (
 	ErrNotThreadJoinable = errors.New("a thread of a multi-threaded process cannot join this namespace type; run the function through package reexec")
 	// ErrThreadDiscarded: the function ran, or was about to, but the
 	// thread could not be put back into its namespaces, or the function
-	// panicked, so the thread was ended rather than returned to the Go
-	// runtime. The process stays sound; the error reports what failed.
+	// panicked, so the thread was not returned to the Go runtime: the
+	// goroutine that ran the function stays locked to it, and the runtime
+	// ends it with that goroutine. When that goroutine is the caller's,
+	// the caller goes on on that thread until it ends (see the package
+	// documentation). The error reports what failed.
 	ErrThreadDiscarded = errors.New("the thread was discarded")
 	// ErrPanic: the function panicked. The error is a [*PanicError].
 	ErrPanic = errors.New("function panicked")
@@ -80,9 +83,9 @@ type Error struct {
 	Path string
 	// Err is the cause: a syscall.Errno for system-call failures.
 	Err error
-	// Discarded is whether the thread was ended instead of being
-	// returned to the runtime. errors.Is(err, ErrThreadDiscarded) reports
-	// it too.
+	// Discarded is whether the thread was kept from the runtime instead
+	// of being returned to it: it ends with the goroutine that ran the
+	// function. errors.Is(err, ErrThreadDiscarded) reports it too.
 	Discarded bool
 }
 
@@ -310,11 +313,12 @@ func trimBang(typ string) string {
 // fn's own error as it is (joined with an *Error when the thread could not
 // be switched back, in which case the result is still fn's).
 //
-// fn runs on a goroutine of its own, always, never on the caller's: a
-// caller whose goroutine is locked to a thread ([runtime.LockOSThread])
-// keeps that thread as it was. Goroutines that fn starts run on other
-// threads, in the namespaces of the process, not in those fn runs in;
-// see the package documentation.
+// fn runs on the caller's goroutine when it is free to move between
+// threads, and on a fresh goroutine when the caller is locked to its
+// thread ([runtime.LockOSThread]), which then keeps that thread as it was;
+// see the package documentation for what happens to the thread after a
+// panic or a failed switch back. Goroutines that fn starts run on other
+// threads, in the namespaces of the process, not in those fn runs in.
 func Run[R any](fn func() (R, error), opts ...Option) (R, error) {
 	var r R
 	c, err := collect(opts)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	_ "unsafe" // for go:linkname
 
 	"github.com/gonsproject/gons/status"
 	"golang.org/x/sys/unix"
@@ -80,25 +81,44 @@ func homeFD(typ string) (int, error) {
 	return fd, nil
 }
 
-// run calls fn on a fresh goroutine locked to its thread and waits for it.
-func (c *config) run(fn func() error) error {
+// lockedOSThread reports whether the calling goroutine is locked to its
+// thread, by runtime.LockOSThread or as a cgo callback. The runtime offers
+// it to linkname (runtime/linkname.go); nothing else tells.
+//
+//go:linkname lockedOSThread runtime.lockedOSThread
+func lockedOSThread() bool
+
+// run calls fn on a locked thread in the namespaces and returns its error.
+// A caller whose goroutine is free to move has no thread of its own to
+// keep, so fn runs on it: handing fn to another goroutine would cost more
+// than the two switches (the scheduler wakes an idle processor's thread to
+// start it and again to hand back). A caller whose goroutine is locked
+// keeps its thread as it was: fn runs on a fresh goroutine instead.
+func (c *config) run(fn func() error) (err error) {
+	if !lockedOSThread() {
+		c.onThread(fn, &err)
+		return err
+	}
 	done := make(chan error, 1)
-	go c.onThread(fn, done)
+	go func() {
+		var err error
+		defer func() { done <- err }() // also after a runtime.Goexit in fn
+		c.onThread(fn, &err)
+	}()
 	return <-done
 }
 
-// onThread runs on a goroutine of its own. It locks it to its thread,
-// switches, calls fn, switches back, and unlocks only when all of that
-// went well; otherwise it returns locked, and the runtime ends the thread
-// instead of reusing it (the main thread it parks for good). It reports
-// on done from a deferred call, so that a panic or a runtime.Goexit in fn
-// is reported too.
-func (c *config) onThread(fn func() error, done chan<- error) {
+// onThread locks the goroutine to its thread, switches, calls fn, switches
+// back, and unlocks only when all of that went well. Otherwise the
+// goroutine stays locked, so the runtime never hands the thread to
+// another goroutine and ends it when the goroutine ends (the main thread
+// it parks for good). It sets *err from a deferred call, so that a panic
+// or a runtime.Goexit in fn is caught too.
+func (c *config) onThread(fn func() error, err *error) {
 	runtime.LockOSThread()
 	var (
 		store  [4]joined // at most one of each type: no allocation
 		back   = store[:0]
-		err    error
 		clean  bool // the thread is in its own namespaces again
 		normal bool // fn, if it was called, returned
 	)
@@ -108,30 +128,29 @@ func (c *config) onThread(fn func() error, done chan<- error) {
 			// recover returns nil only for runtime.Goexit (panic(nil)
 			// panics with a *runtime.PanicNilError since Go 1.21).
 			p.Goexit = p.Value == nil
-			err = &Error{Op: "panic", Err: p, Discarded: true}
-			// The thread is not reused, but it may be the main thread,
-			// which the runtime parks rather than ends, and which
-			// /proc/self shows: take it back home all the same.
+			*err = &Error{Op: "panic", Err: p, Discarded: true}
+			// The thread is not reused, but the goroutine may go on on
+			// it, and it may be the main thread, which the runtime parks
+			// rather than ends and /proc/self shows: take it back home.
 			restore(back)
 		} else if clean {
 			runtime.UnlockOSThread()
 		}
-		done <- err
 	}()
-	if err = c.switchIn(&back); err != nil {
-		normal, clean = true, !errors.Is(err, ErrThreadDiscarded)
+	if *err = c.switchIn(&back); *err != nil {
+		normal, clean = true, !errors.Is(*err, ErrThreadDiscarded)
 		return
 	}
 	ferr := fn()
 	normal = true
 	if rerr := restore(back); rerr != nil {
-		err = rerr
+		*err = rerr
 		if ferr != nil {
-			err = fmt.Errorf("%w; then %w", ferr, rerr)
+			*err = fmt.Errorf("%w; then %w", ferr, rerr)
 		}
 		return
 	}
-	clean, err = true, ferr
+	clean, *err = true, ferr
 }
 
 // switchIn opens and checks every namespace, notes in back the types to

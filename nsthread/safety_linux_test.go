@@ -3,6 +3,7 @@ package nsthread
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
@@ -103,86 +104,183 @@ func TestResults(t *testing.T) {
 	}
 }
 
+// callers are the two ways a call runs: on the caller's goroutine when it
+// is free to move between threads, on a fresh goroutine when the caller is
+// locked to its thread.
+var callers = []struct {
+	name   string
+	locked bool
+}{{"free", false}, {"locked", true}}
+
+// asCaller runs f on a new goroutine, locked to its thread first when
+// locked is set, and waits until the goroutine has ended, by returning or
+// by runtime.Goexit. It reports whether f returned. A locked goroutine
+// that is still locked once f has returned unlocks its own lock, so that
+// its thread lives on unless the call kept a lock of its own.
+func asCaller(locked bool, f func()) (returned bool) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if locked {
+			runtime.LockOSThread()
+		}
+		f()
+		returned = true
+		if locked {
+			runtime.UnlockOSThread()
+		}
+	}()
+	<-done
+	return returned
+}
+
 // TestPanic makes the function panic, and call runtime.Goexit: the thread
-// is discarded, the error says so, and the next calls work.
+// is discarded, the error says so, and the next calls work. A free caller
+// the function ran on stays locked to the thread, back in the process's
+// namespaces, and the thread ends with it; a Goexit ends that caller, as
+// it would without the call.
 func TestPanic(t *testing.T) {
 	pid := holder(t, "gons-panic")
 	errBoom := errors.New("boom")
-	for _, tc := range []struct {
-		doc  string
-		fn   func()
-		is   error
-		text string
-	}{
-		{"panic", func() { panic(errBoom) }, errBoom, "boom"},
-		{"goexit", runtime.Goexit, nil, "Goexit"},
-	} {
-		t.Run(tc.doc, func(t *testing.T) {
-			var tid int
-			_, err := Run(func() (int, error) {
-				tid = unix.Gettid()
-				tc.fn()
-				return 1, nil
-			}, Target(pid))
+	for _, c := range callers {
+		for _, tc := range []struct {
+			doc  string
+			fn   func()
+			is   error
+			text string
+		}{
+			{"panic", func() { panic(errBoom) }, errBoom, "boom"},
+			{"goexit", runtime.Goexit, nil, "Goexit"},
+		} {
+			t.Run(c.name+"/"+tc.doc, func(t *testing.T) {
+				var (
+					tid, caller  int
+					err          error
+					stayedLocked bool
+					ns           map[string]string
+				)
+				returned := asCaller(c.locked, func() {
+					caller = unix.Gettid()
+					_, err = Run(func() (int, error) {
+						tid = unix.Gettid()
+						tc.fn()
+						return 1, nil
+					}, Target(pid))
+					stayedLocked, ns = lockedOSThread(), nsOf("/proc/thread-self")
+				})
+				if !c.locked && tid != caller {
+					t.Fatalf("a free caller's call ran on thread %d, not on the caller's %d", tid, caller)
+				}
+				if c.locked && tid == caller {
+					t.Fatalf("a locked caller's call ran on its thread %d", tid)
+				}
+				threadEnds(t, tid)
+				if !c.locked && tc.is == nil {
+					if returned {
+						t.Fatalf("Goexit on a free caller's goroutine returned %v", err)
+					}
+					return
+				}
+				if !returned {
+					t.Fatal("the caller did not return")
+				}
+				if !c.locked && (!stayedLocked || !maps.Equal(ns, original)) {
+					t.Errorf("after the panic the caller is locked %v, in %v; want locked, in %v", stayedLocked, ns, original)
+				}
+				var e *Error
+				var p *PanicError
+				if !errors.As(err, &e) || e.Op != "panic" || !errors.As(err, &p) {
+					t.Fatalf("got %v, want a panic *Error", err)
+				}
+				if !errors.Is(err, ErrThreadDiscarded) || !errors.Is(err, ErrPanic) || !strings.Contains(err.Error(), tc.text) {
+					t.Errorf("%v: want ErrThreadDiscarded, ErrPanic and %q", err, tc.text)
+				}
+				if tc.is != nil && !errors.Is(err, tc.is) {
+					t.Errorf("%v is not %v", err, tc.is)
+				}
+				if p.Goexit != (tc.is == nil) || len(p.Stack) == 0 {
+					t.Errorf("Goexit %v, %d bytes of stack", p.Goexit, len(p.Stack))
+				}
+				next, err := Run(look, Target(pid))
+				if err != nil || next.Hostname != "gons-panic" {
+					t.Errorf("next call: %+v, %v", next, err)
+				}
+			})
+		}
+	}
+}
+
+// TestRestoreFails makes switching back fail through the test hook: the
+// error says which type and that the thread was discarded, the result is
+// still the function's, the thread ends (with a free caller, which stays
+// locked to it until it ends), and the next calls work.
+func TestRestoreFails(t *testing.T) {
+	pid := holder(t, "gons-restore")
+	for _, c := range callers {
+		t.Run(c.name, func(t *testing.T) {
+			var restored []string
+			testHookRestore = func(typ string) error {
+				restored = append(restored, typ)
+				if typ == "net" {
+					return unix.EPERM
+				}
+				return nil
+			}
+			defer func() { testHookRestore = nil }()
+			var (
+				tid, r       int
+				err          error
+				stayedLocked bool
+			)
+			asCaller(c.locked, func() {
+				r, err = Run(func() (int, error) { tid = unix.Gettid(); return 42, nil },
+					Namespaces([]Namespace{
+						{Type: "uts", Path: fmt.Sprintf("/proc/%d/ns/uts", pid)},
+						{Type: "net", Path: fmt.Sprintf("/proc/%d/ns/net", pid)},
+						{Type: "ipc", Path: fmt.Sprintf("/proc/%d/ns/ipc", pid)},
+					}))
+				stayedLocked = lockedOSThread()
+			})
+			testHookRestore = nil
+			if r != 42 {
+				t.Errorf("result %d, want the function's 42", r)
+			}
 			var e *Error
-			var p *PanicError
-			if !errors.As(err, &e) || e.Op != "panic" || !errors.As(err, &p) {
-				t.Fatalf("got %v, want a panic *Error", err)
+			if !errors.As(err, &e) || e.Op != "restore" || e.Type != "net" || !errors.Is(err, unix.EPERM) || !errors.Is(err, ErrThreadDiscarded) {
+				t.Fatalf("got %v, want a restore net error, EPERM, thread discarded", err)
 			}
-			if !errors.Is(err, ErrThreadDiscarded) || !errors.Is(err, ErrPanic) || !strings.Contains(err.Error(), tc.text) {
-				t.Errorf("%v: want ErrThreadDiscarded, ErrPanic and %q", err, tc.text)
+			if want := "ipc,net"; strings.Join(restored, ",") != want {
+				t.Errorf("switched back %q, want %q: reverse order, stopping at the failure", restored, want)
 			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Errorf("%v is not %v", err, tc.is)
-			}
-			if p.Goexit != (tc.is == nil) || len(p.Stack) == 0 {
-				t.Errorf("Goexit %v, %d bytes of stack", p.Goexit, len(p.Stack))
+			if !c.locked && !stayedLocked {
+				t.Error("a free caller left on a thread that could not be switched back is not locked to it")
 			}
 			threadEnds(t, tid)
-			next, err := Run(look, Target(pid))
-			if err != nil || next.Hostname != "gons-panic" {
+			next, err := Run(look, Target(pid, "uts"))
+			if err != nil || next.Hostname != "gons-restore" {
 				t.Errorf("next call: %+v, %v", next, err)
 			}
 		})
 	}
 }
 
-// TestRestoreFails makes switching back fail through the test hook: the
-// error says which type and that the thread was discarded, the result is
-// still the function's, the thread ends, and the next calls work.
-func TestRestoreFails(t *testing.T) {
-	pid := holder(t, "gons-restore")
-	var restored []string
-	testHookRestore = func(typ string) error {
-		restored = append(restored, typ)
-		if typ == "net" {
-			return unix.EPERM
+// TestFreeCaller checks that a call from a goroutine free to move runs on
+// it and leaves it as free as it was, on a thread in the process's
+// namespaces.
+func TestFreeCaller(t *testing.T) {
+	pid := holder(t, "gons-free")
+	asCaller(false, func() {
+		s, err := Run(look, Target(pid))
+		if err != nil || s.Hostname != "gons-free" {
+			t.Errorf("got %+v, %v", s, err)
 		}
-		return nil
-	}
-	var tid int
-	r, err := Run(func() (int, error) { tid = unix.Gettid(); return 42, nil },
-		Namespaces([]Namespace{
-			{Type: "uts", Path: fmt.Sprintf("/proc/%d/ns/uts", pid)},
-			{Type: "net", Path: fmt.Sprintf("/proc/%d/ns/net", pid)},
-			{Type: "ipc", Path: fmt.Sprintf("/proc/%d/ns/ipc", pid)},
-		}))
-	testHookRestore = nil
-	if r != 42 {
-		t.Errorf("result %d, want the function's 42", r)
-	}
-	var e *Error
-	if !errors.As(err, &e) || e.Op != "restore" || e.Type != "net" || !errors.Is(err, unix.EPERM) || !errors.Is(err, ErrThreadDiscarded) {
-		t.Fatalf("got %v, want a restore net error, EPERM, thread discarded", err)
-	}
-	if want := "ipc,net"; strings.Join(restored, ",") != want {
-		t.Errorf("switched back %q, want %q: reverse order, stopping at the failure", restored, want)
-	}
-	threadEnds(t, tid)
-	next, err := Run(look, Target(pid, "uts"))
-	if err != nil || next.Hostname != "gons-restore" {
-		t.Errorf("next call: %+v, %v", next, err)
-	}
+		if lockedOSThread() {
+			t.Error("the caller is locked to its thread after the call")
+		}
+		if ns := nsOf("/proc/thread-self"); !maps.Equal(ns, original) {
+			t.Errorf("the caller's thread is in %v after the call, want %v", ns, original)
+		}
+	})
 }
 
 // TestLockedCaller calls from a goroutine locked to a thread that joined a

@@ -34,7 +34,8 @@ import (
 // caller's namespaces; an action that calls os.Exit ends the caller. The
 // context is checked before the call, which then runs to its end. A
 // thread that could not be switched back, or that ran an action which
-// panicked, is ended rather than reused ([nsthread.ErrThreadDiscarded]).
+// panicked, is never reused ([nsthread.ErrThreadDiscarded]; package
+// nsthread says which goroutine stays on it).
 func InProcess() Option {
 	return func(o *options) error {
 		o.inProcess = true

@@ -7,7 +7,10 @@
 //
 // with MODE one of
 //
-//	thread     nsthread.Run with nsthread.Namespaces, K times
+//	thread     nsthread.Run with nsthread.Namespaces, K times, from a
+//	           goroutine free to move between threads
+//	threadlocked  the same from a goroutine locked to its thread, whose
+//	           calls nsthread runs on a fresh goroutine each
 //	threadpid  nsthread.Run with nsthread.Target, the PID taken from the
 //	           paths (/proc/PID/ns/TYPE), K times: all types in one setns
 //	netns      vishvananda/netns as its users write it, K times: lock the
@@ -18,9 +21,6 @@
 //	reexec     the same without InProcess: a child round trip, K times
 //	check      each of the above once, the function reporting the
 //	           namespaces it ran in; the answer is those, not a time
-//
-// Started with the argument "gomaxprocs1", it runs with GOMAXPROCS=1: one
-// processor, no other thread to wake for a goroutine.
 //
 // The answer is a line with the nanoseconds the K calls took, the
 // heap allocations they made and the minor page faults of the processes
@@ -76,9 +76,6 @@ var action = reexec.RegisterFunc("trivial", trivial)
 
 func main() {
 	reexec.CheckAction()
-	if len(os.Args) > 1 && os.Args[1] == "gomaxprocs1" {
-		runtime.GOMAXPROCS(1)
-	}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		f := strings.Fields(in.Text())
@@ -108,6 +105,9 @@ func main() {
 		var ruBefore, ruAfter unix.Rusage
 		runtime.ReadMemStats(&before)
 		unix.Getrusage(unix.RUSAGE_CHILDREN, &ruBefore)
+		if f[0] == "threadlocked" {
+			runtime.LockOSThread()
+		}
 		start := time.Now()
 		for i := range k {
 			r, err := call(param{N: i})
@@ -119,6 +119,9 @@ func main() {
 			}
 		}
 		elapsed := time.Since(start)
+		if f[0] == "threadlocked" {
+			runtime.UnlockOSThread()
+		}
 		unix.Getrusage(unix.RUSAGE_CHILDREN, &ruAfter)
 		runtime.ReadMemStats(&after)
 		fmt.Println(elapsed.Nanoseconds(), after.Mallocs-before.Mallocs, ruAfter.Minflt-ruBefore.Minflt)
@@ -129,7 +132,7 @@ func main() {
 func caller(mode string, ns []reexec.Namespace) (func(param) (result, error), error) {
 	ctx := context.Background()
 	switch mode {
-	case "thread":
+	case "thread", "threadlocked":
 		tns := make([]nsthread.Namespace, len(ns))
 		for i, n := range ns {
 			tns[i] = nsthread.Namespace(n)

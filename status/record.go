@@ -19,7 +19,7 @@ const (
 	stateNoLinux        // early was built for another OS
 )
 
-// Ops of a failure, indexes into opNames.
+// Ops of a failure, lines of opNames.
 const (
 	opNone = iota
 	opParse
@@ -36,8 +36,9 @@ const (
 	opSetuid
 )
 
-var opNames = [...]string{"", "parse", "secure", "open", "check", "setns", "fork",
-	"target", "chroot", "chdir", "setgroups", "setgid", "setuid"}
+// opNames are the names of the ops, one a line: lists in one string cost a
+// program less than arrays of strings (see nth).
+const opNames = "\nparse\nsecure\nopen\ncheck\nsetns\nfork\ntarget\nchroot\nchdir\nsetgroups\nsetgid\nsetuid"
 
 // Parse failure codes.
 const (
@@ -62,32 +63,34 @@ const (
 	numCodes
 )
 
-// typeNames are the namespace types in the index order of the C code.
-var typeNames = [...]string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}
+// typeNames are the namespace types in the index order of the C code, one
+// a line, and varNames the variables after them, in the order of enum
+// gons_var; the last is GONS_REEXEC_FD, which package reexec sets.
+const (
+	typeNames = "cgroup\nipc\nmnt\nnet\npid\ntime\nuser\nuts"
+	varNames  = "order\ntarget\ntarget_ns\nuid\ngid\nwd\nroot\ntarget_fd\nerrors\nreexec_fd"
+)
 
-// varNames are the variables after the types, in the order of enum gons_var;
-// the last is GONS_REEXEC_FD, which package reexec sets.
-var varNames = [...]string{"order", "target", "target_ns", "uid", "gid", "wd", "root", "target_fd", "errors", "reexec_fd"}
-
-const varReexecFD = len(typeNames) + len(varNames) - 1
+// Variables, as enum gons_var numbers them.
+const (
+	numTypes    = 8
+	varTarget   = numTypes + 1
+	varReexecFD = numTypes + 9
+)
 
 // varName returns the name of variable v, with its prefix.
 func varName(v int) string {
 	if v == varReexecFD {
 		return "GONS_REEXEC_FD"
 	}
-	if v >= len(typeNames) && v-len(typeNames) < len(varNames) {
-		return "gons_" + varNames[v-len(typeNames)]
+	if v >= numTypes {
+		return "gons_" + nth(varNames, v-numTypes)
 	}
 	return "gons_" + typeName(v)
 }
 
-func typeName(t int) string {
-	if t < 0 || t >= len(typeNames) {
-		return ""
-	}
-	return typeNames[t]
-}
+// typeName returns the name of type t, or "" for none.
+func typeName(t int) string { return nth(typeNames, t) }
 
 // cRecord mirrors struct gons_record of early/gons.h, which early hands
 // over as it is. TestRecordLayout and a compile-time check in early keep the
@@ -121,12 +124,30 @@ func record(s int, r unsafe.Pointer) {
 	}
 }
 
-// outcome is a failure the constructor recorded, decoded, or one of the
-// sentinels. It is the error under [Error.Err] that says what was wrong:
-// its message is built from a template only when Error is called, so that
-// a program pays for formatting only when it prints one.
+// outcome is the error under [Error.Err] that says what was wrong, and
+// the error behind each sentinel: a message, built once a failure is read
+// from the record, and the error it wraps. One small type with two methods
+// keeps what a program that checks Err links in small.
 type outcome struct {
-	_      [0]func() // not comparable: spares the equality function
+	_     [0]func() // not comparable: spares the equality function
+	msg   string
+	wrap  error // a sentinel, an errno, or nil
+	paren bool  // the message ends with wrap's, in parentheses
+}
+
+// Error returns o's message.
+func (o *outcome) Error() string {
+	if o.paren {
+		return o.msg + " (" + o.wrap.Error() + ")"
+	}
+	return o.msg
+}
+
+// Unwrap returns the sentinel or errno o wraps.
+func (o *outcome) Unwrap() error { return o.wrap }
+
+// failure is a failure the constructor recorded, decoded.
+type failure struct {
 	op     int
 	typ    int // index into typeNames, -1 for none
 	errno  syscall.Errno
@@ -141,61 +162,65 @@ type outcome struct {
 }
 
 // err turns a recorded failure into an *Error.
-func (o *outcome) err() *Error {
-	e := &Error{Op: "unknown", Type: typeName(o.typ), Path: o.path, Err: o}
-	if o.op > 0 && o.op < len(opNames) {
-		e.Op = opNames[o.op]
+func (f *failure) err() *Error {
+	e := &Error{Op: nth(opNames, f.op), Type: typeName(f.typ), Path: f.path}
+	if e.Op == "" {
+		e.Op = "unknown"
 	}
-	if o.code == codeNone && o.op != opTarget {
+	if f.code == codeNone && f.op != opTarget {
 		// A failed system call says all there is to say.
-		e.Err = nil
-		if o.op == opSecure {
+		if f.op == opSecure {
 			e.Err = ErrSecure
-		} else if o.errno != 0 {
-			e.Err = o.errno
+		} else if f.errno != 0 {
+			e.Err = f.errno
 		}
+		return e
 	}
+	k := f.code
+	if k < 0 || k > numCodes {
+		k = numCodes // a constructor newer than this package
+	}
+	o := &outcome{msg: f.message(nth(messages, k))}
+	if s := wraps[k]; s != 0 {
+		o.wrap = &sentinels[s-1]
+	} else if f.errno != 0 {
+		o.wrap = f.errno
+	}
+	e.Err = o
 	return e
 }
 
-// Codes of outcomes that the constructor does not record; they follow
-// those of the C enum. The detail of a sentinel is its message.
-const (
-	codeNotRun        = numCodes + 1 + iota // detail: the variable; other: the state
-	codeSentinel                            // a sentinel
-	codeSentinelErrno                       // a sentinel that wraps its errno
-)
+// messages are the templates of failure.message, by code, one a line; see
+// there what % and a letter stand for.
+const messages = "process %p: %e\n" + // codeNone: the target, whose pidfd could not be had
+	"unknown variable %q\n" + // codeUnknownVar
+	"%d set more than once\n" + // codeDuplicateVar
+	"%v: item %i is empty\n" + // codeEmptyItem
+	"%v: item %i is \"!\" without a type\n" + // codeBangAlone
+	"%v: unknown namespace type %q\n" + // codeUnknownType
+	"%v: %t listed more than once\n" + // codeDuplicateType
+	"gons_%t is set but gons_order leaves %t out\n" + // codeNotInOrder
+	"%v is longer than PATH_MAX\n" + // codePathTooLong
+	"a %o namespace, not %t\n" + // codeWrongType
+	"not a namespace file (%e)\n" + // codeNotNamespace
+	"%v: %q is not %x\n" + // codeBadNumber
+	"%v and gons_target both say which namespaces to join\n" + // codeConflict
+	"%v is set without gons_target\n" + // codeNoTarget
+	"process %p has pidfd inode %n, not %w\n" + // codeReusedPID
+	"gons_target_fd: %i is not a pidfd of process %p (%e)\n" + // codeNotPidfd
+	"gons_target %p:%w: no inode names a process before pidfs (Linux 6.9)\n" + // codeNoPidfs
+	"process %p, %d: %e\n" + // codeTargetSetns
+	"failure code %c" // numCodes: a code this package does not know
 
-// messages are the templates of outcome.Error, by code; see there what %
-// and a letter stand for.
-var messages = [...]string{
-	codeNone:          "process %p: %e", // the target: its pidfd could not be had
-	codeUnknownVar:    "unknown variable %q",
-	codeDuplicateVar:  "%d set more than once",
-	codeEmptyItem:     "%v: item %i is empty",
-	codeBangAlone:     `%v: item %i is "!" without a type`,
-	codeUnknownType:   "%v: unknown namespace type %q",
-	codeDuplicateType: "%v: %t listed more than once",
-	codeNotInOrder:    "gons_%t is set but gons_order leaves %t out",
-	codePathTooLong:   "%v is longer than PATH_MAX",
-	codeWrongType:     "a %o namespace, not %t",
-	codeNotNamespace:  "not a namespace file (%e)",
-	codeBadNumber:     "%v: %q is not %x",
-	codeConflict:      "%v and gons_target both say which namespaces to join",
-	codeNoTarget:      "%v is set without gons_target",
-	codeReusedPID:     "process %p has pidfd inode %n, not %w",
-	codeNotPidfd:      "gons_target_fd: %i is not a pidfd of process %p (%e)",
-	codeNoPidfs:       "gons_target %p:%w: no inode names a process before pidfs (Linux 6.9)",
-	codeTargetSetns:   "process %p, %d: %e",
-	numCodes:          "failure code %c",
-	codeNotRun:        "%d is set but the early constructor did not run: %r",
-	codeSentinel:      "%d",
-	codeSentinelErrno: "%d (%e)",
-}
+// notRunWhy says why the constructor did not run, by state, one a line.
+const notRunWhy = "package early is not linked into this program\n\n" + // stateUnset
+	"the program was linked internally (-linkmode=internal), which skips C constructors\n" + // stateNoCtor
+	"package early was built without cgo (CGO_ENABLED=0)\n" + // stateNoCgo
+	"package early works on Linux only" // stateNoLinux
 
-// wraps are the sentinels that the outcomes of each code wrap, as indexes
+// wraps are the sentinels that the failures of each code wrap, as indexes
 // into sentinels plus one; 0: the errno, if any.
-var wraps = [len(messages)]uint8{
+var wraps = [numCodes + 1]uint8{
 	codeUnknownVar:    1 + sUnknownVariable,
 	codeDuplicateVar:  1 + sDuplicate,
 	codeEmptyItem:     1 + sSyntax,
@@ -208,36 +233,23 @@ var wraps = [len(messages)]uint8{
 	codeConflict:      1 + sConflict,
 	codeNoTarget:      1 + sConflict,
 	codeReusedPID:     1 + sReusedPID,
-	codeNotRun:        1 + sNotRun,
 }
 
-// notRunWhy says why the constructor did not run, by state.
-var notRunWhy = [...]string{
-	stateUnset:   "package early is not linked into this program",
-	stateNoCtor:  "the program was linked internally (-linkmode=internal), which skips C constructors",
-	stateNoCgo:   "package early was built without cgo (CGO_ENABLED=0)",
-	stateNoLinux: "package early works on Linux only",
-}
+// numberNames say what the value of each variable that takes a number
+// should have been, by variable from gons_target on, one a line.
+const numberNames = "a process ID, or PID:INODE\n\n" + // gons_target
+	"a user ID\na group ID\n\n\n" + // gons_uid, gons_gid
+	"a descriptor from 3 up\n" + // gons_target_fd
+	"\"status\"\n" + // gons_errors
+	"a file descriptor" // GONS_REEXEC_FD
 
-// kind returns o's code, or numCodes for a code this package does not
-// know (a constructor newer than this package). The codes after numCodes
-// are this package's own: a recorded failure, which has an op, never has
-// them.
-func (o *outcome) kind() int {
-	if o.code < 0 || o.code >= len(messages) || messages[o.code] == "" || o.code > numCodes && o.op != opNone {
-		return numCodes
-	}
-	return o.code
-}
-
-// Error fills in the template of o's code. In a template, % and a letter
-// stand for the variable named by other (v), the item's index (i), the
-// detail quoted (q) or not (d), the type (t), the type named by other (o),
-// the target's PID (p), its inode (n), the inode gons_target wanted (w),
-// the errno (e), the code (c), what a number should have been (x), and why
-// the constructor did not run (r).
-func (o *outcome) Error() string {
-	t, msg := messages[o.kind()], ""
+// message fills in the template t. In a template, % and a letter stand for
+// the variable named by other (v), the item's index (i), the detail quoted
+// (q) or not (d), the type (t), the type named by other (o), the target's
+// PID (p), its inode (n), the inode gons_target wanted (w), the errno (e),
+// the code (c), and what a number should have been (x).
+func (f *failure) message(t string) string {
+	msg := ""
 	for i := 0; i+1 < len(t); i++ {
 		if t[i] != '%' {
 			continue
@@ -245,46 +257,29 @@ func (o *outcome) Error() string {
 		var s string
 		switch t[i+1] {
 		case 'v':
-			s = varName(o.other)
+			s = varName(f.other)
 		case 'i':
-			s = itoa(o.index)
+			s = itoa(f.index)
 		case 'q':
-			s = quote(o.detail)
+			s = quote(f.detail)
 		case 'd':
-			s = o.detail
-		case 't', 'o':
-			n := o.typ
-			if t[i+1] == 'o' {
-				n = o.other
-			}
-			s = typeName(n)
+			s = f.detail
+		case 't':
+			s = typeName(f.typ)
+		case 'o':
+			s = typeName(f.other)
 		case 'p':
-			s = itoa(o.targetPID)
+			s = itoa(f.targetPID)
 		case 'n':
-			s = utoa(o.targetInode)
+			s = utoa(f.targetInode)
 		case 'w':
-			s = utoa(o.wantInode)
+			s = utoa(f.wantInode)
 		case 'e':
-			s = o.errno.Error()
+			s = f.errno.Error()
 		case 'c':
-			s = itoa(o.code)
+			s = itoa(f.code)
 		case 'x':
-			s = "a process ID, or PID:INODE"
-			if o.other == len(typeNames)+3 {
-				s = "a user ID"
-			} else if o.other == len(typeNames)+4 {
-				s = "a group ID"
-			} else if o.other == len(typeNames)+7 {
-				s = "a descriptor from 3 up"
-			} else if o.other == len(typeNames)+8 {
-				s = `"status"`
-			} else if o.other == varReexecFD {
-				s = "a file descriptor"
-			}
-		case 'r':
-			if o.other >= 0 && o.other < len(notRunWhy) {
-				s = notRunWhy[o.other]
-			}
+			s = nth(numberNames, f.other-varTarget)
 		}
 		msg += t[:i] + s
 		t, i = t[i+2:], -1
@@ -292,15 +287,35 @@ func (o *outcome) Error() string {
 	return msg + t
 }
 
-// Unwrap returns the sentinel of o's code, or else its errno.
-func (o *outcome) Unwrap() error {
-	if s := wraps[o.kind()]; s != 0 {
-		return &sentinels[s-1]
+// nth returns the i-th line of list, or "" when it has none. It is not
+// inlined: one copy costs less than one at each caller.
+//
+//go:noinline
+func nth(list string, i int) string {
+	if i < 0 {
+		return ""
 	}
-	if o.errno != 0 {
-		return o.errno
+	for ; i > 0; i-- {
+		n := index(list, '\n')
+		if n < 0 {
+			return ""
+		}
+		list = list[n+1:]
 	}
-	return nil
+	if n := index(list, '\n'); n >= 0 {
+		return list[:n]
+	}
+	return list
+}
+
+// index returns the index of the first c in s, or -1.
+func index(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // cstring returns the NUL-terminated string at the start of b.

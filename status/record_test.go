@@ -35,8 +35,8 @@ func enum(t *testing.T, name, prefix string) []string {
 
 // TestRecordCodes checks that the constants here match the C enums.
 func TestRecordCodes(t *testing.T) {
-	assert.Check(t, is.DeepEqual(enum(t, "gons_type", "GONS_"), append(typeNames[:], "ntypes")), "enum gons_type and typeNames")
-	assert.Check(t, is.DeepEqual(enum(t, "gons_op", "GONS_OP_"), append([]string{"none"}, opNames[1:]...)), "enum gons_op and opNames")
+	assert.Check(t, is.DeepEqual(enum(t, "gons_type", "GONS_"), append(strings.Split(typeNames, "\n"), "ntypes")), "enum gons_type and typeNames")
+	assert.Check(t, is.DeepEqual(enum(t, "gons_op", "GONS_OP_"), append([]string{"none"}, strings.Split(opNames, "\n")[1:]...)), "enum gons_op and opNames")
 	codes := []string{"none", "unknown_var", "duplicate_var", "empty_item", "bang_alone", "unknown_type",
 		"duplicate_type", "not_in_order", "path_too_long", "wrong_type", "not_namespace", "bad_number",
 		"conflict", "no_target", "reused_pid", "not_pidfd", "no_pidfs", "target_setns"}
@@ -47,83 +47,83 @@ func TestRecordCodes(t *testing.T) {
 func TestError(t *testing.T) {
 	tests := []struct {
 		name string
-		o    outcome
+		o    failure
 		is   []error
 	}{{
 		name: "setns",
-		o:    outcome{op: opSetns, typ: 2, errno: syscall.EPERM, path: "/proc/42/ns/mnt"},
+		o:    failure{op: opSetns, typ: 2, errno: syscall.EPERM, path: "/proc/42/ns/mnt"},
 		is:   []error{syscall.EPERM},
 	}, {
 		name: "secure",
-		o:    outcome{op: opSecure, typ: -1, errno: syscall.EPERM},
+		o:    failure{op: opSecure, typ: -1, errno: syscall.EPERM},
 		is:   []error{ErrSecure, syscall.EPERM},
 	}, {
 		name: "unknown variable, not UTF-8",
-		o:    outcome{op: opParse, typ: -1, code: codeUnknownVar, detail: "gons_n\xffet\"\n"},
+		o:    failure{op: opParse, typ: -1, code: codeUnknownVar, detail: "gons_n\xffet\"\n"},
 		is:   []error{ErrUnknownVariable},
 	}, {
 		name: "empty item",
-		o:    outcome{op: opParse, typ: -1, code: codeEmptyItem, index: 12, other: 8},
+		o:    failure{op: opParse, typ: -1, code: codeEmptyItem, index: 12, other: 8},
 		is:   []error{ErrSyntax},
 	}, {
 		name: "wrong type",
-		o:    outcome{op: opCheck, typ: 3, code: codeWrongType, other: 7, errno: syscall.EINVAL, path: "/x"},
+		o:    failure{op: opCheck, typ: 3, code: codeWrongType, other: 7, errno: syscall.EINVAL, path: "/x"},
 		is:   []error{ErrWrongType, syscall.EINVAL},
 	}, {
 		name: "not a namespace",
-		o:    outcome{op: opCheck, typ: 3, code: codeNotNamespace, errno: syscall.ENOTTY, path: "/etc"},
+		o:    failure{op: opCheck, typ: 3, code: codeNotNamespace, errno: syscall.ENOTTY, path: "/etc"},
 		is:   []error{syscall.ENOTTY},
 	}, {
 		name: "path too long",
-		o:    outcome{op: opParse, typ: 3, code: codePathTooLong, errno: syscall.ENAMETOOLONG, path: "/a...", other: 3},
+		o:    failure{op: opParse, typ: 3, code: codePathTooLong, errno: syscall.ENAMETOOLONG, path: "/a...", other: 3},
 		is:   []error{syscall.ENAMETOOLONG},
 	}, {
 		name: "target gone",
-		o:    outcome{op: opTarget, typ: -1, errno: syscall.ESRCH, targetPID: 42},
+		o:    failure{op: opTarget, typ: -1, errno: syscall.ESRCH, targetPID: 42},
 		is:   []error{syscall.ESRCH},
 	}, {
 		name: "reused PID",
-		o:    outcome{op: opTarget, typ: -1, code: codeReusedPID, errno: syscall.EINVAL, targetPID: 42, wantInode: 7, targetInode: 9},
+		o:    failure{op: opTarget, typ: -1, code: codeReusedPID, errno: syscall.EINVAL, targetPID: 42, wantInode: 7, targetInode: 9},
 		is:   []error{ErrReusedPID, syscall.EINVAL},
 	}, {
 		name: "not a pidfd",
-		o:    outcome{op: opTarget, typ: -1, code: codeNotPidfd, errno: syscall.EBADF, targetPID: 42, index: 5},
+		o:    failure{op: opTarget, typ: -1, code: codeNotPidfd, errno: syscall.EBADF, targetPID: 42, index: 5},
 		is:   []error{syscall.EBADF},
 	}, {
 		name: "one setns of a target's pidfd",
-		o:    outcome{op: opSetns, typ: -1, code: codeTargetSetns, errno: syscall.EPERM, targetPID: 42, detail: "user,net,uts"},
+		o:    failure{op: opSetns, typ: -1, code: codeTargetSetns, errno: syscall.EPERM, targetPID: 42, detail: "user,net,uts"},
 		is:   []error{syscall.EPERM},
 	}, {
 		name: "inode without pidfs",
-		o:    outcome{op: opTarget, typ: -1, code: codeNoPidfs, errno: syscall.EOPNOTSUPP, targetPID: 42, wantInode: 7},
+		o:    failure{op: opTarget, typ: -1, code: codeNoPidfs, errno: syscall.EOPNOTSUPP, targetPID: 42, wantInode: 7},
 		is:   []error{syscall.EOPNOTSUPP},
 	}, {
 		name: "target_fd without target",
-		o:    outcome{op: opParse, typ: -1, code: codeNoTarget, other: 15},
+		o:    failure{op: opParse, typ: -1, code: codeNoTarget, other: 15},
 		is:   []error{ErrConflict},
 	}, {
 		name: "bad target_fd",
-		o:    outcome{op: opParse, typ: -1, code: codeBadNumber, other: 15, detail: "2"},
+		o:    failure{op: opParse, typ: -1, code: codeBadNumber, other: 15, detail: "2"},
 		is:   []error{ErrSyntax},
 	}, {
 		name: "bad uid",
-		o:    outcome{op: opParse, typ: -1, code: codeBadNumber, other: 11, detail: "-1"},
+		o:    failure{op: opParse, typ: -1, code: codeBadNumber, other: 11, detail: "-1"},
 		is:   []error{ErrSyntax},
 	}, {
 		name: "conflict",
-		o:    outcome{op: opParse, typ: 3, code: codeConflict, other: 3},
+		o:    failure{op: opParse, typ: 3, code: codeConflict, other: 3},
 		is:   []error{ErrConflict},
 	}, {
 		name: "target_ns list",
-		o:    outcome{op: opParse, typ: -1, code: codeUnknownType, other: 10, detail: "!net"},
+		o:    failure{op: opParse, typ: -1, code: codeUnknownType, other: 10, detail: "!net"},
 		is:   []error{ErrUnknownType},
 	}, {
 		name: "unknown code",
-		o:    outcome{op: 99, typ: -1, code: 99, errno: syscall.EIO},
+		o:    failure{op: 99, typ: -1, code: 99, errno: syscall.EIO},
 		is:   []error{syscall.EIO},
 	}, {
 		name: "code of a newer constructor",
-		o:    outcome{op: opParse, typ: -1, code: numCodes + 1, errno: syscall.EIO},
+		o:    failure{op: opParse, typ: -1, code: numCodes + 1, errno: syscall.EIO},
 		is:   []error{syscall.EIO},
 	}}
 	// The messages, as users read them, are in testdata/messages.golden;
@@ -152,7 +152,7 @@ func TestRecordLayout(t *testing.T) {
 	got := []uintptr{unsafe.Offsetof(r.op), unsafe.Offsetof(r.targetInode), unsafe.Offsetof(r.path), unsafe.Sizeof(r)}
 	want := []uintptr{10 * 4, 18 * 4, 18*4 + 2*8, 18*4 + 2*8 + 4096 + 256}
 	assert.Check(t, is.DeepEqual(got, want), "offsets of op, target_inode, path and size")
-	assert.Check(t, is.DeepEqual(enum(t, "gons_var", "GONS_VAR_"), varNames[:]), "enum gons_var and varNames")
+	assert.Check(t, is.DeepEqual(enum(t, "gons_var", "GONS_VAR_"), strings.Split(varNames, "\n")), "enum gons_var and varNames")
 }
 
 // setRecord makes r the record of a constructor that ran, until the test

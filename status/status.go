@@ -53,16 +53,16 @@ const (
 // sentinels are the errors behind the Err* variables, in one table so that
 // the table of messages can name them by index.
 var sentinels = [...]outcome{
-	sUnknownVariable: {code: codeSentinel, detail: "unknown variable"},
-	sDuplicate:       {code: codeSentinel, detail: "given more than once"},
-	sSyntax:          {code: codeSentinel, detail: "syntax error"},
-	sUnknownType:     {code: codeSentinel, detail: "unknown namespace type"},
-	sNotInOrder:      {code: codeSentinel, detail: "not listed in gons_order"},
-	sWrongType:       {code: codeSentinelErrno, detail: "namespace of another type", errno: syscall.EINVAL},
-	sSecure:          {code: codeSentinelErrno, detail: "secure-execution mode (AT_SECURE) refuses gons_* variables", errno: syscall.EPERM},
-	sConflict:        {code: codeSentinel, detail: "conflicting variables"},
-	sReusedPID:       {code: codeSentinelErrno, detail: "not the process gons_target names", errno: syscall.EINVAL},
-	sNotRun:          {code: codeSentinel, detail: "the early constructor did not run"},
+	sUnknownVariable: {msg: "unknown variable"},
+	sDuplicate:       {msg: "given more than once"},
+	sSyntax:          {msg: "syntax error"},
+	sUnknownType:     {msg: "unknown namespace type"},
+	sNotInOrder:      {msg: "not listed in gons_order"},
+	sWrongType:       {msg: "namespace of another type", wrap: syscall.EINVAL, paren: true},
+	sSecure:          {msg: "secure-execution mode (AT_SECURE) refuses gons_* variables", wrap: syscall.EPERM, paren: true},
+	sConflict:        {msg: "conflicting variables"},
+	sReusedPID:       {msg: "not the process gons_target names", wrap: syscall.EINVAL, paren: true},
+	sNotRun:          {msg: "the early constructor did not run"},
 }
 
 // Error describes the step that failed at start-up. Nothing after it was
@@ -140,7 +140,7 @@ func Err() error {
 						break
 					}
 				}
-				return &Error{Op: "start", Err: &outcome{code: codeNotRun, other: state, detail: name}}
+				return &Error{Op: "start", Err: &outcome{msg: name + " is set but the early constructor did not run: " + nth(notRunWhy, state), wrap: ErrNotRun}}
 			}
 		}
 		return nil
@@ -148,10 +148,10 @@ func Err() error {
 	if r.op == opNone {
 		return nil
 	}
-	o := &outcome{
+	f := failure{
 		op: int(r.op), typ: int(r.typ), errno: syscall.Errno(r.errno), code: int(r.code),
 		index: int(r.index), other: int(r.oth), path: cstring(r.path[:]), detail: cstring(r.detail[:]),
 		targetPID: int(r.targetPID), targetInode: r.targetInode, wantInode: r.wantInode,
 	}
-	return o.err()
+	return f.err()
 }

@@ -63,13 +63,12 @@ const (
 	numCodes
 )
 
-// typeNames are the namespace types in the index order of the C code, one
-// a line, and varNames the variables after them, in the order of enum
-// gons_var; the last is GONS_REEXEC_FD, which package reexec sets.
-const (
-	typeNames = "cgroup\nipc\nmnt\nnet\npid\ntime\nuser\nuts"
-	varNames  = "order\ntarget\ntarget_ns\nuid\ngid\nwd\nroot\ntarget_fd\nerrors\nreexec_fd"
-)
+// varNames are the names of the gons_* variables without the prefix, one
+// a line, in the order of enum gons_var: the namespace types, in the index
+// order of the C code, then the others; the last is GONS_REEXEC_FD, which
+// package reexec sets.
+const varNames = "cgroup\nipc\nmnt\nnet\npid\ntime\nuser\nuts\n" +
+	"order\ntarget\ntarget_ns\nuid\ngid\nwd\nroot\ntarget_fd\nerrors\nreexec_fd"
 
 // Variables, as enum gons_var numbers them.
 const (
@@ -78,19 +77,13 @@ const (
 	varReexecFD = numTypes + 9
 )
 
-// varName returns the name of variable v, with its prefix.
-func varName(v int) string {
-	if v == varReexecFD {
-		return "GONS_REEXEC_FD"
-	}
-	if v >= numTypes {
-		return "gons_" + nth(varNames, v-numTypes)
-	}
-	return "gons_" + typeName(v)
-}
-
 // typeName returns the name of type t, or "" for none.
-func typeName(t int) string { return nth(typeNames, t) }
+func typeName(t int) string {
+	if t >= numTypes {
+		return ""
+	}
+	return nth(varNames, t)
+}
 
 // cRecord mirrors struct gons_record of early/gons.h, which early hands
 // over as it is. TestRecordLayout and a compile-time check in early keep the
@@ -149,7 +142,7 @@ func (o *outcome) Unwrap() error { return o.wrap }
 // failure is a failure the constructor recorded, decoded.
 type failure struct {
 	op     int
-	typ    int // index into typeNames, -1 for none
+	typ    int // a type (a line of varNames), -1 for none
 	errno  syscall.Errno
 	code   int
 	index  int
@@ -163,35 +156,80 @@ type failure struct {
 
 // err turns a recorded failure into an *Error.
 func (f *failure) err() *Error {
-	e := &Error{Op: nth(opNames, f.op), Type: typeName(f.typ), Path: f.path}
-	if e.Op == "" {
-		e.Op = "unknown"
+	op := nth(opNames, f.op)
+	if op == "" {
+		op = "unknown"
 	}
+	var err error
 	if f.code == codeNone && f.op != opTarget {
 		// A failed system call says all there is to say.
 		if f.op == opSecure {
-			e.Err = ErrSecure
+			err = ErrSecure
 		} else if f.errno != 0 {
-			e.Err = f.errno
+			err = f.errno
 		}
-		return e
+	} else {
+		k := f.code
+		if k < 0 || k > numCodes {
+			k = numCodes // a constructor newer than this package
+		}
+		var wrap error
+		if s := wraps[k]; s != 0 {
+			wrap = &sentinels[s-1]
+		} else if f.errno != 0 {
+			wrap = f.errno
+		}
+		// The template of the code: % and a letter stand for the
+		// variable named by other (v), the item's index (i), the detail
+		// quoted (q) or not (d), the type (t), the type named by other
+		// (o), the target's PID (p), its inode (n), the inode gons_target
+		// wanted (w), the errno (e), the code (c), and what a number
+		// should have been (x).
+		t, msg := nth(messages, k), ""
+		for i := 0; i+1 < len(t); i++ {
+			if t[i] != '%' {
+				continue
+			}
+			var s string
+			switch t[i+1] {
+			case 'v':
+				s = "gons_" + nth(varNames, f.other)
+				if f.other == varReexecFD {
+					s = "GONS_REEXEC_FD"
+				}
+			case 'i':
+				s = itoa(f.index)
+			case 'q':
+				s = quote(f.detail)
+			case 'd':
+				s = f.detail
+			case 't':
+				s = typeName(f.typ)
+			case 'o':
+				s = typeName(f.other)
+			case 'p':
+				s = itoa(f.targetPID)
+			case 'n':
+				s = utoa(f.targetInode)
+			case 'w':
+				s = utoa(f.wantInode)
+			case 'e':
+				s = f.errno.Error()
+			case 'c':
+				s = itoa(f.code)
+			case 'x':
+				s = nth(numberNames, f.other-varTarget)
+			}
+			msg += t[:i] + s
+			t, i = t[i+2:], -1
+		}
+		err = &outcome{msg: msg + t, wrap: wrap}
 	}
-	k := f.code
-	if k < 0 || k > numCodes {
-		k = numCodes // a constructor newer than this package
-	}
-	o := &outcome{msg: f.message(nth(messages, k))}
-	if s := wraps[k]; s != 0 {
-		o.wrap = &sentinels[s-1]
-	} else if f.errno != 0 {
-		o.wrap = f.errno
-	}
-	e.Err = o
-	return e
+	return &Error{Op: op, Type: typeName(f.typ), Path: f.path, Err: err}
 }
 
-// messages are the templates of failure.message, by code, one a line; see
-// there what % and a letter stand for.
+// messages are the templates of the failures' messages, by code, one a
+// line; see failure.err for what % and a letter stand for.
 const messages = "process %p: %e\n" + // codeNone: the target, whose pidfd could not be had
 	"unknown variable %q\n" + // codeUnknownVar
 	"%d set more than once\n" + // codeDuplicateVar
@@ -242,50 +280,6 @@ const numberNames = "a process ID, or PID:INODE\n\n" + // gons_target
 	"a descriptor from 3 up\n" + // gons_target_fd
 	"\"status\"\n" + // gons_errors
 	"a file descriptor" // GONS_REEXEC_FD
-
-// message fills in the template t. In a template, % and a letter stand for
-// the variable named by other (v), the item's index (i), the detail quoted
-// (q) or not (d), the type (t), the type named by other (o), the target's
-// PID (p), its inode (n), the inode gons_target wanted (w), the errno (e),
-// the code (c), and what a number should have been (x).
-func (f *failure) message(t string) string {
-	msg := ""
-	for i := 0; i+1 < len(t); i++ {
-		if t[i] != '%' {
-			continue
-		}
-		var s string
-		switch t[i+1] {
-		case 'v':
-			s = varName(f.other)
-		case 'i':
-			s = itoa(f.index)
-		case 'q':
-			s = quote(f.detail)
-		case 'd':
-			s = f.detail
-		case 't':
-			s = typeName(f.typ)
-		case 'o':
-			s = typeName(f.other)
-		case 'p':
-			s = itoa(f.targetPID)
-		case 'n':
-			s = utoa(f.targetInode)
-		case 'w':
-			s = utoa(f.wantInode)
-		case 'e':
-			s = f.errno.Error()
-		case 'c':
-			s = itoa(f.code)
-		case 'x':
-			s = nth(numberNames, f.other-varTarget)
-		}
-		msg += t[:i] + s
-		t, i = t[i+2:], -1
-	}
-	return msg + t
-}
 
 // nth returns the i-th line of list, or "" when it has none. It is not
 // inlined: one copy costs less than one at each caller.

@@ -134,11 +134,8 @@ func Err() error {
 		for _, kv := range syscall.Environ() {
 			if len(kv) > 5 && kv[:5] == "gons_" {
 				name := kv
-				for i := range kv {
-					if kv[i] == '=' {
-						name = kv[:i]
-						break
-					}
+				if n := index(kv, '='); n >= 0 {
+					name = kv[:n]
 				}
 				return &Error{Op: "start", Err: &outcome{msg: name + " is set but the early constructor did not run: " + nth(notRunWhy, state), wrap: ErrNotRun}}
 			}

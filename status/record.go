@@ -122,19 +122,13 @@ func record(s int, r unsafe.Pointer) {
 // from the record, and the error it wraps. One small type with two methods
 // keeps what a program that checks Err links in small.
 type outcome struct {
-	_     [0]func() // not comparable: spares the equality function
-	msg   string
-	wrap  error // a sentinel, an errno, or nil
-	paren bool  // the message ends with wrap's, in parentheses
+	_    [0]func() // not comparable: spares the equality function
+	msg  string
+	wrap error // a sentinel, an errno, or nil
 }
 
 // Error returns o's message.
-func (o *outcome) Error() string {
-	if o.paren {
-		return o.msg + " (" + o.wrap.Error() + ")"
-	}
-	return o.msg
-}
+func (o *outcome) Error() string { return o.msg }
 
 // Unwrap returns the sentinel or errno o wraps.
 func (o *outcome) Unwrap() error { return o.wrap }
@@ -191,32 +185,38 @@ func (f *failure) err() *Error {
 				continue
 			}
 			var s string
-			switch t[i+1] {
+			switch c := t[i+1]; c {
 			case 'v':
 				s = "gons_" + nth(varNames, f.other)
 				if f.other == varReexecFD {
 					s = "GONS_REEXEC_FD"
 				}
-			case 'i':
-				s = itoa(f.index)
 			case 'q':
 				s = quote(f.detail)
 			case 'd':
 				s = f.detail
-			case 't':
-				s = typeName(f.typ)
-			case 'o':
-				s = typeName(f.other)
-			case 'p':
-				s = itoa(f.targetPID)
-			case 'n':
-				s = utoa(f.targetInode)
-			case 'w':
-				s = utoa(f.wantInode)
+			case 't', 'o':
+				n := f.typ
+				if c == 'o' {
+					n = f.other
+				}
+				s = typeName(n)
+			case 'i', 'p', 'c':
+				n := f.index
+				if c == 'p' {
+					n = f.targetPID
+				} else if c == 'c' {
+					n = f.code
+				}
+				s = itoa(n)
+			case 'n', 'w':
+				n := f.targetInode
+				if c == 'w' {
+					n = f.wantInode
+				}
+				s = utoa(n)
 			case 'e':
 				s = f.errno.Error()
-			case 'c':
-				s = itoa(f.code)
 			case 'x':
 				s = nth(numberNames, f.other-varTarget)
 			}

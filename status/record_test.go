@@ -216,3 +216,21 @@ func TestNotRun(t *testing.T) {
 		}
 	}
 }
+
+// TestSentinels checks that a sentinel that wraps an errno says so at the
+// end of its message, as the errno says it, and that errors.Is finds it.
+func TestSentinels(t *testing.T) {
+	for i := range sentinels {
+		s := &sentinels[i]
+		if s.msg == "" {
+			t.Errorf("sentinel %d has no message", i)
+		}
+		var errno syscall.Errno
+		if !errors.As(s.wrap, &errno) {
+			assert.Check(t, !strings.HasSuffix(s.msg, ")"), "sentinel %q wraps no errno", s.msg)
+			continue
+		}
+		assert.Check(t, strings.HasSuffix(s.msg, " ("+errno.Error()+")"), "sentinel %q wraps %v", s.msg, errno)
+		assert.Check(t, errors.Is(s, errno))
+	}
+}

@@ -51,17 +51,18 @@ const (
 )
 
 // sentinels are the errors behind the Err* variables, in one table so that
-// the table of messages can name them by index.
+// the table of messages can name them by index. A sentinel that wraps an
+// errno ends with the errno's message, in parentheses (TestSentinels).
 var sentinels = [...]outcome{
 	sUnknownVariable: {msg: "unknown variable"},
 	sDuplicate:       {msg: "given more than once"},
 	sSyntax:          {msg: "syntax error"},
 	sUnknownType:     {msg: "unknown namespace type"},
 	sNotInOrder:      {msg: "not listed in gons_order"},
-	sWrongType:       {msg: "namespace of another type", wrap: syscall.EINVAL, paren: true},
-	sSecure:          {msg: "secure-execution mode (AT_SECURE) refuses gons_* variables", wrap: syscall.EPERM, paren: true},
+	sWrongType:       {msg: "namespace of another type (invalid argument)", wrap: syscall.EINVAL},
+	sSecure:          {msg: "secure-execution mode (AT_SECURE) refuses gons_* variables (operation not permitted)", wrap: syscall.EPERM},
 	sConflict:        {msg: "conflicting variables"},
-	sReusedPID:       {msg: "not the process gons_target names", wrap: syscall.EINVAL, paren: true},
+	sReusedPID:       {msg: "not the process gons_target names (invalid argument)", wrap: syscall.EINVAL},
 	sNotRun:          {msg: "the early constructor did not run"},
 }
 

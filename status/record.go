@@ -133,7 +133,7 @@ func (o *outcome) Error() string { return o.msg }
 // Unwrap returns the sentinel or errno o wraps.
 func (o *outcome) Unwrap() error { return o.wrap }
 
-// failure is a failure the constructor recorded, decoded.
+// failure is a failure the constructor recorded, decoded (see Err).
 type failure struct {
 	op     int
 	typ    int // a type (a line of varNames), -1 for none
@@ -148,88 +148,8 @@ type failure struct {
 	targetInode, wantInode uint64
 }
 
-// err turns a recorded failure into an *Error.
-func (f *failure) err() *Error {
-	op := nth(opNames, f.op)
-	if op == "" {
-		op = "unknown"
-	}
-	var err error
-	if f.code == codeNone && f.op != opTarget {
-		// A failed system call says all there is to say.
-		if f.op == opSecure {
-			err = ErrSecure
-		} else if f.errno != 0 {
-			err = f.errno
-		}
-	} else {
-		k := f.code
-		if k < 0 || k > numCodes {
-			k = numCodes // a constructor newer than this package
-		}
-		var wrap error
-		if s := wraps[k]; s != 0 {
-			wrap = &sentinels[s-1]
-		} else if f.errno != 0 {
-			wrap = f.errno
-		}
-		// The template of the code: % and a letter stand for the
-		// variable named by other (v), the item's index (i), the detail
-		// quoted (q) or not (d), the type (t), the type named by other
-		// (o), the target's PID (p), its inode (n), the inode gons_target
-		// wanted (w), the errno (e), the code (c), and what a number
-		// should have been (x).
-		t, msg := nth(messages, k), ""
-		for i := 0; i+1 < len(t); i++ {
-			if t[i] != '%' {
-				continue
-			}
-			var s string
-			switch c := t[i+1]; c {
-			case 'v':
-				s = "gons_" + nth(varNames, f.other)
-				if f.other == varReexecFD {
-					s = "GONS_REEXEC_FD"
-				}
-			case 'q':
-				s = quote(f.detail)
-			case 'd':
-				s = f.detail
-			case 't', 'o':
-				n := f.typ
-				if c == 'o' {
-					n = f.other
-				}
-				s = typeName(n)
-			case 'i', 'p', 'c':
-				n := f.index
-				if c == 'p' {
-					n = f.targetPID
-				} else if c == 'c' {
-					n = f.code
-				}
-				s = itoa(n)
-			case 'n', 'w':
-				n := f.targetInode
-				if c == 'w' {
-					n = f.wantInode
-				}
-				s = utoa(n)
-			case 'e':
-				s = f.errno.Error()
-			case 'x':
-				s = nth(numberNames, f.other-varTarget)
-			}
-			msg += t[:i] + s
-			t, i = t[i+2:], -1
-		}
-		err = &outcome{msg: msg + t, wrap: wrap}
-	}
-	return &Error{Op: op, Type: typeName(f.typ), Path: f.path, Err: err}
-}
-
 // messages are the templates of the failures' messages, by code, one a
-// line; see failure.err for what % and a letter stand for.
+// line; see Err for what % and a letter stand for.
 const messages = "process %p: %e\n" + // codeNone: the target, whose pidfd could not be had
 	"unknown variable %q\n" + // codeUnknownVar
 	"%d set more than once\n" + // codeDuplicateVar
@@ -343,14 +263,6 @@ func quote(s string) string {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// itoa formats an int.
-func itoa(n int) string {
-	if n < 0 {
-		return "-" + utoa(uint64(-n))
-	}
-	return utoa(uint64(n))
-}
 
 // utoa formats a uint64. It is not inlined: its callers are cold.
 //

@@ -131,7 +131,8 @@ func TestError(t *testing.T) {
 	var msgs strings.Builder
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := error(tt.o.err())
+			setRecord(t, stateRan, tt.o.record())
+			err := Err()
 			msgs.WriteString(tt.name + ":\n\t" + err.Error() + "\n")
 			for _, target := range tt.is {
 				assert.Check(t, is.ErrorIs(err, target))
@@ -143,6 +144,16 @@ func TestError(t *testing.T) {
 		})
 	}
 	golden.Assert(t, msgs.String(), "messages.golden")
+}
+
+// record returns f as the constructor records it.
+func (f failure) record() *cRecord {
+	r := &cRecord{ran: 1, op: int32(f.op), typ: int32(f.typ), errno: int32(f.errno), code: int32(f.code),
+		index: int32(f.index), oth: int32(f.other), targetPID: int32(f.targetPID),
+		targetInode: f.targetInode, wantInode: f.wantInode}
+	copy(r.path[:], f.path)
+	copy(r.detail[:], f.detail)
+	return r
 }
 
 // TestRecordLayout checks the mirror of struct gons_record against the

@@ -146,10 +146,91 @@ func Err() error {
 	if r.op == opNone {
 		return nil
 	}
+	// The failure, decoded, turned into an *Error here rather than in a
+	// function of its own: each function costs a program its entry in the
+	// pc tables besides its code.
 	f := failure{
 		op: int(r.op), typ: int(r.typ), errno: syscall.Errno(r.errno), code: int(r.code),
 		index: int(r.index), other: int(r.oth), path: cstring(r.path[:]), detail: cstring(r.detail[:]),
 		targetPID: int(r.targetPID), targetInode: r.targetInode, wantInode: r.wantInode,
 	}
-	return f.err()
+	op := nth(opNames, f.op)
+	if op == "" {
+		op = "unknown"
+	}
+	var err error
+	if f.code == codeNone && f.op != opTarget {
+		// A failed system call says all there is to say.
+		if f.op == opSecure {
+			err = ErrSecure
+		} else if f.errno != 0 {
+			err = f.errno
+		}
+	} else {
+		k := f.code
+		if k < 0 || k > numCodes {
+			k = numCodes // a constructor newer than this package
+		}
+		var wrap error
+		if s := wraps[k]; s != 0 {
+			wrap = &sentinels[s-1]
+		} else if f.errno != 0 {
+			wrap = f.errno
+		}
+		// The template of the code: % and a letter stand for the
+		// variable named by other (v), the item's index (i), the detail
+		// quoted (q) or not (d), the type (t), the type named by other
+		// (o), the target's PID (p), its inode (n), the inode gons_target
+		// wanted (w), the errno (e), the code (c), and what a number
+		// should have been (x).
+		t, msg := nth(messages, k), ""
+		for i := 0; i+1 < len(t); i++ {
+			if t[i] != '%' {
+				continue
+			}
+			var s string
+			switch c := t[i+1]; c {
+			case 'v':
+				s = "gons_" + nth(varNames, f.other)
+				if f.other == varReexecFD {
+					s = "GONS_REEXEC_FD"
+				}
+			case 'q':
+				s = quote(f.detail)
+			case 'd':
+				s = f.detail
+			case 't', 'o':
+				n := f.typ
+				if c == 'o' {
+					n = f.other
+				}
+				s = typeName(n)
+			case 'i', 'p', 'c':
+				n := f.index
+				if c == 'p' {
+					n = f.targetPID
+				} else if c == 'c' {
+					n = f.code
+				}
+				s = utoa(uint64(n))
+				if n < 0 {
+					s = "-" + utoa(uint64(-n))
+				}
+			case 'n', 'w':
+				n := f.targetInode
+				if c == 'w' {
+					n = f.wantInode
+				}
+				s = utoa(n)
+			case 'e':
+				s = f.errno.Error()
+			case 'x':
+				s = nth(numberNames, f.other-varTarget)
+			}
+			msg += t[:i] + s
+			t, i = t[i+2:], -1
+		}
+		err = &outcome{msg: msg + t, wrap: wrap}
+	}
+	return &Error{Op: op, Type: typeName(f.typ), Path: f.path, Err: err}
 }

@@ -30,11 +30,16 @@ import (
 var startupVars = []string{"GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOTRACEBACK", "GOCOVERDIR"}
 
 // startup is what the program started with, as far as a child of the fork
-// server inherits it: the values of startupVars, and the credentials. It
-// is read when the fork server is enabled, in a program that has one.
+// server inherits it: the values of startupVars, the credentials, and the
+// environment as a child inherits it (see inheritedEnv). It is read when
+// the fork server is enabled, in package reexec/forkserver's init, in a
+// program that has one. A child of the server has the same environment at
+// that point of its own initialisation: the program's at its start, and
+// what the packages initialised before did to it, in both.
 var startup = struct {
 	vars       map[string]string
 	uids, gids [3]int
+	env        []string
 }{vars: map[string]string{}}
 
 // readStartup fills startup.
@@ -45,6 +50,7 @@ func readStartup() {
 		}
 	}
 	startup.uids, startup.gids = credentials()
+	startup.env = inheritedEnv()
 }
 
 // credentials returns the real, effective and saved user and group IDs.
@@ -127,10 +133,12 @@ func forkedChild() {
 	early.read = true
 	early.req, early.param, early.err = readRequest(fdReader(fd))
 	if early.err == nil && early.req.Forked {
-		// Most calls pass the environment the program started with,
-		// which this process has already: rebuilding it variable by
-		// variable would cost tens of microseconds.
-		if !slices.Equal(os.Environ(), early.req.Env) {
+		// Most calls pass the environment the program had when it
+		// enabled the server, which this process has already, at the
+		// same point of its initialisation (see startup): the parent
+		// then sends none, and the child neither reads nor rebuilds
+		// one, which would cost a cold process tens of microseconds.
+		if !early.req.SameEnv {
 			setEnviron(early.req.Env)
 		}
 		os.Args = append(os.Args[:1:1], early.req.Args...)
@@ -233,7 +241,12 @@ func startForked(c *child) error {
 	}
 	// The child reads its environment from the request, which the
 	// caller sends once this returns.
-	c.req.Forked, c.req.Env = true, rest
+	c.req.Forked = true
+	if slices.Equal(rest, startup.env) {
+		c.req.SameEnv = true
+	} else {
+		c.req.Env = rest
+	}
 	f.proc, _ = os.FindProcess(pid) // never fails on Linux
 	c.fork = f
 	f.stopped = make(chan struct{})

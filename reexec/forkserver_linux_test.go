@@ -98,3 +98,41 @@ func TestPIDRelaySignal(t *testing.T) {
 		}
 	})
 }
+
+// TestEnvironmentInherited checks that the child has the parent's
+// environment at the call, whether it is the one the program started with
+// or one the program changed since.
+func TestEnvironmentInherited(t *testing.T) { forEachPath(t, environmentInherited) }
+
+func environmentInherited(t *testing.T) {
+	inherited := func() []string {
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "gons_") && !strings.HasPrefix(kv, "GONS_REEXEC_") &&
+				!strings.HasPrefix(kv, "GOCOVERDIR=") {
+				env = append(env, kv)
+			}
+		}
+		slices.Sort(env)
+		return env
+	}
+	check := func(what string) {
+		t.Helper()
+		got, err := environ.Run(context.Background(), struct{}{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = slices.DeleteFunc(got, func(kv string) bool { return strings.HasPrefix(kv, "GOCOVERDIR=") })
+		slices.Sort(got)
+		if want := inherited(); !slices.Equal(got, want) {
+			t.Errorf("%s: the child's environment\n%q\nis not the parent's\n%q", what, got, want)
+		}
+	}
+	check("as the program started")
+	k, v, _ := strings.Cut(inherited()[0], "=")
+	t.Setenv(k, v) // restored at the end
+	os.Unsetenv(k)
+	check("without " + k)
+	t.Setenv("GONS_TEST_SET_SINCE", "1")
+	check("with a variable set since")
+}

@@ -54,9 +54,12 @@ type request struct {
 	// thediveo/gons does for plain actions.
 	Stdin bool
 	// Forked: the fork server started the child, whose runtime started
-	// with the program's environment; Env is the child's.
-	Forked bool
-	Env    []string
+	// with the program's environment; Env is the child's, unless
+	// SameEnv: the child keeps the one it has, which is the program's
+	// when it enabled the server, and Env is empty.
+	Forked  bool
+	SameEnv bool
+	Env     []string
 }
 
 // errFrameTooLarge is wrapped by the error of a frame over maxPayload.
@@ -173,10 +176,11 @@ func writeRequest(w io.Writer, req *request, param []byte, paramSet bool) error 
 // length, a string is its length and its bytes, a list its length and its
 // strings:
 //
-//	flags (one byte: reqStdin, reqForked), depth, name, args, env
+//	flags (one byte: reqStdin, reqForked, reqSameEnv), depth, name, args, env
 const (
-	reqStdin  = 1 << iota // request.Stdin
-	reqForked             // request.Forked
+	reqStdin   = 1 << iota // request.Stdin
+	reqForked              // request.Forked
+	reqSameEnv             // request.SameEnv
 )
 
 // encodeRequest returns the payload of req's frame.
@@ -193,6 +197,9 @@ func encodeRequest(req *request) []byte {
 	}
 	if req.Forked {
 		b[0] |= reqForked
+	}
+	if req.SameEnv {
+		b[0] |= reqSameEnv
 	}
 	b = binary.AppendUvarint(b, uint64(req.Depth))
 	b = appendString(b, req.Name)
@@ -218,11 +225,11 @@ func decodeRequest(b []byte) (*request, error) {
 		return nil, errors.New("empty")
 	}
 	flags := b[0]
-	if flags&^(reqStdin|reqForked) != 0 {
+	if flags&^(reqStdin|reqForked|reqSameEnv) != 0 {
 		return nil, fmt.Errorf("unknown flags %#x", flags)
 	}
 	d.b = b[1:]
-	req := &request{Stdin: flags&reqStdin != 0, Forked: flags&reqForked != 0}
+	req := &request{Stdin: flags&reqStdin != 0, Forked: flags&reqForked != 0, SameEnv: flags&reqSameEnv != 0}
 	depth := d.uvarint("depth")
 	if depth > MaxDepth {
 		return nil, fmt.Errorf("depth %d over %d", depth, MaxDepth)
@@ -238,6 +245,8 @@ func decodeRequest(b []byte) (*request, error) {
 		return nil, fmt.Errorf("%d bytes after the request", len(d.b))
 	case req.Name == "":
 		return nil, errors.New("no action name")
+	case req.SameEnv && (!req.Forked || len(req.Env) > 0):
+		return nil, errors.New("the same environment, but not forked or with one")
 	}
 	return req, nil
 }

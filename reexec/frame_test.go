@@ -30,6 +30,9 @@ func FuzzReadFrame(f *testing.F) {
 	writeRequest(&req, &request{Name: "y", Depth: 2, Stdin: true, Forked: true,
 		Env: []string{"A=1", "B=", strings.Repeat("c", 200)}}, nil, false)
 	f.Add(req.Bytes())
+	req.Reset()
+	writeRequest(&req, &request{Name: "z", Depth: 1, Forked: true, SameEnv: true}, nil, false)
+	f.Add(req.Bytes())
 	f.Add([]byte{tagRequest, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0x80, 0}) // a varint longer than needed
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := bytes.NewReader(in)
@@ -93,12 +96,20 @@ func TestRequestRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(*got, want) || string(param) != `{"a":1}` {
 		t.Fatalf("got %+v %q, want %+v", *got, param, want)
 	}
+	same := request{Name: "act", Depth: 1, Forked: true, SameEnv: true}
+	buf.Reset()
+	writeRequest(&buf, &same, nil, false)
+	if got, _, err := readRequest(&buf); err != nil || !reflect.DeepEqual(*got, same) {
+		t.Fatalf("got %+v, %v, want %+v", got, err, same)
+	}
 	for _, tt := range []struct {
 		payload []byte
 		msg     string
 	}{
 		{nil, "empty"},
-		{[]byte{4, 1, 1, 'x', 0, 0}, "unknown flags"},
+		{[]byte{8, 1, 1, 'x', 0, 0}, "unknown flags"},
+		{[]byte{reqSameEnv, 1, 1, 'x', 0, 0}, "not forked"},
+		{[]byte{reqSameEnv | reqForked, 1, 1, 'x', 0, 1, 3, 'A', '=', '1'}, "or with one"},
 		{[]byte{0, 9, 1, 'x', 0, 0}, "depth 9 over 8"},
 		{[]byte{0, 1, 0, 0, 0}, "no action name"},
 		{[]byte{0, 1, 5, 'x', 0, 0}, "name: 5 bytes announced"},

@@ -48,13 +48,7 @@ const pidfsMagic = 0x50494446
 // directory and credential variables. mnt is whether the child joins a
 // mount namespace.
 func childEnv(o *options, targetInode uint64) (env []string, mnt bool, err error) {
-	for _, kv := range os.Environ() {
-		if hasPrefix(kv, "gons_") || hasPrefix(kv, "GONS_REEXEC_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	env = append(env, o.env...)
+	env = append(inheritedEnv(), o.env...)
 	switch {
 	case o.target != 0:
 		if env, mnt, err = targetEnv(env, o, targetInode); err != nil {
@@ -99,6 +93,18 @@ func childEnv(o *options, targetInode uint64) (env []string, mnt bool, err error
 		env = append(env, "gons_errors=status")
 	}
 	return env, mnt, nil
+}
+
+// inheritedEnv returns what a child inherits of the environment: the
+// parent's without any gons_* or reexec variables.
+func inheritedEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !hasPrefix(kv, "gons_") && !hasPrefix(kv, "GONS_REEXEC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // targetEnv adds the variables that make the child join the namespaces of

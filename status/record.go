@@ -112,8 +112,8 @@ var (
 //go:linkname record
 func record(s int, r unsafe.Pointer) {
 	state, crec = s, (*cRecord)(r)
-	if crec != nil && crec.reexecFD > 0 {
-		handoff.SetReexecFD(int(crec.reexecFD) - 1)
+	if crec != nil {
+		handoff.ReexecFDPlus1 = crec.reexecFD
 	}
 }
 

@@ -4,15 +4,14 @@
 // complete once package initialisation is over. It is not part of the API.
 package handoff
 
-// reexecFD is GONS_REEXEC_FD's value; -1: none.
-var reexecFD = -1
-
-// SetReexecFD records fd, the value of GONS_REEXEC_FD. Only package status
-// calls it, with what the constructor recorded.
-func SetReexecFD(fd int) { reexecFD = fd }
+// ReexecFDPlus1 is GONS_REEXEC_FD's value plus one, as the constructor
+// records it; 0: none. Only package status sets it. A variable rather than
+// a setter: every program that imports early runs that store, and a
+// function, even inlined, costs it its name and file in the pc tables.
+var ReexecFDPlus1 int32
 
 // ReexecFD returns the descriptor GONS_REEXEC_FD named and ok, or ok false
 // when the constructor found none or did not run (no cgo, internal
 // linking, another system); then the variable, if any, is still in the
 // environment.
-func ReexecFD() (fd int, ok bool) { return reexecFD, reexecFD >= 0 }
+func ReexecFD() (fd int, ok bool) { return int(ReexecFDPlus1) - 1, ReexecFDPlus1 > 0 }

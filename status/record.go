@@ -251,11 +251,11 @@ func quote(s string) string {
 		// escape stands for one byte.
 		if r == '"' || r == '\\' || r < ' ' || r == 0x7f || r == 0xfffd && (len(s) < i+3 || s[i:i+3] != "\ufffd") {
 			c := s[i]
-			e := string([]byte{'\\', c})
-			if c != '"' && c != '\\' {
-				e = string([]byte{'\\', 'x', hexDigits[c>>4], hexDigits[c&15]})
+			e, n := [4]byte{'\\', 'x', hexDigits[c>>4], hexDigits[c&15]}, 4
+			if c == '"' || c == '\\' {
+				e[1], n = c, 2
 			}
-			q += s[j:i] + e
+			q += s[j:i] + string(e[:n])
 			j = i + 1
 		}
 	}

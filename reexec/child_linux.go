@@ -30,6 +30,10 @@ func checkSocket(fd int) error {
 	return nil
 }
 
+// pipeBuf is PIPE_BUF, what a write(2) to an empty pipe always takes at
+// once: no pipe holds less (pipe(7)).
+const pipeBuf = 4096
+
 // paramToStdin makes param the standard input of the process: the read
 // end of a pipe that holds it, closed after it.
 func paramToStdin(param []byte) error {
@@ -39,12 +43,26 @@ func paramToStdin(param []byte) error {
 	}
 	err := unix.Dup3(p[0], 0, 0)
 	unix.Close(p[0])
-	w := os.NewFile(uintptr(p[1]), "reexec-param")
 	if err != nil {
-		w.Close()
+		unix.Close(p[1])
 		return os.NewSyscallError("dup3", err)
 	}
+	if len(param) <= pipeBuf {
+		// The usual small parameter fits the pipe: written here, it
+		// spares the child a goroutine and the thread to run it.
+		for {
+			if _, err = unix.Write(p[1], param); err != unix.EINTR {
+				break
+			}
+		}
+		unix.Close(p[1])
+		if err != nil {
+			return os.NewSyscallError("write", err)
+		}
+		return nil
+	}
 	// A parameter larger than the pipe is written as the action reads.
+	w := os.NewFile(uintptr(p[1]), "reexec-param")
 	go func() {
 		w.Write(param)
 		w.Close()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,12 +15,12 @@ import (
 // standard input and may not return after printing their result.
 func init() {
 	reexec.Register("stdinparam", func() {
-		var p struct{ N int }
+		var p stdinParam
 		if err := json.NewDecoder(os.Stdin).Decode(&p); err != nil {
 			fmt.Fprintln(os.Stderr, "decoding stdin:", err)
 			os.Exit(1)
 		}
-		var again struct{ N int }
+		var again stdinParam
 		if err := reexec.DecodeParam(&again); err != nil || again != p {
 			fmt.Fprintln(os.Stderr, "DecodeParam disagrees:", again, err)
 			os.Exit(1)
@@ -32,13 +33,26 @@ func init() {
 	})
 }
 
-func TestSeedStdinParam(t *testing.T) {
-	var got int
-	if err := reexec.RunReexecAction("stdinparam", reexec.Param(struct{ N int }{21}), reexec.Result(&got)); err != nil {
-		t.Fatal(err)
-	}
-	if got != 42 {
-		t.Fatalf("got %d, want 42", got)
+// stdinParam is the parameter of the stdinparam action.
+type stdinParam struct {
+	N   int
+	Pad string
+}
+
+// TestSeedStdinParam checks that a plain action reads its parameter from
+// standard input, whether it fits a pipe or not.
+func TestSeedStdinParam(t *testing.T) { forEachPath(t, seedStdinParam) }
+
+func seedStdinParam(t *testing.T) {
+	for _, pad := range []int{0, 4000, 4096, 256 << 10} {
+		var got int
+		p := stdinParam{N: 21 + pad, Pad: strings.Repeat("p", pad)}
+		if err := reexec.RunReexecAction("stdinparam", reexec.Param(p), reexec.Result(&got)); err != nil {
+			t.Fatalf("%d bytes of padding: %v", pad, err)
+		}
+		if got != 2*p.N {
+			t.Fatalf("%d bytes of padding: got %d, want %d", pad, got, 2*p.N)
+		}
 	}
 }
 

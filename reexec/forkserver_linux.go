@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	_ "unsafe" // go:linkname
@@ -192,8 +191,9 @@ type forked struct {
 	proc    *os.Process
 	stopped chan struct{} // closed once the child is reaped: ends killWith
 	copiers []func()      // copy the child's output, once it started
-	copy    sync.WaitGroup
-	pipes   []*os.File // this process's ends of the child's standard streams
+	copying atomic.Int32  // copiers still running
+	copied  chan struct{} // closed when the last copier ends
+	pipes   []*os.File    // this process's ends of the child's standard streams
 }
 
 // startForked starts the child that c describes through the fork server,
@@ -217,7 +217,7 @@ func startForked(c *child) error {
 	}
 	f := &forked{}
 	fds, held, err := f.streams(c.cmd)
-	defer closeAll(held)
+	defer closeFDs(held)
 	if err != nil {
 		closeAll(f.pipes)
 		return err
@@ -250,12 +250,20 @@ func startForked(c *child) error {
 	f.proc, _ = os.FindProcess(pid) // never fails on Linux
 	c.fork = f
 	f.stopped = make(chan struct{})
-	go f.killWith(c.ctx)
-	f.copy.Add(len(f.copiers))
+	if c.ctx.Done() != nil { // a context that can end
+		go f.killWith(c.ctx)
+	}
+	f.copied = make(chan struct{})
+	f.copying.Store(int32(len(f.copiers)))
+	if len(f.copiers) == 0 {
+		close(f.copied)
+	}
 	for _, fn := range f.copiers {
 		go func() {
-			defer f.copy.Done()
 			fn()
+			if f.copying.Add(-1) == 0 {
+				close(f.copied)
+			}
 		}()
 	}
 	return nil
@@ -265,37 +273,61 @@ func startForked(c *child) error {
 // and error, as exec.Cmd would give them: /dev/null for nil, a file's
 // own, or a pipe copied to the writer (standard input is never one: see
 // startForked). held are the descriptors to close once the child has
-// started.
-func (f *forked) streams(cmd *exec.Cmd) (fds []int, held []*os.File, err error) {
-	var null *os.File
+// started: /dev/null and the pipes' write ends, which only the child uses
+// and which are therefore plain descriptors, not *os.File, whose poller
+// registration would cost six system calls each.
+func (f *forked) streams(cmd *exec.Cmd) (fds, held []int, err error) {
+	null := -1
 	for _, s := range []any{cmd.Stdin, cmd.Stdout, cmd.Stderr} {
 		switch s := s.(type) {
 		case nil:
-			if null == nil {
-				if null, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
-					return nil, held, err
+			if null < 0 {
+				if null, err = unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
+					return nil, held, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
 				}
 				held = append(held, null)
 			}
-			fds = append(fds, int(null.Fd()))
+			fds = append(fds, null)
 		case *os.File:
 			fds = append(fds, int(s.Fd()))
 		default:
-			r, w, err := os.Pipe()
+			r, w, err := pipe()
 			if err != nil {
 				return nil, held, err
 			}
 			held, f.pipes = append(held, w), append(f.pipes, r)
-			fds = append(fds, int(w.Fd()))
+			fds = append(fds, w)
 			f.copiers = append(f.copiers, func() { io.Copy(s.(io.Writer), r) })
 		}
 	}
 	return fds, held, nil
 }
 
+// pipe returns a pipe: its read end as a non-blocking file in the
+// runtime's poller, so that closing it ends a copy that waits on it, and
+// its write end, for the child, as a blocking descriptor.
+func pipe() (r *os.File, w int, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return nil, -1, os.NewSyscallError("pipe2", err)
+	}
+	if err := unix.SetNonblock(p[0], true); err != nil {
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return nil, -1, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(p[0]), "|0"), p[1], nil
+}
+
 func closeAll(files []*os.File) {
 	for _, x := range files {
 		x.Close()
+	}
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
 	}
 }
 
@@ -319,17 +351,19 @@ func (f *forked) killWith(ctx context.Context) {
 func (f *forked) wait() error {
 	state, err := f.proc.Wait()
 	close(f.stopped)
-	copied := make(chan struct{})
-	go func() { f.copy.Wait(); close(copied) }()
-	timer := time.NewTimer(grace)
 	select {
-	case <-copied:
-		timer.Stop()
-	case <-timer.C:
-		closeAll(f.pipes)
-		<-copied
-		if err == nil && state.Success() {
-			err = exec.ErrWaitDelay
+	case <-f.copied:
+	default:
+		timer := time.NewTimer(grace)
+		select {
+		case <-f.copied:
+			timer.Stop()
+		case <-timer.C:
+			closeAll(f.pipes)
+			<-f.copied
+			if err == nil && state.Success() {
+				err = exec.ErrWaitDelay
+			}
 		}
 	}
 	closeAll(f.pipes)

@@ -2,10 +2,12 @@ package bench
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/gonsproject/gons/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // nsTypes are the eight namespace types, in the order of the gons_*
@@ -19,12 +21,43 @@ var defaultOrder = []string{"user", "mnt", "cgroup", "ipc", "net", "uts", "time"
 // holder is a process that keeps fresh namespaces alive for the switches to
 // join (see testutil.Holder).
 type holder struct {
-	pid int
+	pid   int
+	bound map[string]string // bind mounts of its namespace files, by type
 }
 
-// ns returns the path of the holder's namespace file of type t.
+// ns returns the path of the holder's namespace file of type t: its bind
+// mount when bind made one, /proc/PID/ns/t otherwise.
 func (h *holder) ns(t string) string {
+	if p, ok := h.bound[t]; ok {
+		return p
+	}
+	return h.procNS(t)
+}
+
+// procNS returns /proc/PID/ns/t of the holder, whose link names the
+// namespace.
+func (h *holder) procNS(t string) string {
 	return "/proc/" + strconv.Itoa(h.pid) + "/ns/" + t
+}
+
+// bind bind-mounts the holder's namespace files of types on files of a
+// directory of the benchmark's, as ip-netns(8) does under /run/netns, and
+// has ns return those paths from then on. The mounts go with b.
+func (h *holder) bind(b *testing.B, types []string) {
+	b.Helper()
+	dir := b.TempDir()
+	h.bound = map[string]string{}
+	for _, t := range types {
+		p := filepath.Join(dir, t)
+		if err := os.WriteFile(p, nil, 0o444); err != nil {
+			b.Fatal(err)
+		}
+		if err := unix.Mount(h.procNS(t), p, "", unix.MS_BIND, ""); err != nil {
+			b.Fatalf("bind mount of %s on %s: %v", h.procNS(t), p, err)
+		}
+		b.Cleanup(func() { unix.Unmount(p, unix.MNT_DETACH) })
+		h.bound[t] = p
+	}
 }
 
 // holderFlags are unshare's flags for the holders: without a user namespace
@@ -49,7 +82,7 @@ func newHolder(b *testing.B, user bool) *holder {
 			continue
 		}
 		ours, _ := os.Readlink("/proc/self/ns/" + t)
-		theirs, err := os.Readlink(h.ns(t))
+		theirs, err := os.Readlink(h.procNS(t))
 		if err != nil || ours == theirs {
 			b.Fatalf("holder: no fresh %s namespace (%s, ours %s, %v)", t, theirs, ours, err)
 		}

@@ -19,13 +19,18 @@ import (
 //     argument switches nothing;
 //   - the floor with -checked, which also makes the calls of the checks
 //     that early adds to a switch (an NS_GET_NSTYPE ioctl of the opened
-//     file: early spares /proc/PID/ns paths, the benchmarks' only kind, the
-//     statfs it makes of others; for mnt and pid the identity of its own namespace through a
-//     pidfd of itself and that of the opened file; for user making itself
+//     file; a statfs(2) before opening a path other than /proc/PID/ns/NAME;
+//     for mnt and pid the identity of its own namespace through a pidfd of
+//     itself and that of the opened file; for user making itself
 //     non-dumpable);
 //   - testdata/thediveo the same way as early, for the types thediveo/gons
 //     supports (no time; its pid switch aborts the Go runtime), and the
 //     floor of just those types.
+//
+// Switch/*/netbind is the net switch through a bind mount of the holder's
+// namespace file, the kind of path ip-netns(8) makes under /run/netns:
+// early asks statfs(2) of such a path before opening it, and so does the
+// floor with -checked.
 //
 // The cost of a switch is the median of the per-iteration differences
 // between the switched and the idle run of the same binary, divided by the
@@ -47,9 +52,10 @@ func BenchmarkSwitch(b *testing.B) {
 	for _, l := range links {
 		b.Run(l.timedName(), func(b *testing.B) {
 			for _, t := range nsTypes {
-				b.Run(t, func(b *testing.B) { benchSwitch(b, l, []string{t}) })
+				b.Run(t, func(b *testing.B) { benchSwitch(b, l, []string{t}, false) })
 			}
-			b.Run("all", func(b *testing.B) { benchSwitch(b, l, nsTypes) })
+			b.Run("netbind", func(b *testing.B) { benchSwitch(b, l, []string{"net"}, true) })
+			b.Run("all", func(b *testing.B) { benchSwitch(b, l, nsTypes, false) })
 			b.Run("target", func(b *testing.B) { benchTarget(b, l) })
 		})
 	}
@@ -121,8 +127,13 @@ func (p *pair) diff(subjects []*subject, t [][]times, which func(times) float64)
 	return per(med(pick(t[s], which).minus(pick(t[i], which))), p.n)
 }
 
-func benchSwitch(b *testing.B, l linking, types []string) {
+// benchSwitch times a switch into types, through the holder's
+// /proc/PID/ns/NAME paths, or through bind mounts of them when bind is set.
+func benchSwitch(b *testing.B, l linking, types []string, bind bool) {
 	h := newHolder(b, len(types) > 1 || types[0] == "user")
+	if bind {
+		h.bind(b, types)
+	}
 	env := baseEnv()
 	earlyBin := buildGoVariant(b, "early", l, timed)
 	floorBin := buildC(b, "floor", l)
@@ -231,7 +242,7 @@ func checkProbe(b *testing.B, probe string, l linking, env []string, h *holder, 
 		in[k] = v
 	}
 	for _, t := range types {
-		want, err := os.Readlink(h.ns(t))
+		want, err := os.Readlink(h.procNS(t))
 		if err != nil {
 			b.Fatal(err)
 		}

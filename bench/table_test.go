@@ -47,6 +47,7 @@ var headline = []headlineRow{
 	{"Per switch `early`/floor, time", "Switch/%s/time", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
 	{"Per switch `early`/floor, user", "Switch/%s/user", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
 	{"Per switch `early`/floor, uts", "Switch/%s/uts", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
+	{"Per switch `early`/floor, net by a bind mount", "Switch/%s/netbind", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
 	{"Per switch `early`/floor, all eight", "Switch/%s/all", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
 	{"Per switch `early`/floor, `gons_target`", "Switch/%s/target", timedLinks, "early/floor-ratio", ratio2, "≤ 1.05"},
 	{"Reexec round trip `gons`/exec floor", "Reexec/glibc-dynamic-znow/none", dynamicOnly, "gons/floor-ratio", ratio3, "≤ 1.05"},
@@ -127,7 +128,7 @@ func (c *detailCol) benchMetric(d *detail, row string) (string, string) {
 	return fmt.Sprintf(d.bench, row), c.metric
 }
 
-var switchRows = append(slices.Clone(nsTypes), "all")
+var switchRows = append(slices.Clone(nsTypes), "netbind", "all")
 
 // details are the tables of every figure, in the README's order.
 var details = func() []detail {

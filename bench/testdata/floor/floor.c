@@ -11,9 +11,9 @@
  *
  * With -checked before the arguments it also makes the calls of the checks
  * that early adds to a switch (see early/ns_linux.c and preinit_linux.c): an
- * ioctl(NS_GET_NSTYPE) of each opened fd (early also asks statfs(2) before
- * opening a path, but not one of the form /proc/PID/ns/NAME, the only form
- * the benchmarks use); for mnt and pid the identity of
+ * ioctl(NS_GET_NSTYPE) of each opened fd, and a statfs(2) before opening a
+ * path that is not of the form /proc/PID/ns/NAME (a bind mount, say), as
+ * early makes them; for mnt and pid the identity of
  * its own namespace of the type (a pidfd of itself, PIDFD_GET_*_NAMESPACE
  * and fstat(2) of what that returns) and an fstat(2) of the fd, to skip a
  * namespace the process is in already; for pid its own PID namespace the
@@ -44,6 +44,7 @@
 #include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -140,6 +141,21 @@ static int check(int fd, int t, const struct stat *self)
 	return st.st_dev == self->st_dev && st.st_ino == self->st_ino;
 }
 
+/* Whether early spares path the statfs(2) before opening it: whether it
+ * is /proc/PID/ns/NAME (PID digits, self or thread-self). */
+static int proc_ns_path(const char *path)
+{
+	const char *s = path + strlen("/proc/"), *slash;
+
+	if (strncmp(path, "/proc/", strlen("/proc/")) != 0 || (slash = strchr(s, '/')) == NULL)
+		return 0;
+	if (strspn(s, "0123456789") != (size_t)(slash - s) &&
+	    strncmp(s, "self/", 5) != 0 && strncmp(s, "thread-self/", 12) != 0)
+		return 0;
+	s = slash + 1;
+	return strncmp(s, "ns/", 3) == 0 && s[3] != '\0' && s[3] != '.' && strchr(s + 3, '/') == NULL;
+}
+
 /* Waits for a child that prints the elapsed time; returns the exit status. */
 static int fork_and_print(void)
 {
@@ -202,7 +218,13 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 0; i < n; i++) {
+		struct statfs fs;
+
 		forks |= types[idx[i]].flag == CLONE_NEWPID;
+		if (checked && !proc_ns_path(paths[i]) && statfs(paths[i], &fs) < 0) {
+			perror(paths[i]);
+			return 1;
+		}
 		fds[i] = open(paths[i], O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0 || (checked && check(fds[i], idx[i], &self[i]) != 0)) {
 			perror(paths[i]);

@@ -125,6 +125,9 @@ func (c *detailCol) benchMetric(d *detail, row string) (string, string) {
 	if c.bench != "" {
 		return c.bench, fmt.Sprintf(c.metric, row)
 	}
+	if !strings.Contains(d.bench, "%s") {
+		return d.bench, c.metric // one benchmark, one row
+	}
 	return fmt.Sprintf(d.bench, row), c.metric
 }
 
@@ -182,6 +185,27 @@ var details = func() []detail {
 			col("faults round trip", lib+"-minflt/reexec", faults))
 		d = append(d, detail{"Reexec round trip, " + lib + ", glibc-dynamic-znow", "Reexec/" + timedNames[0] + "/%s", []string{"none", "net"}, cols})
 	}
+	d = append(d, detail{"Fork server round trip, `gons-func` (thediveo/gons: its plain action), glibc-dynamic-znow except static", "ForkServer/%s", []string{"none", "net", "mnt", "user+mnt", "static"}, []detailCol{
+		col("fork server", "fork-ns/op", milli), col("exec", "exec-ns/op", milli), col("exec floor", "floor-ns/op", milli),
+		col("thediveo", "thediveo-ns/op", milli),
+		col("fork server/floor", "fork/floor-ratio", ratio3), col("fork server/exec", "fork/exec-ratio", ratio3),
+		col("fork server/thediveo", "fork/thediveo-ratio", ratio3), col("exec/floor", "exec/floor-ratio", ratio3),
+	}})
+	d = append(d, detail{"Fork server: 16 goroutines at once, round trips per second", "ForkServer/%s", []string{"throughput"}, []detailCol{
+		col("fork server", "fork-calls/s", count), col("exec", "exec-calls/s", count), col("thediveo", "thediveo-calls/s", count),
+		col("fork server/exec", "fork/exec-throughput-ratio", ratio3),
+		col("fork server/thediveo", "fork/thediveo-throughput-ratio", ratio3),
+		col("exec/thediveo", "exec/thediveo-throughput-ratio", ratio3),
+	}})
+	d = append(d, detail{"Fork server: what importing it costs a program", "ForkServer/%s", []string{"startup"}, []detailCol{
+		col("exec, with", "with-ns/exec", milli), col("exec, without", "without-ns/exec", milli),
+		col("with/without", "with/without-ratio", ratio3),
+		col("idle server RSS, bytes", "server-rss-bytes", count), col("idle server PSS, bytes", "server-pss-bytes", count),
+	}})
+	d = append(d, detail{"System calls per round trip (strace -f -c), `gons-func` (thediveo/gons: its plain action)", "ForkServerSyscalls", []string{"none"}, []detailCol{
+		col("fork server", "fork-syscalls/op", count), col("exec", "exec-syscalls/op", count),
+		col("exec floor", "floor-syscalls/op", count), col("thediveo", "thediveo-syscalls/op", count),
+	}})
 	d = append(d, detail{"Thread: a call inside namespaces, glibc-dynamic-znow", "Thread/%s", []string{"net", "uts", "all4"}, []detailCol{
 		col("`nsthread` by path", "thread-ns/call", micro), col("by PID", "threadpid-ns/call", micro),
 		col("netns", "netns-ns/call", micro), col("`nsthread`/netns", "thread/netns-ratio", ratio2),

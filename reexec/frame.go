@@ -153,6 +153,9 @@ func readRequest(r io.Reader) (*request, []byte, error) {
 		return nil, nil, err
 	}
 	if tag == tagNoParam {
+		if len(param) != 0 {
+			return nil, nil, fmt.Errorf("malformed request: a frame of no parameter carries %d bytes", len(param))
+		}
 		param = nil
 	}
 	return req, param, nil

@@ -40,7 +40,7 @@
 //
 //	gons_root                                 chroot(2) there; without gons_wd, chdir to "/"
 //	gons_wd                                   chdir(2) there, resolved in the mount
-//	                                          namespace joined
+//	                                          namespace joined (under gons_root, if set)
 //	gons_gid, gons_uid                        drop supplementary groups, then setresgid(2)
 //	                                          and setresuid(2) to these IDs (as seen
 //	                                          in the user namespace joined)
@@ -126,7 +126,8 @@
 //   - A privilege drop fails closed: when setgroups(2), setresgid(2) or
 //     setresuid(2) fails, the program does not start. The constructor
 //     writes one line to stderr, "gons: setuid 1000: EINVAL" say (the op,
-//     the ID, the errno's name or "errno N"), and exits with status 125.
+//     the ID for setgid and setuid, and EPERM, EINVAL or "errno N"), and
+//     exits with status 125.
 //     With gons_errors=status it records the failure instead, and the
 //     program must check [github.com/gonsproject/gons/status.Err]; package
 //     reexec sets it for its children, whose errors it reports.

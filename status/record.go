@@ -106,8 +106,9 @@ var (
 // record receives the constructor's record from package early, once, in
 // early's Go init. It is defined here and declared without a body in early
 // (the "push" form of go:linkname), so that status needs no cgo and exports
-// no setter, and a program that imports only status still links. It only
-// keeps the pointer: decoding waits until the program asks.
+// no setter, and a program that imports only status still links. It keeps
+// the pointer and hands GONS_REEXEC_FD's descriptor on to package
+// internal/handoff; decoding waits until the program asks.
 //
 //go:linkname record
 func record(s int, r unsafe.Pointer) {
@@ -242,8 +243,9 @@ func cstring(b []byte) string {
 	return string(b)
 }
 
-// quote returns s in double quotes, with quotes, backslashes, control
-// characters and bytes that are not UTF-8 escaped as \xNN.
+// quote returns s in double quotes, with quotes and backslashes escaped
+// by a backslash, and control characters and bytes that are not UTF-8 as
+// \xNN.
 func quote(s string) string {
 	q, j := "\"", 0
 	for i, r := range s {

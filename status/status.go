@@ -72,7 +72,7 @@ type Error struct {
 	Op   string // "parse", "secure", "target", "open", "check", "setns", "chroot", "chdir", "setgroups", "setgid", "setuid", "fork", "start"
 	Type string // namespace type, such as "mnt"; "" when the error concerns none
 	Path string // the path from the environment; "" when none
-	Err  error  // a syscall.Errno, or an error wrapping one of the sentinels
+	Err  error  // a syscall.Errno, ErrSecure, or a message that wraps an errno or one of the sentinels
 }
 
 // Error returns the error in the form

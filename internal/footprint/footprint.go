@@ -1,9 +1,10 @@
 // Package footprint measures what this module's packages add to a program,
 // for the size budget test and the size benchmark: testdata holds the
-// programs they compare, a cgo hello world that reports a failure and exits
-// with status 1 (base), the same with a blank import of early (early), and
-// the same checking status.Err as a program that accepts gons_* variables
-// does, reporting its failure the same way (status).
+// programs they compare, a cgo hello world that checks the write of its
+// greeting and reports a failure on stderr with exit status 1 (base), the
+// same with a blank import of early (early), and the same checking
+// status.Err as a program that accepts gons_* variables does, reporting its
+// failure the same way (status).
 package footprint
 
 import "debug/elf"

@@ -264,9 +264,9 @@ func TestRestoreFails(t *testing.T) {
 	}
 }
 
-// TestFreeCaller checks that a call from a goroutine free to move runs on
-// it and leaves it as free as it was, on a thread in the process's
-// namespaces.
+// TestFreeCaller checks that a call from a goroutine free to move leaves
+// it as free as it was, on a thread in the process's namespaces. That the
+// function runs on the caller's thread TestPanic checks.
 func TestFreeCaller(t *testing.T) {
 	pid := holder(t, "gons-free")
 	asCaller(false, func() {

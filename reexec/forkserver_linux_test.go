@@ -1,6 +1,7 @@
 package reexec_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -135,4 +136,21 @@ func environmentInherited(t *testing.T) {
 	check("without " + k)
 	t.Setenv("GONS_TEST_SET_SINCE", "1")
 	check("with a variable set since")
+}
+
+// TestStdoutStderrSameWriter gives one writer as both Stdout and
+// Stderr: both streams arrive, written one at a time (the race detector
+// checks that).
+func TestStdoutStderrSameWriter(t *testing.T) { forEachPath(t, stdoutStderrSameWriter) }
+
+func stdoutStderrSameWriter(t *testing.T) {
+	for range 3 {
+		var b bytes.Buffer
+		if _, err := say.Run(context.Background(), "hi", reexec.Stdout(&b), reexec.Stderr(&b)); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.String(); got != "out:hierr:hi" && got != "err:hiout:hi" {
+			t.Fatalf("got %q, want out:hi and err:hi", got)
+		}
+	}
 }

@@ -319,7 +319,9 @@ func Stdout(w io.Writer) Option {
 }
 
 // Stderr copies the child's standard error to w, in addition to the tail
-// kept for [Error.Stderr]. By default only that tail is kept.
+// kept for [Error.Stderr]. By default only that tail is kept. If w is
+// also the writer of [Stdout], at most one goroutine at a time calls its
+// Write, as with exec.Cmd.
 func Stderr(w io.Writer) Option {
 	return func(o *options) error {
 		o.stderr = w

@@ -164,16 +164,22 @@ func run(ctx context.Context, name string, o *options) error {
 	}
 	c.req.Stdin = c.plain && o.paramSet
 	c.mayFork = true
+	out, errOut := o.stdout, o.stderr
+	if out != nil && sameWriter(out, errOut) {
+		// Two pipes, two copies: one writer, one Write at a time.
+		l := &lockedWriter{w: out}
+		out, errOut = l, l
+	}
 	var stdout *resultWriter
 	if c.plain && o.result != nil {
 		stdout = &resultWriter{kill: c.kill}
 		c.cmd.Stdout = stdout
 	} else {
-		c.cmd.Stdout = o.stdout
+		c.cmd.Stdout = out
 	}
 	c.cmd.Stderr = c.stderr
-	if o.stderr != nil {
-		c.cmd.Stderr = io.MultiWriter(c.stderr, o.stderr)
+	if errOut != nil {
+		c.cmd.Stderr = io.MultiWriter(c.stderr, errOut)
 	}
 	if err := c.start(); err != nil {
 		return err
@@ -189,6 +195,31 @@ func run(ctx context.Context, name string, o *options) error {
 		return c.fail("result", fmt.Errorf("malformed: %w", err))
 	}
 	return nil
+}
+
+// sameWriter reports whether a and b are the same writer, as far as
+// comparing them says: a writer whose type cannot be compared is no
+// other's.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
+
+// lockedWriter is a writer that the child's standard output and error
+// share: their copies write through it one at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // child is a child being prepared, started, and waited for: one run of an

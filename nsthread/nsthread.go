@@ -78,8 +78,8 @@ type Error struct {
 	Op string
 	// Type is the namespace type; "" when the error concerns none.
 	Type string
-	// Path is the namespace file, or "pid N" for a process joined by
-	// PID; "" when none.
+	// Path is the namespace file, or "pid N" or "pidfd N" for a process
+	// joined by PID or by a pidfd; "" when none.
 	Path string
 	// Err is the cause: a syscall.Errno for system-call failures.
 	Err error

@@ -160,7 +160,15 @@ func TestPanic(t *testing.T) {
 					ns           map[string]string
 				)
 				returned := asCaller(c.locked, func() {
-					caller = unix.Gettid()
+					if c.locked {
+						caller = unix.Gettid()
+					} else {
+						// A free caller may move between threads until
+						// the call locks it; after the call it stays
+						// locked, so its thread is known once the call
+						// returned, or Goexit unwinds it.
+						defer func() { caller = unix.Gettid() }()
+					}
 					_, err = Run(func() (int, error) {
 						tid = unix.Gettid()
 						tc.fn()

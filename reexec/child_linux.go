@@ -34,8 +34,10 @@ func checkSocket(fd int) error {
 // once: no pipe holds less (pipe(7)).
 const pipeBuf = 4096
 
-// paramToStdin makes param the standard input of the process: the read
-// end of a pipe that holds it, closed after it.
+// paramToStdin makes param the standard input of the process: the read end
+// of a pipe that param is written to, which ends after it. Up to pipeBuf
+// bytes are in the pipe when it returns; a larger param is written by a
+// goroutine as the action reads it.
 func paramToStdin(param []byte) error {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -61,7 +63,7 @@ func paramToStdin(param []byte) error {
 		}
 		return nil
 	}
-	// A parameter larger than the pipe is written as the action reads.
+	// A parameter larger than PIPE_BUF is written as the action reads.
 	w := os.NewFile(uintptr(p[1]), "reexec-param")
 	go func() {
 		w.Write(param)

@@ -84,14 +84,14 @@
 // its runtime starts, and keeps it for its life: one process, with the
 // pages the program had touched at that point shared with it
 // (copy-on-write). A program that does not import it pays one test in
-// early's constructor. On the 2-core machine of the module's benchmarks
-// (bench/README.md, ForkServer), the server added 0.2 ms (11 %) to the
-// start of a program that exits at once, and took 680 KiB RSS, 160 KiB PSS
-// while idle; a round trip of a trivial typed action took 0.88 to 0.94
-// times as long as by exec (2.1 ms against 2.3 ms without a switch), with
-// 441 system calls against 507, and 16 goroutines at once completed 805
-// calls a second against 723. The child's Go runtime still starts from
-// nothing, which is most of a round trip.
+// early's constructor. The bench module measures what it costs and saves,
+// next to exec, the exec floor and thediveo/gons (bench/README.md, the
+// "Fork server" tables): on its 2-core machine the server adds a fork, a
+// few per cent, to the start of a program that exits at once, and its
+// pages are the program's, shared until either writes them; a round trip
+// takes less time and fewer system calls than by exec, and 16 goroutines
+// at once complete more of them a second. The child's Go runtime still
+// starts from nothing, which is most of a round trip.
 //
 // # Requirements
 //

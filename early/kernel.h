@@ -35,6 +35,21 @@
 #define GONS_SYS_SETGROUPS SYS_setgroups
 #endif
 
+/*
+ * The first fields of struct clone_args of <linux/sched.h> (Linux 5.3),
+ * CLONE_ARGS_SIZE_VER0: all that clone3(2) needs to clone a process, in
+ * one layout on every architecture, where clone(2)'s arguments come in
+ * one of three orders.
+ */
+struct gons_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+_Static_assert(sizeof(struct gons_clone_args) == 64, "struct clone_args, CLONE_ARGS_SIZE_VER0, is 64 bytes");
+
+#ifndef SYS_clone3
+#define SYS_clone3 435 /* the same number on every architecture */
+#endif
+
 /* NS_GET_NSTYPE of <linux/nsfs.h> (Linux 4.11). */
 #define GONS_NS_GET_NSTYPE _IO(0xb7, 0x3)
 

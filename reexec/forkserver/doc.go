@@ -63,6 +63,17 @@
 //     it has been unlinked or renamed over.
 //   - [reexec.Command] always execs: its [os/exec.Cmd] is the caller's to
 //     use as package os/exec defines it.
+//   - The C library keeps a record of each thread's ID. The server clones
+//     a child with the kernel writing the child's ID into glibc's record,
+//     as glibc's fork does, where the kernel can say where that is
+//     (prctl(PR_GET_TID_ADDRESS) and clone3, Linux 5.3). Elsewhere, and
+//     always with musl, which keeps its record where nothing says, the
+//     child's first thread is on record under the server's ID: C code in
+//     the child that calls pthread functions on pthread_self() from that
+//     thread (affinity, scheduling) acts on the server, and musl's
+//     raise(3) and abort(3) signal the server, which blocks every signal,
+//     so that abort ends the child by a crash instead of SIGABRT. Go code
+//     is not concerned: the runtime asks the kernel for thread IDs.
 //
 // # Lifecycle
 //

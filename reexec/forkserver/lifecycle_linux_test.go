@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,9 +43,10 @@ type subject struct {
 // outcome is what the subject prints for a command.
 type outcome struct {
 	Child struct {
-		Version string
-		PPID    int
-		FDs     map[string]string
+		Version              string
+		PPID                 int
+		FDs                  map[string]string
+		KernelCPUs, LibcCPUs int
 	}
 	Err     string
 	Spawned int
@@ -327,6 +329,26 @@ func TestReplacedImage(t *testing.T) {
 		}
 		if o.Spawned != tc.spawned {
 			t.Errorf("%s: the fork server started %d children, want %d", tc.command, o.Spawned, tc.spawned)
+		}
+	}
+}
+
+// TestChildThreadID checks that a forked child's C library knows its first
+// thread by the child's ID, not the server's: the child narrows its CPUs to
+// one, and pthread_getaffinity_np of pthread_self() must say so, as in an
+// exec'd child. A library that took the server's ID would report the
+// server's CPUs. Musl keeps its record where the fork server cannot reach
+// it (see the package documentation); the subject is built with glibc.
+func TestChildThreadID(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		testutil.Unavailable(t, "one CPU: narrowing a thread's CPUs changes nothing")
+	}
+	s := start(t, subjectPath(t))
+	for _, how := range []string{"fork", "exec"} {
+		o := s.do(t, how)
+		if o.Child.KernelCPUs != 1 || o.Child.LibcCPUs != 1 {
+			t.Errorf("%s: the child's first thread may run on %d CPUs, its C library says %d; want 1 and 1",
+				how, o.Child.KernelCPUs, o.Child.LibcCPUs)
 		}
 	}
 }

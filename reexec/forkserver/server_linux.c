@@ -51,11 +51,16 @@ int gons_forkserver_fd, gons_forkserver_pid;
 /* 1 in a child of the server. */
 int gons_forkserver_child;
 
+#ifndef PR_GET_TID_ADDRESS
+#define PR_GET_TID_ADDRESS 40
+#endif
+
 /* What the server keeps of the program it serves. */
 struct server {
 	int chan;      /* the server's end of the channel */
 	pid_t program; /* the program's PID, the parent of every child */
 	sigset_t mask; /* the signal mask the program started with */
+	int *tid;      /* the C library's record of the thread's ID; NULL: unknown */
 };
 
 /* Closes fds[0..n). */
@@ -226,6 +231,51 @@ static int child(const struct server *s, struct gons_fs_spawn *req, char *vars, 
 }
 
 /*
+ * The C library keeps each thread's ID in the thread's descriptor, and
+ * tells the kernel where for the first thread (set_tid_address(2)). Its
+ * fork has the kernel write the child's ID there (CLONE_CHILD_SETTID); a
+ * clone of its own must do the same, or the child's C library would take
+ * the server's ID for its own, and pthread calls on pthread_self() of the
+ * child's first thread would act on the server. prctl(PR_GET_TID_ADDRESS)
+ * says where that is, where the kernel keeps it (CONFIG_CHECKPOINT_RESTORE):
+ * glibc's record of the ID, which is used when it holds this thread's ID;
+ * musl points it at a lock, and keeps its record where nothing says.
+ */
+static int *tid_record(void)
+{
+	int *tid = NULL;
+
+	if (syscall(SYS_prctl, PR_GET_TID_ADDRESS, &tid, 0, 0, 0) < 0 || tid == NULL ||
+	    *tid != syscall(SYS_gettid))
+		return NULL;
+	return tid;
+}
+
+/*
+ * Clones the server into a child of the program (CLONE_PARENT), with the
+ * child's ID written to tid when it is the C library's record of it (see
+ * tid_record), as its fork does; clone3 refuses an exit signal with
+ * CLONE_PARENT, under which the child takes the server's. Where clone3 is
+ * missing or refused, clone(2) makes the child, its ID not on record.
+ */
+static pid_t clone_child(int *tid)
+{
+	/* No exit signal: with CLONE_PARENT the child takes the server's, SIGCHLD. */
+	struct gons_clone_args args = { .flags = CLONE_PARENT };
+
+	if (tid != NULL) {
+		args.flags |= CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+		args.child_tid = (uintptr_t)tid;
+	}
+	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
+	/* ENOSYS before Linux 5.3; EINVAL from emulators (qemu-user) that take
+	 * CLONE_PARENT from clone but not from clone3. */
+	if (pid >= 0 || (errno != ENOSYS && errno != EINVAL))
+		return pid;
+	return syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+}
+
+/*
  * Checks a spawn request of len bytes in buf, with nfds descriptors.
  * Returns the request, or NULL when it is malformed.
  */
@@ -262,7 +312,7 @@ static int serve(const struct server *s)
 			reply(s->chan, 0, EPROTO);
 			continue;
 		}
-		pid_t pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+		pid_t pid = clone_child(s->tid);
 		if (pid == 0) {
 			if (child(s, req, buf + sizeof(*req), n - sizeof(*req), fds, nfds) < 0)
 				_exit(127);
@@ -293,6 +343,7 @@ static int server(struct server *s)
 	close_from(s->chan + 1, ~0u);
 	if (syscall(SYS_chdir, "/") < 0)
 		_exit(0);
+	s->tid = tid_record();
 	return serve(s);
 }
 

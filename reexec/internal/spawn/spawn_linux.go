@@ -85,9 +85,10 @@ type Request struct {
 // Spawn asks the server for a child as req says, and returns its PID: a
 // child of this process, to be waited for as any. It returns
 // [ErrUnavailable] when there is no server or the server has gone, which
-// it then gives up for good, and [ErrTooLarge] for a request over the
-// server's limits; a failure of the server's fork comes back as an
-// [os.SyscallError]. Calls from several goroutines take turns.
+// it then gives up for good (also when the system refuses the server's
+// clone, which it would for every request), and [ErrTooLarge] for a
+// request over the server's limits; another failure of the server's fork
+// comes back as an [os.SyscallError]. Calls from several goroutines take turns.
 func Spawn(req *Request) (int, error) {
 	msg, err := encode(req)
 	if err != nil {
@@ -118,6 +119,13 @@ func Spawn(req *Request) (int, error) {
 	}
 	pid := int32(binary.NativeEndian.Uint32(reply[8:]))
 	if errno := unix.Errno(binary.NativeEndian.Uint32(reply[12:])); pid <= 0 {
+		if errno == unix.EINVAL {
+			// The flags of the server's clone are refused, and will be
+			// for every request: an emulator (qemu-user) that does not
+			// take CLONE_PARENT. The program execs from now on.
+			giveUp()
+			return 0, ErrUnavailable
+		}
 		if errno == 0 {
 			errno = unix.EPROTO
 		}

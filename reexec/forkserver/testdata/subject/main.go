@@ -9,6 +9,24 @@
 // exec" start an action that prints "child PID" and never returns.
 package main
 
+/*
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+
+// The CPUs the C library says the calling thread may run on: it asks the
+// kernel about the thread whose ID it has on record for it.
+static int libc_cpus(void)
+{
+	cpu_set_t set;
+
+	if (pthread_getaffinity_np(pthread_self(), sizeof(set), &set) != 0)
+		return -1;
+	return CPU_COUNT(&set);
+}
+*/
+import "C"
+
 import (
 	"bufio"
 	"context"
@@ -16,13 +34,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/gonsproject/gons/reexec"
 	_ "github.com/gonsproject/gons/reexec/forkserver"
 	"github.com/gonsproject/gons/reexec/internal/spawn"
+	"golang.org/x/sys/unix"
 )
+
+// The main goroutine keeps the process's first thread, so that the action,
+// which CheckAction runs on it, runs there: the thread a forked child's C
+// library knows from before the fork.
+func init() { runtime.LockOSThread() }
 
 // version is set with -ldflags -X main.version=... to tell builds apart.
 var version = "unset"
@@ -32,10 +57,31 @@ type child struct {
 	Version string
 	PPID    int
 	FDs     map[string]string // descriptor: what it refers to
+	// The CPUs the child's first thread may run on once it has narrowed
+	// them to one, as the kernel and as its C library say.
+	KernelCPUs, LibcCPUs int
 }
 
 var which = reexec.RegisterFunc("which", func(struct{}) (child, error) {
 	c := child{Version: version, PPID: os.Getppid(), FDs: map[string]string{}}
+	var cpus unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &cpus); err != nil {
+		return c, err
+	}
+	for cpu := 0; ; cpu++ {
+		if cpus.IsSet(cpu) {
+			cpus.Zero()
+			cpus.Set(cpu)
+			break
+		}
+	}
+	if err := unix.SchedSetaffinity(0, &cpus); err != nil {
+		return c, err
+	}
+	if err := unix.SchedGetaffinity(0, &cpus); err != nil {
+		return c, err
+	}
+	c.KernelCPUs, c.LibcCPUs = cpus.Count(), int(C.libc_cpus())
 	fds, err := filepath.Glob("/proc/self/fd/*")
 	for _, fd := range fds {
 		if l, err := os.Readlink(fd); err == nil {

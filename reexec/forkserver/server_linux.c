@@ -268,9 +268,10 @@ static pid_t clone_child(int *tid)
 		args.child_tid = (uintptr_t)tid;
 	}
 	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
-	/* ENOSYS before Linux 5.3; EINVAL from emulators (qemu-user) that take
-	 * CLONE_PARENT from clone but not from clone3. */
-	if (pid >= 0 || (errno != ENOSYS && errno != EINVAL))
+	/* ENOSYS before Linux 5.3, EPERM or ENOSYS from seccomp filters that
+	 * know no clone3, EINVAL from emulators (qemu-user): clone says what
+	 * it can do, and a failure of its own. */
+	if (pid >= 0)
 		return pid;
 	return syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 }

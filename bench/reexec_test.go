@@ -133,17 +133,7 @@ func startDriver(b *testing.B, path string, args ...string) *driverProc {
 	cmd := exec.Command(path, args...)
 	cmd.Env = baseEnv()
 	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
+	in, out := testutil.StartPiped(b, cmd)
 	b.Cleanup(func() {
 		in.Close()
 		if err := cmd.Wait(); err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/reexec"
 )
 
@@ -139,20 +140,10 @@ func TestCommandNamespaces(t *testing.T) {
 }
 
 // startPiped starts cmd with pipes to its standard input and from its
-// standard output.
+// standard output, read by lines.
 func startPiped(t *testing.T, cmd *reexec.Cmd) (io.WriteCloser, *bufio.Reader) {
 	t.Helper()
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	in, out := testutil.StartPiped(t, cmd)
 	return in, bufio.NewReader(out)
 }
 

@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"testing"
@@ -38,4 +39,31 @@ func RequireTool(t testing.TB, name string) string {
 		Unavailable(t, "needs %s in PATH: %v", name, err)
 	}
 	return p
+}
+
+// Piped is a command to start with pipes to its standard streams: an
+// *exec.Cmd, or a type that embeds one and starts it its own way, such as
+// *reexec.Cmd.
+type Piped interface {
+	StdinPipe() (io.WriteCloser, error)
+	StdoutPipe() (io.ReadCloser, error)
+	Start() error
+}
+
+// StartPiped starts cmd with a pipe to its standard input and one from its
+// standard output, and returns their ends; a failure fails the test.
+func StartPiped(t testing.TB, cmd Piped) (io.WriteCloser, io.ReadCloser) {
+	t.Helper()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return in, out
 }

@@ -1,0 +1,58 @@
+// Package answer is what the subjects of package reexec share, with and
+// without its fork server: the trivial action of the reexec benchmark,
+// registered both as a typed action and as a plain one, and the service
+// of the driver's requests through either. It is apart from package
+// driver, which the subject of thediveo/gons shares too and which must not
+// link package reexec into it.
+package answer
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+
+	"github.com/gonsproject/gons/bench/testdata/driver"
+	"github.com/gonsproject/gons/reexec"
+)
+
+var typedAction = reexec.RegisterFunc("answer-func", func(p driver.Param) (driver.Result, error) {
+	return driver.Answer(p), nil
+})
+
+// The plain action, as thediveo/gons runs one: its parameter comes from
+// DecodeParam, its result is its standard output.
+func init() {
+	reexec.Register("answer", func() {
+		var p driver.Param
+		if err := reexec.DecodeParam(&p); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		if err := json.NewEncoder(os.Stdout).Encode(driver.Answer(p)); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+	})
+}
+
+// Serve serves the driver's requests (see driver.Serve) with the typed
+// action when typed is set, with the plain one otherwise, each inside the
+// namespaces a request names, given as type and path in turn.
+func Serve(typed bool) {
+	driver.Serve(func(ns []string, p driver.Param) (driver.Result, error) {
+		var opts []reexec.Option
+		var list []reexec.Namespace
+		for i := 0; i+1 < len(ns); i += 2 {
+			list = append(list, reexec.Namespace{Type: ns[i], Path: ns[i+1]})
+		}
+		if list != nil {
+			opts = append(opts, reexec.Namespaces(list))
+		}
+		if typed {
+			return typedAction.Run(context.Background(), p, opts...)
+		}
+		var r driver.Result
+		err := reexec.RunReexecAction("answer", append(opts, reexec.Param(p), reexec.Result(&r))...)
+		return r, err
+	})
+}

@@ -1,6 +1,6 @@
 # Conveniences; everything also runs with plain go commands (CONTRIBUTING.md).
 
-CFILES := $(wildcard early/*.c early/*.h reexec/forkserver/*.c reexec/forkserver/*.h)
+CFILES := $(wildcard early/*.c internal/preinit/*.c internal/preinit/*.h reexec/forkserver/*.c reexec/forkserver/*.h)
 
 .PHONY: test fmt cfmt cfmt-check vet fuzz
 
@@ -20,4 +20,4 @@ cfmt-check:
 	clang-format --dry-run --Werror $(CFILES)
 
 fuzz:
-	go test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./early/internal/ctest
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./internal/preinit/ctest

@@ -10,7 +10,7 @@ import (
 )
 
 // Constructors, as callgrind names them: early's (gons_preinit, static in
-// early/preinit_linux.c) and thediveo/gons' (gonamespaces in the cgo
+// internal/preinit/preinit_linux.c) and thediveo/gons' (gonamespaces in the cgo
 // preamble of its gons.go, which its constructor, a function named init,
 // calls and which does all of its work).
 const (

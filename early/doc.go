@@ -88,6 +88,18 @@
 //
 // # Semantics
 //
+//   - Only a program that imports early is steered by gons_* variables.
+//     Package reexec links the same constructor, for the children it
+//     starts, which it marks with GONS_REEXEC_FD on the descriptor of a
+//     socket; the constructor steers such a child whether or not it
+//     imports early. A program that imports reexec alone leaves gons_*
+//     variables it finds in its own environment where they are: nothing
+//     is switched, parsed, removed or checked, status hears nothing
+//     ([github.com/gonsproject/gons/status.Ran] reports false, and Err,
+//     with gons_* set, says that early is not linked), and reexec passes
+//     none of them on to its children, whose variables are those of the
+//     call. A daemon that uses reexec can so not be steered by whoever
+//     sets its environment.
 //   - Nothing set: the constructor scans the environment and returns.
 //   - Secure-execution mode (setuid, setgid, file capabilities;
 //     getauxval(AT_SECURE)) with any gons_* variable or GONS_REEXEC_FD set:

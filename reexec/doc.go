@@ -102,8 +102,10 @@
 //
 // # cgo and early
 //
-// On Linux with cgo, reexec links package early in, so that namespace
-// switching works without further imports. Built with CGO_ENABLED=0,
+// On Linux with cgo, reexec links the constructor of package early in, so
+// that its children switch without further imports. The program itself is
+// not steered by gons_* variables in its own environment unless it imports
+// early too; reexec passes none of them on to its children. Built with CGO_ENABLED=0,
 // actions still run, but a run with [Namespaces] fails with an error that
 // wraps [status.ErrNotRun].
 //

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/preinit"
 	"github.com/gonsproject/gons/reexec"
 	"github.com/gonsproject/gons/status"
 )
@@ -160,7 +161,7 @@ func TestFaults(t *testing.T) {
 				if !errors.As(err, &se) {
 					t.Fatalf("%v does not unwrap to a *status.Error", err)
 				}
-				if !status.Ran() {
+				if !preinit.Ran() {
 					// early is not linked in (CGO_ENABLED=0): the child
 					// refuses the variables it cannot act on.
 					if se.Op != "start" || !errors.Is(err, status.ErrNotRun) {
@@ -189,7 +190,7 @@ func TestFaults(t *testing.T) {
 			},
 			op: "switch",
 			check: func(t *testing.T, err error) {
-				if !status.Ran() {
+				if !preinit.Ran() {
 					if !errors.Is(err, status.ErrNotRun) {
 						t.Fatalf("without early: got %v, want ErrNotRun", err)
 					}

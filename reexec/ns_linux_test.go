@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/preinit"
 	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/reexec"
 	"github.com/gonsproject/gons/status"
@@ -100,7 +101,7 @@ func requireSwitching(t *testing.T) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "unshare")
-	if !status.Ran() {
+	if !preinit.Ran() {
 		testutil.Unavailable(t, "package early's constructor did not run in the test binary (built with CGO_ENABLED=0?)")
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/gonsproject/gons/internal/handoff"
 )
 
-// The values below mirror the C enums in early/gons.h; TestRecordCodes
+// The values below mirror the C enums in internal/preinit/gons.h; TestRecordCodes
 // keeps both in step.
 
 // States of the record.
@@ -85,7 +85,7 @@ func typeName(t int) string {
 	return nth(varNames, t)
 }
 
-// cRecord mirrors struct gons_record of early/gons.h, which early hands
+// cRecord mirrors struct gons_record of internal/preinit/gons.h, which early hands
 // over as it is. TestRecordLayout and a compile-time check in early keep the
 // two layouts in step.
 type cRecord struct {

@@ -14,11 +14,11 @@ import (
 	"gotest.tools/v3/golden"
 )
 
-// enum returns the enumerators of the C enum name in early/gons.h, in
+// enum returns the enumerators of the C enum name in internal/preinit/gons.h, in
 // order, without their prefix.
 func enum(t *testing.T, name, prefix string) []string {
 	t.Helper()
-	src, err := os.ReadFile("../early/gons.h")
+	src, err := os.ReadFile("../internal/preinit/gons.h")
 	if err != nil {
 		t.Fatal(err)
 	}

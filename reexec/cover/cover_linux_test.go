@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gonsproject/gons/internal/preinit"
 	"github.com/gonsproject/gons/internal/testutil"
-	"github.com/gonsproject/gons/status"
 )
 
 // forkTag builds the package under test with the fork server, whose
@@ -158,7 +158,7 @@ func mountHolder(t *testing.T, dir string) string {
 // directory is hidden, with and without the wrapper, with -coverpkg, and
 // joining the user namespace that owns the mount namespace as well.
 func TestMountNamespace(t *testing.T) {
-	if !status.Ran() {
+	if !preinit.Ran() {
 		testutil.Unavailable(t, "package early's constructor did not run in the test binary (built with CGO_ENABLED=0?)")
 	}
 	// go test works, and keeps the coverage directory, below GOTMPDIR:

@@ -3,7 +3,7 @@
 package forkserver
 
 /*
-#cgo CFLAGS: -Wall -Wextra -Os -fno-asynchronous-unwind-tables -I${SRCDIR}/../../early
+#cgo CFLAGS: -Wall -Wextra -Os -fno-asynchronous-unwind-tables -I${SRCDIR}/../../internal/preinit
 #include "protocol.h"
 
 extern int gons_forkserver_fd, gons_forkserver_pid, gons_forkserver_child;
@@ -13,8 +13,8 @@ import "C"
 import (
 	"unsafe"
 
-	_ "github.com/gonsproject/gons/early"  // the constructor, and the steps a child runs
-	_ "github.com/gonsproject/gons/reexec" // defines enableForkServer
+	_ "github.com/gonsproject/gons/internal/preinit" // the constructor, and the steps a child runs
+	_ "github.com/gonsproject/gons/reexec"           // defines enableForkServer
 	"github.com/gonsproject/gons/reexec/internal/spawn"
 )
 

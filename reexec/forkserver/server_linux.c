@@ -37,7 +37,7 @@
 #define SYS_close_range 436
 #endif
 
-/* _Fork when the C library has it; see early/relay_linux.c. */
+/* _Fork when the C library has it; see internal/preinit/relay_linux.c. */
 #define fs_fork _Fork
 #ifdef __GLIBC__
 #if !__GLIBC_PREREQ(2, 34)
@@ -221,9 +221,15 @@ static int child(const struct server *s, struct gons_fs_spawn *req, char *vars, 
 		return -1;
 	if (split_vars(vars, len, env) < 0)
 		return -1;
+	/*
+	 * A program that did not opt in to early kept its own gons_* variables;
+	 * they are not this child's, whose are the request's.
+	 */
+	if (gons_record.ran == GONS_RAN_IGNORED)
+		environ = gons_strip(environ);
 	memset(&gons_record, 0, offsetof(struct gons_record, path));
 	gons_record.path[0] = gons_record.detail[0] = '\0';
-	gons_record.ran = 1;
+	gons_record.ran = GONS_RAN_STEERED;
 	gons_record.type = -1;
 	steps(env, &gons_record);
 	gons_record.reexec_fd = req->socket + 1;

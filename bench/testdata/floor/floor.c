@@ -10,7 +10,7 @@
  * With no argument it switches nothing: the baseline of the floor.
  *
  * With -checked before the arguments it also makes the calls of the checks
- * that early adds to a switch (see early/ns_linux.c and preinit_linux.c): an
+ * that early adds to a switch (see internal/preinit/ns_linux.c and preinit_linux.c): an
  * ioctl(NS_GET_NSTYPE) of each opened fd, and a statfs(2) before opening a
  * path that is not of the form /proc/PID/ns/NAME (a bind mount, say), as
  * early makes them; for mnt and pid the identity of

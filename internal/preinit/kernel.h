@@ -74,7 +74,8 @@ _Static_assert(sizeof(struct gons_statx) == 256 && offsetof(struct gons_statx, i
                        offsetof(struct gons_statx, dev_major) == 136,
                "struct statx is 256 bytes, stx_ino at 32, stx_dev_major at 136");
 
-#define GONS_STATX_INO 0x100U /* STATX_INO */
+#define GONS_STATX_TYPE 0x1U   /* STATX_TYPE */
+#define GONS_STATX_INO  0x100U /* STATX_INO */
 
 /*
  * struct pidfd_info of <linux/pidfd.h> as of Linux 6.13

@@ -1,6 +1,6 @@
 //go:build !linux || !cgo
 
-package early
+package preinit
 
 import "runtime"
 
@@ -12,3 +12,6 @@ func init() {
 	}
 	record(state, nil)
 }
+
+// Ran reports false: there is no constructor.
+func Ran() bool { return false }

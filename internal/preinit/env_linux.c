@@ -449,6 +449,16 @@ GONS_HOT int gons_present(char *const *env)
 	return 0;
 }
 
+int gons_reexec_fd(char *const *env)
+{
+	unsigned long long n;
+
+	for (; *env != NULL; env++)
+		if (**env == 'G' && has_prefix(*env, "GONS_REEXEC_FD="))
+			return parse_whole(*env + 15, 0x7ffffffe, &n) < 0 ? -1 : (int)n;
+	return -1;
+}
+
 /*
  * Reads GONS_REEXEC_FD's value into rec->reexec_fd, as N + 1. Returns 0, or
  * -1 with rec filled.

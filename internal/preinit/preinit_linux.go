@@ -1,6 +1,6 @@
 //go:build linux && cgo
 
-package early
+package preinit
 
 /*
 #cgo CFLAGS: -Wall -Wextra -Os -fno-asynchronous-unwind-tables
@@ -26,12 +26,26 @@ var (
 	_ [(18*4 + 2*8 + 4096 + 256) - unsafe.Sizeof(C.gons_record)]struct{}
 	_ [C.GONS_PATH_MAX - 4096]struct{}
 	_ [4096 - C.GONS_PATH_MAX]struct{}
+	_ [C.GONS_RAN_STEERED - 1]struct{}
+	_ [1 - C.GONS_RAN_STEERED]struct{}
 )
 
+// The record goes to status when the constructor steered this process:
+// in a program that imports early, or in a child that reexec started. In a
+// program that imports only reexec the constructor leaves gons_* variables
+// alone, and status hears nothing, as if early were not linked. Where the
+// constructor did not run at all (internal linking), status hears that.
 func init() {
-	if C.gons_record.ran == 0 {
+	switch C.gons_record.ran {
+	case C.GONS_RAN_STEERED:
+		record(stateRan, unsafe.Pointer(&C.gons_record))
+	case 0:
 		record(stateNoCtor, nil)
-		return
 	}
-	record(stateRan, unsafe.Pointer(&C.gons_record))
 }
+
+// Ran reports whether the constructor ran in this process, whether or not
+// gons_* variables steered it: the children that package reexec starts
+// can then switch. For tests; status.Ran says whether the process itself
+// was steered.
+func Ran() bool { return C.gons_record.ran != 0 }

@@ -1,14 +1,14 @@
 //go:build linux && cgo
 
-// Package ctest exposes the C environment parser of package early to Go
-// tests and fuzzing; cgo is not allowed in _test.go files. env_linux.c here
-// is a symbolic link to early's, so that the build cache sees its changes
-// (it does not track an #include from outside the package). It is not part
-// of the API.
+// Package ctest exposes the C environment parser of package preinit (the
+// constructor behind package early) to Go tests and fuzzing; cgo is not
+// allowed in _test.go files. env_linux.c here is a symbolic link to
+// preinit's, so that the build cache sees its changes (it does not track an
+// #include from outside the package). It is not part of the API.
 package ctest
 
 /*
-#cgo CFLAGS: -Wall -Wextra -I${SRCDIR}/../..
+#cgo CFLAGS: -Wall -Wextra -I${SRCDIR}/..
 #include <stdlib.h>
 #include "gons.h"
 */

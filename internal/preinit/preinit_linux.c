@@ -12,11 +12,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "gons.h"
+#include "kernel.h"
 
 extern char **environ;
 
@@ -29,6 +32,14 @@ struct gons_record gons_record;
  * package it is NULL, and this costs a program one test.
  */
 extern void gons_forkserver_start(struct gons_record *rec) __attribute__((weak));
+
+/*
+ * Defined by package early (early/optin_linux.c), when the program imports
+ * it: only then do gons_* variables steer the program itself. Weak:
+ * without early, in a program that links this constructor through package
+ * reexec alone, only the children reexec starts are steered.
+ */
+extern const char gons_early __attribute__((weak));
 
 /*
  * The steps the variables of env ask for, up to the PID fork. Shared with
@@ -71,10 +82,34 @@ GONS_HOT static void run(char **env, struct gons_record *rec)
 		gons_fork_into_pid(pid_self, rec);
 }
 
+/*
+ * Returns 1 when env marks a child that package reexec started:
+ * GONS_REEXEC_FD names a socket, as reexec's own check of it wants. Anyone
+ * who sets a program's environment could set the variable too; a socket
+ * at that descriptor is harder to come by. 0 otherwise.
+ */
+static int reexec_child(char *const *env)
+{
+	int fd = gons_reexec_fd(env);
+	struct gons_statx stx;
+
+	return fd >= 0 && syscall(SYS_statx, fd, "", AT_EMPTY_PATH, GONS_STATX_TYPE, &stx) == 0 &&
+	       (stx.mode & S_IFMT) == S_IFSOCK;
+}
+
 GONS_HOT __attribute__((constructor)) static void gons_preinit(void)
 {
-	gons_record.ran = 1;
-	if (environ != NULL && gons_present(environ))
+	int present = environ != NULL && gons_present(environ);
+
+	/*
+	 * Only a program that imports early is steered by its own gons_*
+	 * variables. One that links this constructor through reexec alone
+	 * leaves them where they are, unread and unreported (status hears
+	 * nothing), and is steered only as reexec's child.
+	 */
+	gons_record.ran = &gons_early != NULL || (present && reexec_child(environ)) ? GONS_RAN_STEERED
+	                                                                            : GONS_RAN_IGNORED;
+	if (present && gons_record.ran == GONS_RAN_STEERED)
 		run(environ, &gons_record);
 	if (gons_forkserver_start != NULL)
 		gons_forkserver_start(&gons_record);

@@ -1,8 +1,10 @@
 /*
- * The contract between the C files of early, one per step before the Go
- * runtime starts, and the Go shim (early_linux.go):
+ * The contract between the C files of the constructor, one per step before
+ * the Go runtime starts, and the Go shim (preinit_linux.go). They live in
+ * package internal/preinit, which both early (whose import opts a program
+ * in: optin_linux.c there) and reexec (for its children) link:
  *
- *   preinit_linux.c  the constructor: secure check, parse, dispatch
+ *   preinit_linux.c  the constructor: opt-in, secure check, parse, dispatch
  *   env_linux.c      parsing and stripping the gons_* variables
  *   ns_linux.c       opening namespace files and telling them apart
  *   switch_linux.c   joining namespaces by path, in order
@@ -16,7 +18,7 @@
  * prefix so that the module links next to any other cgo package.
  *
  * The enums are mirrored in status/record.go; TestRecordCodes in package
- * early keeps the two in step.
+ * status keeps the two in step.
  */
 #ifndef GONS_H
 #define GONS_H
@@ -117,8 +119,14 @@ enum gons_code {
  * What happened, for package status. Fixed size, so the constructor never
  * allocates; status reads it in place through a mirror of this layout.
  */
+/* Values of gons_record.ran. */
+enum gons_ran {
+	GONS_RAN_STEERED = 1, /* the constructor ran and the variables were this process's */
+	GONS_RAN_IGNORED = 2, /* it ran in a program that did not opt in: they were left alone */
+};
+
 struct gons_record {
-	int ran;                         /* 1 once the constructor has run */
+	int ran;                         /* enum gons_ran once the constructor has run; 0 before */
 	int njoined;                     /* entries used in joined */
 	int joined[GONS_NTYPES];         /* types joined, in order */
 	int op;                          /* enum gons_op; GONS_OP_NONE: no failure */
@@ -177,6 +185,8 @@ extern const int gons_default_order[GONS_NTYPES];
 
 /* Returns 1 when env holds a gons_* variable or GONS_REEXEC_FD, 0 otherwise. */
 int gons_present(char *const *env);
+/* Returns GONS_REEXEC_FD's N, or -1 when env has none or it is no such number. */
+int gons_reexec_fd(char *const *env);
 /*
  * Reads the gons_* variables of env into spec, which must be zeroed, and
  * GONS_REEXEC_FD into rec->reexec_fd. Returns 0 when there are no gons_*

@@ -1,0 +1,7 @@
+//go:build cgo
+
+package early
+
+// Compiles optin_linux.c into the program.
+
+import "C"

@@ -1,0 +1,5 @@
+//go:build early
+
+package main
+
+import _ "github.com/gonsproject/gons/early"

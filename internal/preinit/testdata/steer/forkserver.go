@@ -1,0 +1,5 @@
+//go:build forkserver
+
+package main
+
+import _ "github.com/gonsproject/gons/reexec/forkserver"

@@ -14,8 +14,9 @@ import (
 // ProcessState; set them before Start. Leave Path, Args, Env, ExtraFiles
 // and SysProcAttr as they are (the options of this package set what
 // goes there), and call Start, Wait, Run, Output and CombinedOutput on the
-// Cmd, not on the embedded exec.Cmd, which would start a child that never
-// learns what to run.
+// Cmd, not on the embedded exec.Cmd: those of the embedded exec.Cmd fail
+// at once with [ErrEmbeddedStart] (through its Err field), where they
+// would start a child that never learns what to run.
 type Cmd struct {
 	*exec.Cmd
 	c        *child
@@ -57,6 +58,9 @@ func Command(ctx context.Context, name string, args []string, opts ...Option) *C
 		return &Cmd{Cmd: &exec.Cmd{Path: "/proc/self/exe", Err: err}, err: err}
 	}
 	c.cmd.Stdout, c.cmd.Stderr = o.stdout, o.stderr
+	// The embedded exec.Cmd's own Start returns Err at once; Start
+	// clears it.
+	c.cmd.Err = ErrEmbeddedStart
 	return &Cmd{Cmd: c.cmd, c: c}
 }
 
@@ -69,6 +73,7 @@ func (c *Cmd) Start() error {
 		return errors.New("reexec: Cmd already started")
 	}
 	c.started = true
+	c.Cmd.Err = nil
 	if c.Cmd.Stderr == nil {
 		c.Cmd.Stderr = c.c.stderr
 	}

@@ -108,11 +108,11 @@ func processGone(pid int) bool {
 	return errors.Is(err, os.ErrNotExist)
 }
 
-// TestServerStopped stops the fork server (SIGSTOP) with no bound on the
-// hop but the calls' own: four calls with deadlines of 300 ms each end
-// with context.DeadlineExceeded, the action of none runs, and the server
-// is given up and reaped, with no child left behind; the next call execs
-// and runs its action once.
+// TestServerStopped stops the fork server (SIGSTOP): four calls with
+// deadlines of 300 ms each end with their context, not the hop's bound
+// (Op "context"), the action of none runs; a call without a deadline
+// waits for the bound, which gives the server up, killed and reaped with
+// no child left behind, and runs its action once, by exec.
 func TestServerStopped(t *testing.T) {
 	if !inChild(t, 0) {
 		return
@@ -121,7 +121,7 @@ func TestServerStopped(t *testing.T) {
 	if server == 0 {
 		testutil.Unavailable(t, "the test binary has no fork server")
 	}
-	spawn.HopBound = time.Hour // only the calls' contexts bound the hop
+	spawn.HopBound = 3 * time.Second // not 10 s: the test waits for it
 	path := filepath.Join(t.TempDir(), "ran")
 	if err := unix.Kill(server, unix.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -144,6 +144,9 @@ func TestServerStopped(t *testing.T) {
 			t.Errorf("call %d: %v, want a context error wrapping context.DeadlineExceeded", i, err)
 		}
 	}
+	if _, err := appendTo.Run(context.Background(), appendParam{path, 4}); err != nil {
+		t.Fatal(err)
+	}
 	if spawn.PID() != 0 {
 		t.Errorf("the stopped server %d is still asked", server)
 	}
@@ -152,9 +155,6 @@ func TestServerStopped(t *testing.T) {
 	}
 	if kids := children(t); len(kids) != 0 {
 		t.Errorf("children left behind: %v", kids)
-	}
-	if _, err := appendTo.Run(context.Background(), appendParam{path, 4}); err != nil {
-		t.Fatal(err)
 	}
 	if ran := ranCalls(t, path); !maps1(ran, 4) {
 		t.Errorf("the actions ran %v times (call: times), want call 4 once and no other", ran)
@@ -270,10 +270,10 @@ func threads() []int {
 	return tids
 }
 
-// TestThreadsEndChildrenLive starts four children from goroutines, then
-// ends 100 locked threads: each child lives on, and its run succeeds.
-// Before, the parent-death signal killed a child whose starting thread
-// happened to be one of them.
+// TestThreadsEndChildrenLive runs four actions from goroutines, then
+// ends 100 locked threads: each child lives on, and its run succeeds. A
+// child of the fork server is a child of the program's first thread,
+// which the runtime never ends; an exec'd one, of a starter thread.
 func TestThreadsEndChildrenLive(t *testing.T) { forEachPath(t, threadsEndChildrenLive) }
 
 func threadsEndChildrenLive(t *testing.T) {
@@ -309,7 +309,9 @@ func threadsEndChildrenLive(t *testing.T) {
 
 // TestThreadsEndCommandsLive starts four commands from goroutines, then
 // ends 100 locked threads: each command lives on and exits with success
-// once its standard input ends.
+// once its standard input ends. Before, the parent-death signal killed a
+// command whose starting thread, back in the runtime's pool after Start,
+// happened to be one of them.
 func TestThreadsEndCommandsLive(t *testing.T) {
 	cmds := make([]*reexec.Cmd, 4)
 	ins := make([]io.WriteCloser, 4)
@@ -400,9 +402,9 @@ func TestCommandEmbeddedStart(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			noLeaks(t)
-			// Long enough that a child that never learns what to run
-			// fails the test, not just slows it.
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			// A child that never learns what to run waits for this
+			// context to end.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			cmd := reexec.Command(ctx, "cat-args", nil)
 			err := call(cmd.Cmd)

@@ -15,10 +15,11 @@ import (
 )
 
 // TestServerStallsAfterClone stops the fork server with ptrace right
-// after its clone returns, before it replies: the call's context ends
-// with context.DeadlineExceeded, the child it cloned never runs the
-// action and is killed and reaped, as is the server; a call without a
-// deadline then runs its action once, by exec.
+// after its clone returns, before it replies: the call ends with its
+// context (context.DeadlineExceeded); the server, given up at the hop's
+// bound, is killed and reaped with the child it cloned, which never runs
+// the action; a call without a deadline then runs its action once, by
+// exec, with a protocol socket of its own.
 func TestServerStallsAfterClone(t *testing.T) {
 	testutil.RequireRoot(t)
 	if !inChild(t, 0) {
@@ -28,7 +29,7 @@ func TestServerStallsAfterClone(t *testing.T) {
 	if server == 0 {
 		testutil.Unavailable(t, "the test binary has no fork server")
 	}
-	spawn.HopBound = time.Hour
+	spawn.HopBound = 2 * time.Second // not 10 s: the test waits for it
 	path := filepath.Join(t.TempDir(), "ran")
 	stalled := stallAfterClone(t, server)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -117,15 +118,17 @@ type Child struct {
 
 // Spawn asks the server for a child as req says, and returns it: a child
 // of this process, to be waited for as any. Calls from several goroutines
-// take turns; the wait for a turn and the hop itself are bounded by ctx,
-// and the hop by HopBound. It returns ctx.Err() when ctx ends first (the
-// server, if it had the request, is then given up as for
-// [ErrAbandoned]), [ErrUnavailable] when there is no server or it has
-// gone, which it then gives up for good (also when the system refuses the
-// server's clone, which it would for every request), [ErrAbandoned] when
-// the server took the request and did not answer, and [ErrTooLarge] for
-// a request over the server's limits; another failure of the server's
-// fork comes back as an [os.SyscallError].
+// take turns. The wait for a turn and for the reply end with ctx: Spawn
+// then returns ctx.Err() at once, and the reply it no longer waits for is
+// read in the background, holding the turn, its child killed and reaped
+// (it never gets its request: the caller closes the protocol socket). A
+// server that does not answer within HopBound of the request is given up
+// for good (see giveUp): Spawn, or the background read, returns
+// [ErrAbandoned]. Spawn returns [ErrUnavailable] when there is no server
+// or it has gone, which it then gives up too (also when the system
+// refuses the server's clone, which it would for every request), and
+// [ErrTooLarge] for a request over the server's limits; another failure
+// of the server's fork comes back as an [os.SyscallError].
 func Spawn(ctx context.Context, req *Request) (Child, error) {
 	none := Child{PidFD: -1}
 	msg, err := encode(req)
@@ -138,7 +141,12 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 	case <-ctx.Done():
 		return none, ctx.Err()
 	}
-	defer func() { <-turn }()
+	owed := false // the reply is read in the background, which gives the turn back
+	defer func() {
+		if !owed {
+			<-turn
+		}
+	}()
 	server.mu.Lock()
 	conn := server.conn
 	server.mu.Unlock()
@@ -153,45 +161,89 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 		giveUp()
 		return none, ErrUnavailable
 	}
-	deadline := time.Now().Add(HopBound)
+	bound := time.Now().Add(HopBound)
+	deadline := bound
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	conn.SetDeadline(deadline)
-	if ctx.Done() != nil {
-		// A context cancelled before its deadline ends the hop as well.
-		stop, stopped := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(stopped)
-			select {
-			case <-ctx.Done():
-				conn.SetDeadline(time.Unix(1, 0))
-			case <-stop:
-			}
-		}()
-		defer func() { close(stop); <-stopped }()
-	}
+	unwatch := watch(ctx, conn)
 
 	var serr error
-	if err := rc.Write(func(fd uintptr) bool {
+	werr := rc.Write(func(fd uintptr) bool {
 		serr = unix.Sendmsg(int(fd), msg, rights, nil, unix.MSG_NOSIGNAL)
 		return serr != unix.EAGAIN
-	}); err != nil || serr != nil {
+	})
+	if werr != nil || serr != nil {
+		unwatch()
+		if werr != nil && ctx.Err() != nil {
+			return none, ctx.Err() // not sent: nothing is owed
+		}
 		// Gone (EPIPE, ECONNRESET), or not reading: stopped or stuck.
 		giveUp()
-		if cerr := ctx.Err(); cerr != nil {
-			return none, cerr
-		}
 		return none, ErrUnavailable
 	}
+	ch, err := readReply(rc)
+	unwatch()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if ctx.Err() != nil && time.Now().Before(bound) {
+			owed = true
+			go func() {
+				defer func() { <-turn }()
+				conn.SetDeadline(bound)
+				ch, err := readReply(rc)
+				switch {
+				case errors.Is(err, os.ErrDeadlineExceeded):
+					giveUp()
+				case err == nil:
+					ch.reap()
+				}
+			}()
+			return none, ctx.Err()
+		}
+		giveUp() // no answer within the bound
+		err = ErrAbandoned
+	}
+	if err != nil && ctx.Err() != nil {
+		return none, ctx.Err() // the server was given up
+	}
+	return ch, err
+}
+
+// watch makes the deadline of conn pass when ctx is cancelled before its
+// own; the function it returns ends that, once it has.
+func watch(ctx context.Context, conn *os.File) (unwatch func()) {
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+			conn.SetDeadline(time.Unix(1, 0))
+		case <-stop:
+		}
+	}()
+	return func() { close(stop); <-stopped }
+}
+
+// readReply reads the reply to a spawn request. A deadline that passes
+// comes back as os.ErrDeadlineExceeded, with the server kept; any other
+// failure to read a reply gives the server up ([ErrAbandoned]).
+func readReply(rc syscall.RawConn) (Child, error) {
+	none := Child{PidFD: -1}
 	var reply [ReplySize]byte
 	var oob [32]byte // room for one descriptor
 	var n, oobn int
 	var rerr error
-	err = rc.Read(func(fd uintptr) bool {
+	err := rc.Read(func(fd uintptr) bool {
 		n, oobn, rerr = recvmsg(int(fd), reply[:], oob[:])
 		return rerr != unix.EAGAIN
 	})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return none, err
+	}
 	if err == nil {
 		err = rerr
 	}
@@ -202,15 +254,12 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 	}
 	if err != nil || n != ReplySize || binary.NativeEndian.Uint32(reply[0:]) != KindSpawned ||
 		binary.NativeEndian.Uint32(reply[4:]) != ReplySize {
-		// The end of the channel, the deadline, the context, or a reply
-		// out of step: the server may have cloned a child.
+		// The end of the channel, or a reply out of step: the server
+		// may have cloned a child.
 		if pidfd >= 0 {
 			reap(pidfd, true)
 		}
 		giveUp()
-		if cerr := ctx.Err(); cerr != nil {
-			return none, cerr
-		}
 		return none, ErrAbandoned
 	}
 	pid := int32(binary.NativeEndian.Uint32(reply[8:]))
@@ -234,6 +283,23 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 	server.spawned++
 	server.mu.Unlock()
 	return Child{PID: int(pid), PidFD: pidfd}, nil
+}
+
+// reap kills and reaps a child whose caller no longer waits for it:
+// through its pidfd, or by PID where the kernel made none (before Linux
+// 5.2), when nothing else can have reaped it yet.
+func (ch Child) reap() {
+	if ch.PidFD >= 0 {
+		reap(ch.PidFD, true)
+		return
+	}
+	unix.Kill(ch.PID, unix.SIGKILL)
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(ch.PID, &ws, 0, nil); err != unix.EINTR {
+			return
+		}
+	}
 }
 
 // recvmsg receives a message into p and its control data into oob, with

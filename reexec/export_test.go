@@ -9,10 +9,3 @@ func SetFrameLimits(t interface{ Cleanup(func()) }, max uint64, stallFor time.Du
 	maxPayload, stall = max, stallFor
 	t.Cleanup(func() { maxPayload, stall = oldMax, oldStall })
 }
-
-// Starters returns the number of starter goroutines, which never end.
-func Starters() int {
-	starters.mu.Lock()
-	defer starters.mu.Unlock()
-	return starters.n
-}

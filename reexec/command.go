@@ -14,8 +14,10 @@ import (
 // ProcessState; set them before Start. Leave Path, Args, Env, ExtraFiles
 // and SysProcAttr as they are (the options of this package set what
 // goes there), and call Start, Wait, Run, Output and CombinedOutput on the
-// Cmd, not on the embedded exec.Cmd, which would start a child that never
-// learns what to run.
+// Cmd, not on the embedded exec.Cmd: those of the embedded exec.Cmd fail
+// at once with [ErrEmbeddedStart] (through its Err field), where they
+// would start a child that never learns what to run, and the Cmd is spent
+// (exec.Cmd starts once).
 type Cmd struct {
 	*exec.Cmd
 	c        *child
@@ -34,10 +36,10 @@ type Cmd struct {
 // [DecodeParam] only, it is not the standard input.
 //
 // When ctx is done before the child ends, the child is killed and Wait
-// returns an [*Error] that wraps ctx.Err(). The child gets SIGKILL when
-// the thread that started it ends, and so dies with the caller, unless
-// Start is called from a goroutine locked to its thread
-// ([runtime.LockOSThread]) that then exits while the child runs.
+// returns an [*Error] that wraps ctx.Err(). The child dies with the
+// program; when Start is called from a goroutine locked to its thread
+// ([runtime.LockOSThread]), the child starts from that thread and dies
+// when it ends (see Lifecycle in the package documentation).
 //
 // A mistake in the call or the options is not reported here but by Start
 // (and Run, Output, CombinedOutput) as an [*Error]. Like the pipes of an
@@ -57,6 +59,9 @@ func Command(ctx context.Context, name string, args []string, opts ...Option) *C
 		return &Cmd{Cmd: &exec.Cmd{Path: "/proc/self/exe", Err: err}, err: err}
 	}
 	c.cmd.Stdout, c.cmd.Stderr = o.stdout, o.stderr
+	// The embedded exec.Cmd's own Start returns Err at once; Start
+	// clears it.
+	c.cmd.Err = ErrEmbeddedStart
 	return &Cmd{Cmd: c.cmd, c: c}
 }
 
@@ -69,6 +74,7 @@ func (c *Cmd) Start() error {
 		return errors.New("reexec: Cmd already started")
 	}
 	c.started = true
+	c.Cmd.Err = nil
 	if c.Cmd.Stderr == nil {
 		c.Cmd.Stderr = c.c.stderr
 	}

@@ -63,9 +63,7 @@
 // reported with the same error. The child learns what to run over a
 // socket whose descriptor is in GONS_REEXEC_FD, the only variable reexec
 // adds: the action's name, its arguments and its parameter travel there.
-// It gets SIGKILL when the thread that started it ends
-// ([PR_SET_PDEATHSIG]; reexec starts it from a locked thread), and so dies
-// with the parent. It inherits the parent's environment without any gons_*
+// It dies with the parent (see Lifecycle). It inherits the parent's environment without any gons_*
 // variable, so an empty [Namespaces] list means the parent's namespaces,
 // and [Environment] adds variables. Its standard input is /dev/null (for
 // a plain action with a [Param], the parameter; for a [Command], the
@@ -87,6 +85,34 @@
 // that package early starts with the program, instead of exec'd: the same
 // steps, options and errors, a shorter round trip; its documentation says
 // what differs.
+//
+// # Lifecycle
+//
+// Every wait is bounded by the call's context: the start, the wait for
+// the child, and, with the fork server, the wait for the server's turn
+// and reply. When the context ends, the call returns an [*Error] with Op
+// "context" that wraps ctx.Err(), and the child, if it started, is killed
+// and reaped first.
+//
+// A child is killed and waited for through a pidfd, never by its PID,
+// which another wait in the program (a reaper calling wait4(-1)) may have
+// freed for another process: an exec'd child through the pidfd that
+// os.Process holds, a forked one through the pidfd the fork server's
+// clone made (CLONE_PIDFD). Before Linux 5.3 (no pidfd_open) both are
+// signalled and waited for by PID, as os/exec does there.
+//
+// A child gets SIGKILL when its parent dies ([PR_SET_PDEATHSIG]). The
+// kernel sends it when the thread that forked the child ends, not the
+// process, and the Go runtime ends a thread whenever a goroutine locked
+// to it exits (as package nsthread does with a thread it could not switch
+// back). So reexec forks exec'd children from starter threads that stay
+// locked for the life of the program, whatever other threads end; a child
+// of the fork server is a child of the program's first thread, which the
+// runtime never ends. A caller whose goroutine is locked to its thread
+// ([runtime.LockOSThread]) may have changed that thread (joined a network
+// namespace, say) for the child to inherit: its exec'd child is forked
+// from that thread, as from a plain fork, inherits the thread's state,
+// and dies when that thread ends.
 //
 // # Errors
 //

@@ -31,6 +31,10 @@ var (
 	// ErrTooDeep: an action that runs actions, which run actions, and so
 	// on, more than [MaxDepth] children deep.
 	ErrTooDeep = errors.New("nested more than " + strconv.Itoa(MaxDepth) + " children deep")
+	// ErrEmbeddedStart: Start, Run, Output or CombinedOutput was called
+	// on the [exec.Cmd] embedded in a [Cmd], which would start a child
+	// that never learns what to run, instead of on the Cmd itself.
+	ErrEmbeddedStart = errors.New("reexec: start the reexec.Cmd (cmd.Start, cmd.Run, cmd.Output), not its embedded exec.Cmd")
 )
 
 // MaxDepth is how many children deep actions may run actions: a child of a

@@ -6,3 +6,10 @@ func ExecOnly(t interface{ Cleanup(func()) }) {
 	old := execOnly.Swap(true)
 	t.Cleanup(func() { execOnly.Store(old) })
 }
+
+// Starters returns the number of starter goroutines, which never end.
+func Starters() int {
+	starters.mu.Lock()
+	defer starters.mu.Unlock()
+	return starters.n
+}

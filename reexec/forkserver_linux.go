@@ -3,6 +3,7 @@ package reexec
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -231,12 +232,22 @@ func startForked(c *child) error {
 		return os.NewSyscallError("open .", err)
 	}
 	defer unix.Close(dir)
-	pid, err := spawn.Spawn(&spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir})
+	ch, err := spawn.Spawn(c.ctx, &spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir})
 	if err != nil {
 		closeAll(f.pipes)
+		if errors.Is(err, spawn.ErrAbandoned) {
+			// The server may have cloned a child that holds the
+			// socket (killed since): the exec'd child gets a fresh
+			// one, so that only it can receive the request.
+			return c.renewSocket()
+		}
 		if errors.Is(err, spawn.ErrUnavailable) || errors.Is(err, spawn.ErrTooLarge) {
 			return nil
 		}
+		return err
+	}
+	if f.proc, err = childProcess(ch); err != nil {
+		closeAll(f.pipes)
 		return err
 	}
 	// The child reads its environment from the request, which the
@@ -247,7 +258,6 @@ func startForked(c *child) error {
 	} else {
 		c.req.Env = rest
 	}
-	f.proc, _ = os.FindProcess(pid) // never fails on Linux
 	c.fork = f
 	f.stopped = make(chan struct{})
 	if c.ctx.Done() != nil { // a context that can end
@@ -267,6 +277,32 @@ func startForked(c *child) error {
 		}()
 	}
 	return nil
+}
+
+// childProcess returns the process of a child that the server started.
+// Its pidfd, made by the server's clone, names the child whatever waits
+// elsewhere in the program do; os.FindProcess opens a pidfd of its own by
+// PID, which names the same process as long as the child is not reaped,
+// as checked after it. So the child is killed and waited for through a
+// pidfd, never by a PID that may have been reused (where the kernel has
+// pidfds: Linux 5.3).
+func childProcess(ch spawn.Child) (*os.Process, error) {
+	p, _ := os.FindProcess(ch.PID) // never fails on Linux
+	if ch.PidFD < 0 {
+		return p, nil
+	}
+	defer unix.Close(ch.PidFD)
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_PIDFD, ch.PidFD, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	for err == unix.EINTR {
+		err = unix.Waitid(unix.P_PIDFD, ch.PidFD, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	}
+	if err != nil {
+		p.Release()
+		return nil, fmt.Errorf("the child %d was reaped elsewhere in the program (a wait for any child?): %w",
+			ch.PID, os.NewSyscallError("waitid", err))
+	}
+	return p, nil
 }
 
 // streams returns the descriptors of the child's standard input, output

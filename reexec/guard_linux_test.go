@@ -58,18 +58,22 @@ func init() {
 	})
 }
 
+// goroutines returns the number of goroutines, without the starters of
+// exec'd children, which stay for the life of the program.
+func goroutines() int { return runtime.NumGoroutine() - reexec.Starters() }
+
 // noLeaks checks, when the test ends, that no descriptor, goroutine or
 // child process is left over from it.
 func noLeaks(t *testing.T) {
 	t.Helper()
-	fds, goroutines := openFDs(t), runtime.NumGoroutine()
+	fds, before := openFDs(t), goroutines()
 	t.Cleanup(func() {
 		if !settle(func() bool { return slices.Equal(openFDs(t), fds) }) {
 			t.Errorf("descriptors before: %q\nafter: %q", fds, openFDs(t))
 		}
-		if !settle(func() bool { return runtime.NumGoroutine() <= goroutines }) {
+		if !settle(func() bool { return goroutines() <= before }) {
 			buf := make([]byte, 1<<20)
-			t.Errorf("%d goroutines before, %d after:\n%s", goroutines, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+			t.Errorf("%d goroutines before, %d after:\n%s", before, goroutines(), buf[:runtime.Stack(buf, true)])
 		}
 		if pids := children(t); len(pids) != 0 {
 			t.Errorf("children left behind: %v", pids)

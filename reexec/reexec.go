@@ -343,9 +343,10 @@ func RunReexecAction(name string, opts ...Option) error {
 //
 // Every failure comes back as an [*Error] that names the action and holds
 // the end of the child's standard error. It is safe to call from many
-// goroutines at once. The child gets SIGKILL when the thread that started
-// it ends: do not call it from a goroutine locked to its thread
-// ([runtime.LockOSThread]) that then exits while the child runs.
+// goroutines at once. The child dies with the program; called from a
+// goroutine locked to its thread ([runtime.LockOSThread]), an exec'd
+// child starts from that thread and dies when it ends (see Lifecycle in
+// the package documentation).
 func RunReexecActionContext(ctx context.Context, name string, opts ...Option) error {
 	o, err := collect(name, opts)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,23 +300,14 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 		files = append(files, pidfd)
 	}
 
-	// One socket both ways. The parent's end is non-blocking so that
-	// deadlines can unblock it; the child's end stays blocking.
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err == nil {
-		if err = unix.SetNonblock(fds[0], true); err != nil {
-			unix.Close(fds[0])
-			unix.Close(fds[1])
-		}
-	}
+	conn, peer, err := socketPair()
 	if err != nil {
 		if pidfd != nil {
 			pidfd.Close()
 		}
-		return nil, fail("start", os.NewSyscallError("socketpair", err))
+		return nil, fail("start", err)
 	}
-	c.conn = os.NewFile(uintptr(fds[0]), "reexec")
-	peer := os.NewFile(uintptr(fds[1]), "reexec-child")
+	c.conn = conn
 	// The hook's files are its own, to pass to every child.
 	c.passed = []*os.File{peer}
 	if pidfd != nil {
@@ -338,6 +328,38 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	return c, nil
 }
 
+// socketPair returns the two ends of a protocol socket, one socket both
+// ways. The parent's end is non-blocking so that deadlines can unblock
+// it; the child's end stays blocking.
+func socketPair() (conn, peer *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, nil, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "reexec"), os.NewFile(uintptr(fds[1]), "reexec-child"), nil
+}
+
+// renewSocket gives the child a protocol socket other than the one it
+// was prepared with, which a process it must not talk to may hold (see
+// startForked). Nothing was sent on the old one: the request goes out
+// once the child has started. Closing it makes whatever holds its other
+// end read its end, never a request.
+func (c *child) renewSocket() error {
+	conn, peer, err := socketPair()
+	if err != nil {
+		return err
+	}
+	c.conn.Close()
+	c.passed[0].Close()
+	c.conn, c.passed[0], c.cmd.ExtraFiles[0] = conn, peer, peer
+	return nil
+}
+
 // fail returns the run's error.
 func (c *child) fail(op string, err error) error {
 	return &Error{Action: c.name, Op: op, Err: err, Stderr: c.stderr.String()}
@@ -354,24 +376,19 @@ func (c *child) release() {
 // start starts the child and the goroutines that talk to it. It is the one
 // place where a child comes to life.
 func (c *child) start() error {
-	// Pdeathsig fires when the thread that forked the child ends, not
-	// the process. The runtime ends a thread only when a goroutine
-	// locked to it exits; the fork happens with this goroutine locked,
-	// on one thread, which goes back to the pool, to live on, after the
-	// unlock (unless the caller itself had locked the goroutine: see
-	// RunReexecActionContext).
 	var err error
 	if c.mayFork && forkServer != nil {
 		err = forkServer(c)
 	}
 	if c.fork == nil && err == nil {
-		runtime.LockOSThread()
-		err = c.cmd.Start()
-		runtime.UnlockOSThread()
+		err = startExec(c.cmd)
 	}
 	c.release()
 	if err != nil {
 		c.conn.Close()
+		if cerr := c.ctx.Err(); cerr != nil {
+			return c.fail("context", cerr)
+		}
 		return c.fail("start", err)
 	}
 	c.io.Add(2)

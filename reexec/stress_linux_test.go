@@ -74,7 +74,7 @@ func TestConcurrentNoLeaks(t *testing.T) { forEachPath(t, concurrentNoLeaks) }
 
 func concurrentNoLeaks(t *testing.T) {
 	fdsBefore := openFDs(t)
-	goroutinesBefore := runtime.NumGoroutine()
+	goroutinesBefore := goroutines()
 
 	const calls, workers = 200, 16
 	work := make(chan int)
@@ -107,9 +107,9 @@ func concurrentNoLeaks(t *testing.T) {
 	if !settle(func() bool { return slices.Equal(openFDs(t), fdsBefore) }) {
 		t.Errorf("descriptors before: %q\nafter: %q", fdsBefore, openFDs(t))
 	}
-	if !settle(func() bool { return runtime.NumGoroutine() <= goroutinesBefore }) {
+	if !settle(func() bool { return goroutines() <= goroutinesBefore }) {
 		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines before, %d after:\n%s", goroutinesBefore, runtime.NumGoroutine(),
+		t.Errorf("%d goroutines before, %d after:\n%s", goroutinesBefore, goroutines(),
 			buf[:runtime.Stack(buf, true)])
 	}
 	if pids := children(t); len(pids) != 0 {

@@ -85,9 +85,37 @@
 // so no process the program starts, by reexec, os/exec or otherwise,
 // inherits it, and only the program can talk to it. Requests from many
 // goroutines take turns on the socket; the server forks each child at
-// once and does not wait for it. When the server is gone (killed, say),
-// the next call notices (EPIPE, ECONNRESET or the end of the socket), reaps
-// it, and that call and every later one start their child by exec.
+// once and does not wait for it.
+//
+// A child is a child of the program's first thread, which forked the
+// server before the runtime started (CLONE_PARENT): its parent-death
+// signal fires when the program ends, never because a thread the runtime
+// ends (after a locked goroutine exits) happens to have asked for it,
+// also when the caller's goroutine was locked to a thread that then ends,
+// whose exec'd child would die with it (see reexec's Lifecycle). The
+// server clones it with CLONE_PIDFD and sends the pidfd with its reply;
+// the program kills and waits for the child through it, and keeps a pidfd
+// of the server, opened at its start, so that no wait elsewhere in the
+// program (a reaper calling wait4(-1)) can make it signal another process
+// that took a freed PID. Before Linux 5.2 (CLONE_PIDFD) and 5.3
+// (pidfd_open) children and server are signalled and waited for by PID.
+//
+// A call waits for its turn and the server's reply no longer than its
+// context allows: when the context ends, it returns with the context's
+// error at once, and the reply is read in the background, holding the
+// turn, the child it names killed and reaped (it never gets its request:
+// the call closed its protocol socket). A server that does not reply
+// within 10 s of a request, stopped (SIGSTOP, a frozen cgroup, a tracer)
+// or stuck, is given up: stopped, the pidfd of a child it cloned and did
+// not report taken from it (pidfd_getfd(2), Linux 5.6, which needs the
+// right to trace it), killed and reaped through its pidfd, with that
+// child. The call that waited execs its child, with a protocol socket of
+// its own, so that the action runs once. When the server is gone
+// (killed, say), the next call notices (EPIPE, ECONNRESET or the end of
+// the socket), reaps it, and that call and every later one start their
+// child by exec. Where a child cloned by a server given up cannot be
+// taken (no pidfd_getfd, no right to trace the server), it reads the end
+// of its socket and exits, left as a zombie of the program.
 //
 // # Costs
 //

@@ -2,9 +2,9 @@
  * The messages between a program and its fork server, over a
  * SOCK_SEQPACKET socket: one message per request and per reply, each a
  * header (kind, length of the whole message) and the fields of its kind,
- * in the host's byte order. Descriptors travel as SCM_RIGHTS with the
- * request, never by number. reexec/internal/spawn mirrors this layout;
- * the checks in forkserver_linux.go keep the two in step.
+ * in the host's byte order. Descriptors travel as SCM_RIGHTS, never by
+ * number: the child's with the request, the child's pidfd with the reply. reexec/internal/spawn mirrors this
+ * layout; the checks in forkserver_linux.go keep the two in step.
  */
 #ifndef GONS_FS_PROTOCOL_H
 #define GONS_FS_PROTOCOL_H
@@ -33,7 +33,10 @@ struct gons_fs_spawn {
 	uint32_t socket; /* which of them is reexec's protocol socket */
 };
 
-/* The reply to a spawn request. */
+/*
+ * The reply to a spawn request. With it, as SCM_RIGHTS, the child's pidfd
+ * where the kernel made one (CLONE_PIDFD, Linux 5.2).
+ */
 struct gons_fs_reply {
 	struct gons_fs_hdr hdr;
 	int32_t pid; /* the child's PID, a child of the program; 0: none */

@@ -36,6 +36,9 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000 /* <linux/sched.h>, Linux 5.2 */
+#endif
 
 /* _Fork when the C library has it; see internal/preinit/relay_linux.c. */
 #define fs_fork _Fork
@@ -122,14 +125,35 @@ static ssize_t receive(int chan, char *buf, size_t size, int *fds, int *nfds)
 	return n;
 }
 
-/* Sends the reply to a spawn request: the child's PID, or 0 and err. */
-static void reply(int chan, pid_t pid, int err)
+/*
+ * Sends the reply to a spawn request: the child's PID, or 0 and err, and
+ * the child's pidfd, when there is one (pidfd >= 0), as SCM_RIGHTS: the
+ * program then waits for the child, and kills it, through that, never by
+ * a PID that another wait in the program may have freed for reuse.
+ */
+static void reply(int chan, pid_t pid, int err, int pidfd)
 {
 	struct gons_fs_reply r = { .hdr = { .kind = GONS_FS_SPAWNED, .len = sizeof(r) },
 		                   .pid = pid,
 		                   .err = err };
+	union {
+		struct cmsghdr hdr;
+		char space[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	while (send(chan, &r, sizeof(r), MSG_NOSIGNAL) < 0 && errno == EINTR)
+	if (pidfd >= 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.space;
+		msg.msg_controllen = sizeof(ctl.space);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+	}
+	while (sendmsg(chan, &msg, MSG_NOSIGNAL) < 0 && errno == EINTR)
 		;
 }
 
@@ -260,15 +284,18 @@ static int *tid_record(void)
 /*
  * Clones the server into a child of the program (CLONE_PARENT), with the
  * child's ID written to tid when it is the C library's record of it (see
- * tid_record), as its fork does; clone3 refuses an exit signal with
- * CLONE_PARENT, under which the child takes the server's. Where clone3 is
- * missing or refused, clone(2) makes the child, its ID not on record.
+ * tid_record), as its fork does, and a pidfd of the child in *pidfd
+ * (CLONE_PIDFD, Linux 5.2; -1 where the kernel made none); clone3
+ * refuses an exit signal with CLONE_PARENT, under which the child takes
+ * the server's. Where clone3 is missing or refused, clone(2) makes the
+ * child, its ID not on record.
  */
-static pid_t clone_child(int *tid)
+static pid_t clone_child(int *tid, int *pidfd)
 {
 	/* No exit signal: with CLONE_PARENT the child takes the server's, SIGCHLD. */
-	struct gons_clone_args args = { .flags = CLONE_PARENT };
+	struct gons_clone_args args = { .flags = CLONE_PARENT | CLONE_PIDFD, .pidfd = (uintptr_t)pidfd };
 
+	*pidfd = -1;
 	if (tid != NULL) {
 		args.flags |= CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
 		args.child_tid = (uintptr_t)tid;
@@ -276,10 +303,13 @@ static pid_t clone_child(int *tid)
 	pid_t pid = syscall(SYS_clone3, &args, sizeof(args));
 	/* ENOSYS before Linux 5.3, EPERM or ENOSYS from seccomp filters that
 	 * know no clone3, EINVAL from emulators (qemu-user): clone says what
-	 * it can do, and a failure of its own. */
+	 * it can do, and a failure of its own. Its third argument is where
+	 * the pidfd goes, on every architecture but s390; a kernel before
+	 * 5.2 ignores the flag (once CLONE_PID) and writes nothing there. */
 	if (pid >= 0)
 		return pid;
-	return syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	*pidfd = -1;
+	return syscall(SYS_clone, CLONE_PARENT | CLONE_PIDFD | SIGCHLD, 0, pidfd, NULL, 0);
 }
 
 /*
@@ -307,7 +337,7 @@ static int serve(const struct server *s)
 {
 	/* The largest request: eight paths, the other variables, the header. */
 	char buf[GONS_FS_MAX_MSG] __attribute__((aligned(8)));
-	int fds[GONS_FS_MAX_FDS], nfds;
+	int fds[GONS_FS_MAX_FDS], nfds, pidfd;
 
 	for (;;) {
 		ssize_t n = receive(s->chan, buf, sizeof(buf), fds, &nfds);
@@ -316,10 +346,10 @@ static int serve(const struct server *s)
 		struct gons_fs_spawn *req = n > 0 ? check_spawn(buf, n, nfds) : NULL;
 		if (req == NULL) {
 			close_all(fds, nfds);
-			reply(s->chan, 0, EPROTO);
+			reply(s->chan, 0, EPROTO, -1);
 			continue;
 		}
-		pid_t pid = clone_child(s->tid);
+		pid_t pid = clone_child(s->tid, &pidfd);
 		if (pid == 0) {
 			if (child(s, req, buf + sizeof(*req), n - sizeof(*req), fds, nfds) < 0)
 				_exit(127);
@@ -327,7 +357,11 @@ static int serve(const struct server *s)
 		}
 		int err = errno;
 		close_all(fds, nfds);
-		reply(s->chan, pid > 0 ? pid : 0, pid > 0 ? 0 : err);
+		if (pid <= 0)
+			pidfd = -1;
+		reply(s->chan, pid > 0 ? pid : 0, pid > 0 ? 0 : err, pidfd);
+		if (pidfd >= 0)
+			syscall(SYS_close, pidfd);
 	}
 }
 

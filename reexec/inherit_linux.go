@@ -44,8 +44,11 @@ var statusFields = [...]string{
 
 // inheritedNS are the namespaces a child of the thread starts in: the
 // thread's own, but for pid and time, where it is the one for children.
+// The user namespace is not among them: the kernel lets no thread of a
+// process with more than one change it (setns(2), unshare(2): EINVAL),
+// and the Go runtime has more than one before any package initialises.
 var inheritedNS = [...]string{
-	"cgroup", "ipc", "mnt", "net", "pid_for_children", "time_for_children", "user", "uts",
+	"cgroup", "ipc", "mnt", "net", "pid_for_children", "time_for_children", "uts",
 }
 
 // rlimits is RLIM_NLIMITS: the resource limits are 0 to rlimits-1.
@@ -191,9 +194,14 @@ func readServer(pid int) {
 	p := "/proc/" + strconv.Itoa(pid) + "/"
 	s := &inherit.server
 	ok := readStatus(p+"status", &s.status)
-	for i, t := range inheritedNS {
-		s.ns[i] = readlink(p + "ns/" + t)
-		ok = ok && s.ns[i] != ""
+	if ns, err := unix.Open(p+"ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		for i, t := range inheritedNS {
+			s.ns[i] = readlinkAt(ns, t)
+			ok = ok && s.ns[i] != ""
+		}
+		unix.Close(ns)
+	} else {
+		ok = false
 	}
 	s.root = statRoot(p + "root")
 	ok = ok && s.root.err == 0
@@ -286,8 +294,13 @@ func forkDiffers(server int) string {
 			return statusFields[i]
 		}
 	}
+	ns, err := unix.Open("/proc/thread-self/ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "unreadable"
+	}
+	defer unix.Close(ns)
 	for i, t := range inheritedNS {
-		if readlink("/proc/thread-self/ns/"+t) != s.ns[i] {
+		if readlinkAt(ns, t) != s.ns[i] {
 			return "namespace " + t
 		}
 	}
@@ -411,12 +424,12 @@ func readAttr(path string) string {
 	return "=" + string(buf[:n])
 }
 
-// readlink returns the target of a namespace link, "" when it cannot be
-// read: "net:[4026531840]", which names the namespace by its inode in the
-// one nsfs.
-func readlink(path string) string {
+// readlinkAt returns the target of the namespace link name in the
+// directory dir, "" when it cannot be read: "net:[4026531840]", which
+// names the namespace by its inode in the one nsfs.
+func readlinkAt(dir int, name string) string {
 	var buf [64]byte
-	n, err := unix.Readlink(path, buf[:])
+	n, err := unix.Readlinkat(dir, name, buf[:])
 	if err != nil {
 		return ""
 	}

@@ -127,8 +127,10 @@
 //	                                                                  them; the server has none)
 //	root directory                   statx(2) of /: mount, inode    exec
 //	namespaces of the thread:        /proc/thread-self/ns/*         exec
-//	  cgroup, ipc, mnt, net, user,
-//	  uts, pid and time for children
+//	  cgroup, ipc, mnt, net, uts,
+//	  pid and time for children
+//	user namespace                   -                              same: no thread of a Go
+//	                                                                  program can change it
 //	cgroup                           /proc/self/cgroup              exec
 //	loader and C library variables:  the call's environment         exec
 //	  LD_*, GLIBC_TUNABLES, MALLOC_*
@@ -167,7 +169,7 @@
 //     cannot read.
 //   - TestInherit in this package changes the properties in a running
 //     program and compares what its two children inherit.
-//   - The check reads /proc/thread-self/status, the eight namespace links
+//   - The check reads /proc/thread-self/status, seven namespace links
 //     and some thirty system calls: see BenchmarkForkDiffers in package
 //     reexec for what it costs, next to a round trip of about 1.8 ms.
 //

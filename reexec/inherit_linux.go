@@ -2,7 +2,6 @@ package reexec
 
 import (
 	"bytes"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -125,16 +124,11 @@ func recordSelf() {
 // secureExec reports whether the program runs in secure-execution mode,
 // as its exec'd child would (the same file).
 func secureExec() bool {
-	b, err := os.ReadFile("/proc/self/auxv")
-	if err != nil {
-		return false
-	}
-	const atSecure = 23
-	for i := 0; i+16 <= len(b); i += 16 {
-		k := *(*uint64)(unsafe.Pointer(&b[i]))
-		v := *(*uint64)(unsafe.Pointer(&b[i+8]))
-		if k == atSecure {
-			return v != 0
+	const atSecure = 23 // AT_SECURE
+	auxv, _ := unix.Auxv()
+	for _, kv := range auxv {
+		if kv[0] == atSecure {
+			return kv[1] != 0
 		}
 	}
 	return false

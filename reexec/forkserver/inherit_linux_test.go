@@ -25,14 +25,16 @@ type inheritOutcome struct {
 }
 
 // runInherit runs the inherit subject, bin, with the change and its
-// argument, under the wrapper command wrap, if any.
-func runInherit(t *testing.T, bin string, wrap []string, change, arg string) inheritOutcome {
+// argument, under the wrapper command wrap, if any, with the variables env
+// added to its environment.
+func runInherit(t *testing.T, bin string, wrap, env []string, change, arg string) inheritOutcome {
 	t.Helper()
 	args := append(append([]string(nil), wrap...), bin, change)
 	if arg != "" {
 		args = append(args, arg)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	var o inheritOutcome
@@ -66,7 +68,7 @@ func TestInherit(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 
-	base := runInherit(t, bin, nil, "none", "")
+	base := runInherit(t, bin, nil, nil, "none", "")
 	t.Run("none", func(t *testing.T) {
 		if !base.Forked {
 			t.Error("the call of an unchanged program went through exec, not the fork server")
@@ -78,10 +80,11 @@ func TestInherit(t *testing.T) {
 
 	type row struct {
 		name, change string
-		// arg and wrap return the change's argument and a command to
-		// run the subject under; nil: none.
-		arg  func(t *testing.T) string
-		wrap func(t *testing.T) []string
+		// arg, wrap and env return the change's argument, a command
+		// to run the subject under and variables to start it with;
+		// nil: none.
+		arg       func(t *testing.T) string
+		wrap, env func(t *testing.T) []string
 		// field is where the change shows in the exec'd child: as
 		// want, or, when want is "", as a value other than without
 		// the change.
@@ -122,6 +125,13 @@ func TestInherit(t *testing.T) {
 		{name: "memory policy", change: "mempolicy", field: "mempolicy"},
 		{name: "process group", change: "pgid", field: "session"},
 		{name: "THP disabled", change: "thp", field: "THP_enabled", want: "0"},
+		// Package early makes the program non-dumpable before it joins
+		// a user namespace; execve makes a child dumpable again.
+		{name: "dumpable", change: "none", field: "dumpable", want: "1 <nil>",
+			env: func(t *testing.T) []string {
+				pid := testutil.Holder(t, []string{"--user", "--map-root-user"}, "true")
+				return []string{"gons_user=/proc/" + strconv.Itoa(pid) + "/ns/user"}
+			}},
 		{name: "cgroup", change: "cgroup", arg: newCgroup, field: "cgroup"},
 		{name: "root", change: "root", field: "root",
 			arg: func(t *testing.T) string { return t.TempDir() },
@@ -136,16 +146,19 @@ func TestInherit(t *testing.T) {
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
 			var arg string
-			var wrap []string
+			var wrap, env []string
 			if r.arg != nil {
 				arg = r.arg(t)
 			}
 			without := base
 			if r.wrap != nil {
 				wrap = r.wrap(t)
-				without = runInherit(t, bin, wrap, "none", "")
+				without = runInherit(t, bin, wrap, nil, "none", "")
 			}
-			o := runInherit(t, bin, wrap, r.change, arg)
+			if r.env != nil {
+				env = r.env(t)
+			}
+			o := runInherit(t, bin, wrap, env, r.change, arg)
 			got := o.Exec[r.field]
 			switch {
 			case r.want != "" && got != r.want:

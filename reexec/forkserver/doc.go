@@ -123,8 +123,11 @@
 //	session and process group        getsid(2), getpgrp(2) (self)   exec
 //	ignored signals                  status SigIgn                  exec (see below)
 //	signal mask                      rt_sigprocmask(2) (self)       exec
-//	caught signals                   -                              same: none (execve resets
-//	                                                                  them; the server has none)
+//	caught signals                   -                              same: those C constructors
+//	                                                                  install, in both (execve
+//	                                                                  resets them, and the
+//	                                                                  same loader variables run
+//	                                                                  the same constructors)
 //	root directory                   statx(2) of /: mount, inode    exec
 //	namespaces of the thread:        /proc/thread-self/ns/*         exec
 //	  cgroup, ipc, mnt, net, uts,

@@ -91,7 +91,8 @@ type rootID struct {
 	err          unix.Errno
 }
 
-// inherit is what the checks compare against; see server and recordSelf.
+// inherit is what the checks compare against; see readServer and
+// recordSelf.
 var inherit struct {
 	self       selfState
 	selfOK     bool
@@ -214,9 +215,10 @@ func readServer(pid int) {
 	s.cgroup = readAll(p + "cgroup")
 	ok = ok && s.ioprio >= 0 && s.oom != "" && s.cgroup != ""
 	s.lsm = [2]string{readAttr(p + "attr/current"), readAttr(p + "attr/exec")}
-	// Without a security module that has these, both read EINVAL
-	// everywhere; the calls then skip them.
-	inherit.hasLSM = s.lsm[0] != "EINVAL" || s.lsm[1] != "EINVAL"
+	// Without a security module that has these, both read EINVAL (or
+	// are missing) everywhere; the calls then skip them.
+	noLSM := func(v string) bool { return v == "EINVAL" || v == "ENOENT" || v == "EOPNOTSUPP" }
+	inherit.hasLSM = !noLSM(s.lsm[0]) || !noLSM(s.lsm[1])
 	inherit.serverOK = ok
 }
 
@@ -262,9 +264,7 @@ func forkDiffers(server int) string {
 	if self, _ := readSelf(); self != inherit.self {
 		return "thread attributes" // securebits, personality, signal mask, ...
 	}
-	if a, err := unix.SchedGetAttr(0, 0); err != nil || a.Policy != s.sched.Policy ||
-		a.Flags != s.sched.Flags || a.Nice != s.sched.Nice || a.Priority != s.sched.Priority ||
-		a.Runtime != s.sched.Runtime || a.Deadline != s.sched.Deadline || a.Period != s.sched.Period {
+	if a, err := unix.SchedGetAttr(0, 0); err != nil || sameSize(*a, s.sched) != s.sched {
 		return "scheduling"
 	}
 	if ioprio(0) != s.ioprio {
@@ -309,6 +309,13 @@ func forkDiffers(server int) string {
 		return "LSM attributes"
 	}
 	return ""
+}
+
+// sameSize returns a with the size of b: the size is what the kernel
+// wrote, not an attribute.
+func sameSize(a, b unix.SchedAttr) unix.SchedAttr {
+	a.Size = b.Size
+	return a
 }
 
 // sameLimit reports whether an exec'd child, started with limit l of

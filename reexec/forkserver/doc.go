@@ -108,7 +108,8 @@
 //	                                                                  os/exec gives it (below)
 //	umask                            status Umask                   exec
 //	nice, scheduling policy,         sched_getattr(2)               exec
-//	  priority and flags
+//	  priority, flags, deadline
+//	  parameters, utilisation clamps
 //	I/O priority                     ioprio_get(2)                  exec
 //	timer slack                      PR_GET_TIMERSLACK (self)       exec
 //	oom_score_adj                    /proc/self/oom_score_adj       exec

@@ -279,14 +279,8 @@ func forkDiffers(server int) string {
 	if statRoot("/") != s.root {
 		return "root"
 	}
-	var st [len(statusFields)]string
-	if !readStatus("/proc/thread-self/status", &st) {
-		return "unreadable"
-	}
-	for i := range st {
-		if st[i] != s.status[i] {
-			return statusFields[i]
-		}
+	if d := statusDiffers("/proc/thread-self/status", &s.status); d != "" {
+		return d
 	}
 	ns, err := unix.Open("/proc/thread-self/ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -339,6 +333,43 @@ func readStatus(path string, out *[len(statusFields)]string) bool {
 	if !ok {
 		return false
 	}
+	eachField(b, func(i int, v []byte) bool {
+		out[i] = string(v)
+		return true
+	})
+	return true
+}
+
+// statusDiffers returns the first of the statusFields whose value in the
+// status file at path is not want's, "" when none is; it allocates
+// nothing.
+func statusDiffers(path string, want *[len(statusFields)]string) string {
+	var buf [4096]byte
+	b, ok := readInto(path, buf[:])
+	if !ok {
+		return "unreadable"
+	}
+	var seen [len(statusFields)]bool
+	differs := ""
+	eachField(b, func(i int, v []byte) bool {
+		seen[i] = true
+		if string(v) != want[i] {
+			differs = statusFields[i]
+			return false
+		}
+		return true
+	})
+	for i := range seen {
+		if differs == "" && !seen[i] && want[i] != "" {
+			differs = statusFields[i]
+		}
+	}
+	return differs
+}
+
+// eachField calls f with the index in statusFields and the value, blanks
+// trimmed, of each of them in the status file b, until f returns false.
+func eachField(b []byte, f func(i int, v []byte) bool) {
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -346,18 +377,31 @@ func readStatus(path string, out *[len(statusFields)]string) bool {
 		} else {
 			b = nil
 		}
-		k, v, found := bytes.Cut(line, []byte(":"))
-		if !found {
+		c := bytes.IndexByte(line, ':')
+		if c < 0 {
 			continue
 		}
-		for i, f := range statusFields {
-			if string(k) == f {
-				out[i] = string(bytes.TrimSpace(v))
-				break
-			}
+		i := statusField(line[:c])
+		if i >= 0 && !f(i, bytes.TrimSpace(line[c+1:])) {
+			return
 		}
 	}
-	return true
+}
+
+// statusField returns the index of key in statusFields, -1 if it is not
+// one of them.
+func statusField(key []byte) int {
+	// Every one of them starts with one of these letters; most lines
+	// of the file do not.
+	if len(key) == 0 || !strings.ContainsRune("UGSCNMT", rune(key[0])) {
+		return -1
+	}
+	for i, f := range statusFields {
+		if string(key) == f {
+			return i
+		}
+	}
+	return -1
 }
 
 // readInto reads the file at path into buf, or a larger buffer if it does

@@ -191,7 +191,8 @@ func readServer(pid int) {
 	ok := readStatus(p+"status", &s.status)
 	if ns, err := unix.Open(p+"ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 		for i, t := range inheritedNS {
-			s.ns[i] = readlinkAt(ns, t)
+			var buf [64]byte
+			s.ns[i] = string(readlinkAt(ns, t, buf[:]))
 			ok = ok && s.ns[i] != ""
 		}
 		unix.Close(ns)
@@ -270,8 +271,8 @@ func forkDiffers(server int) string {
 	if ioprio(0) != s.ioprio {
 		return "ioprio"
 	}
+	var l unix.Rlimit // one, which escapes to the heap once
 	for r := range s.rlim {
-		var l unix.Rlimit
 		if err := unix.Prlimit(0, r, nil, &l); err != nil || !sameLimit(r, l, s.rlim[r]) {
 			return "rlimit " + strconv.Itoa(r)
 		}
@@ -287,15 +288,16 @@ func forkDiffers(server int) string {
 		return "unreadable"
 	}
 	defer unix.Close(ns)
+	var buf [1024]byte
 	for i, t := range inheritedNS {
-		if readlinkAt(ns, t) != s.ns[i] {
+		if string(readlinkAt(ns, t, buf[:64])) != s.ns[i] {
 			return "namespace " + t
 		}
 	}
-	if pread(inherit.oomFD) != s.oom {
+	if string(pread(inherit.oomFD, buf[:])) != s.oom {
 		return "oom_score_adj"
 	}
-	if pread(inherit.cgroupFD) != s.cgroup {
+	if string(pread(inherit.cgroupFD, buf[:])) != s.cgroup {
 		return "cgroup"
 	}
 	if inherit.hasLSM && (readAttr("/proc/thread-self/attr/current") != s.lsm[0] ||
@@ -333,16 +335,16 @@ func readStatus(path string, out *[len(statusFields)]string) bool {
 	if !ok {
 		return false
 	}
-	eachField(b, func(i int, v []byte) bool {
-		out[i] = string(v)
-		return true
-	})
+	for i, v := -1, []byte(nil); len(b) > 0; {
+		if i, v, b = nextField(b); i >= 0 {
+			out[i] = string(v)
+		}
+	}
 	return true
 }
 
 // statusDiffers returns the first of the statusFields whose value in the
-// status file at path is not want's, "" when none is; it allocates
-// nothing.
+// status file at path is not want's, "" when none is.
 func statusDiffers(path string, want *[len(statusFields)]string) string {
 	var buf [4096]byte
 	b, ok := readInto(path, buf[:])
@@ -350,42 +352,35 @@ func statusDiffers(path string, want *[len(statusFields)]string) string {
 		return "unreadable"
 	}
 	var seen [len(statusFields)]bool
-	differs := ""
-	eachField(b, func(i int, v []byte) bool {
-		seen[i] = true
-		if string(v) != want[i] {
-			differs = statusFields[i]
-			return false
-		}
-		return true
-	})
-	for i := range seen {
-		if differs == "" && !seen[i] && want[i] != "" {
-			differs = statusFields[i]
+	for i, v := -1, []byte(nil); len(b) > 0; {
+		if i, v, b = nextField(b); i >= 0 {
+			if string(v) != want[i] {
+				return statusFields[i]
+			}
+			seen[i] = true
 		}
 	}
-	return differs
+	for i := range seen {
+		if !seen[i] && want[i] != "" {
+			return statusFields[i]
+		}
+	}
+	return ""
 }
 
-// eachField calls f with the index in statusFields and the value, blanks
-// trimmed, of each of them in the status file b, until f returns false.
-func eachField(b []byte, f func(i int, v []byte) bool) {
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		c := bytes.IndexByte(line, ':')
-		if c < 0 {
-			continue
-		}
-		i := statusField(line[:c])
-		if i >= 0 && !f(i, bytes.TrimSpace(line[c+1:])) {
-			return
-		}
+// nextField reads the first line of the status file b: i is its index in
+// statusFields, -1 if it is none of them, v its value, blanks trimmed, and
+// rest the lines after it.
+func nextField(b []byte) (i int, v, rest []byte) {
+	line := b
+	if n := bytes.IndexByte(b, '\n'); n >= 0 {
+		line, rest = b[:n], b[n+1:]
 	}
+	c := bytes.IndexByte(line, ':')
+	if c < 0 {
+		return -1, nil, rest
+	}
+	return statusField(line[:c]), bytes.TrimSpace(line[c+1:]), rest
 }
 
 // statusField returns the index of key in statusFields, -1 if it is not
@@ -438,20 +433,20 @@ func readAll(path string) string {
 	return string(b)
 }
 
-// pread reads the whole of the open file fd from its start, "" on failure.
-func pread(fd int) string {
+// pread reads the whole of the open file fd from its start into buf, or
+// a larger buffer if it does not fit; nil on failure.
+func pread(fd int, buf []byte) []byte {
 	if fd < 0 {
-		return ""
+		return nil
 	}
-	var buf [1024]byte
-	n, err := unix.Pread(fd, buf[:], 0)
+	n, err := unix.Pread(fd, buf, 0)
 	if err != nil || n == len(buf) {
 		// Longer than a buffer (many cgroup v1 hierarchies): read it
 		// through.
-		b, _ := readInto("/proc/self/fd/"+strconv.Itoa(fd), buf[:])
-		return string(b)
+		b, _ := readInto("/proc/self/fd/"+strconv.Itoa(fd), buf)
+		return b
 	}
-	return string(buf[:n])
+	return buf[:n]
 }
 
 // readAttr returns an LSM attribute, or the name of the error.
@@ -470,15 +465,15 @@ func readAttr(path string) string {
 }
 
 // readlinkAt returns the target of the namespace link name in the
-// directory dir, "" when it cannot be read: "net:[4026531840]", which
-// names the namespace by its inode in the one nsfs.
-func readlinkAt(dir int, name string) string {
-	var buf [64]byte
-	n, err := unix.Readlinkat(dir, name, buf[:])
+// directory dir, read into buf, nil when it cannot be read:
+// "net:[4026531840]", which names the namespace by its inode in the one
+// nsfs.
+func readlinkAt(dir int, name string, buf []byte) []byte {
+	n, err := unix.Readlinkat(dir, name, buf)
 	if err != nil {
-		return ""
+		return nil
 	}
-	return string(buf[:n])
+	return buf[:n]
 }
 
 // statRoot identifies the root directory that path leads to.

@@ -20,6 +20,7 @@ func BenchmarkForkDiffers(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	forkDiffers(spawn.PID()) // reads the server's state, once
+	b.ReportAllocs()
 	start := threadCPU()
 	for b.Loop() {
 		if d := forkDiffers(spawn.PID()); d != "" {

@@ -30,16 +30,17 @@ import (
 var startupVars = []string{"GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOTRACEBACK", "GOCOVERDIR"}
 
 // startup is what the program started with, as far as a child of the fork
-// server inherits it: the values of startupVars, the credentials, and the
-// environment as a child inherits it (see inheritedEnv). It is read when
+// server inherits it: the values of startupVars and of the variables the
+// loader and the C library read (see loaderPrefixes), and the environment
+// as a child inherits it (see inheritedEnv); the rest of the process state
+// is compared in inherit_linux.go. It is read when
 // the fork server is enabled, in package reexec/forkserver's init, in a
 // program that has one. A child of the server has the same environment at
 // that point of its own initialisation: the program's at its start, and
 // what the packages initialised before did to it, in both.
 var startup = struct {
-	vars       map[string]string
-	uids, gids [3]int
-	env        []string
+	vars map[string]string
+	env  []string
 }{vars: map[string]string{}}
 
 // readStartup fills startup.
@@ -49,21 +50,20 @@ func readStartup() {
 			startup.vars[k] = v
 		}
 	}
-	startup.uids, startup.gids = credentials()
+	for _, kv := range os.Environ() {
+		if k, v, _ := strings.Cut(kv, "="); isLoaderVar(k) {
+			startup.vars[k] = v
+		}
+	}
 	startup.env = inheritedEnv()
-}
-
-// credentials returns the real, effective and saved user and group IDs.
-func credentials() (uids, gids [3]int) {
-	uids[0], uids[1], uids[2] = unix.Getresuid()
-	gids[0], gids[1], gids[2] = unix.Getresgid()
-	return uids, gids
+	recordSelf()
 }
 
 // forkable splits env, the child's environment, into the gons_* variables
 // for the fork server and the rest, for the child's Go code. ok is false
 // when the child must be exec'd: its runtime would start with other values
-// of startupVars than the program's.
+// of startupVars than the program's, or its loader and C library would
+// have started with other values of their variables (see loaderPrefixes).
 func forkable(env []string) (vars, rest []string, ok bool) {
 	seen := make(map[string]string, len(startupVars))
 	for _, kv := range env {
@@ -90,10 +90,27 @@ func forkable(env []string) (vars, rest []string, ok bool) {
 			return nil, nil, false
 		}
 	}
+	loader := 0
+	for k, v := range seen {
+		if isLoaderVar(k) {
+			if w, was := startup.vars[k]; !was || v != w {
+				return nil, nil, false
+			}
+			loader++
+		}
+	}
+	for k := range startup.vars {
+		if isLoaderVar(k) {
+			loader--
+		}
+	}
+	if loader != 0 {
+		return nil, nil, false // one the program started with is gone
+	}
 	return vars, rest, true
 }
 
-func isStartupVar(k string) bool { return slices.Contains(startupVars, k) }
+func isStartupVar(k string) bool { return slices.Contains(startupVars, k) || isLoaderVar(k) }
 
 // execOnly makes every call exec, for tests that compare the two ways.
 var execOnly atomic.Bool
@@ -201,7 +218,7 @@ type forked struct {
 // with the descriptors, environment and working directory that c.cmd
 // would give it, and sets c.fork. It leaves c.fork nil, with no error,
 // when there is no server, it has gone, or the child must be exec'd (see
-// startupVars); then the caller starts it by exec.
+// forkable and inheritsAsExec); then the caller starts it by exec.
 func startForked(c *child) error {
 	if execOnly.Load() || !spawn.Available() {
 		return nil
@@ -213,8 +230,8 @@ func startForked(c *child) error {
 	if !ok || tooBigForExec(c.cmd.Env) {
 		return nil
 	}
-	if uids, gids := credentials(); uids != startup.uids || gids != startup.gids {
-		return nil // the server would start the child with the old ones
+	if !inheritsAsExec(spawn.PID()) {
+		return nil // the server's child would inherit other state
 	}
 	f := &forked{}
 	fds, held, err := f.streams(c.cmd)

@@ -42,16 +42,12 @@
 //     with of a variable the Go runtime reads as it starts (GODEBUG,
 //     GOMAXPROCS, GOGC, GOMEMLIMIT, GOTRACEBACK, and GOCOVERDIR, which a
 //     program built with -cover reads at start-up; not with reexec/cover,
-//     in a test binary, which reads it at exit), or with credentials other
-//     than those the program started with, goes through exec. So does a
-//     call whose environment execve(2) could refuse (E2BIG), so that it
-//     fails the same way, and a child of a child: only the program has a
-//     server.
-//   - The child starts in the namespaces, root, cgroup, resource limits,
-//     umask and capability sets the program had when it started, where an
-//     exec'd child starts in those of the calling thread at the call. A
-//     program that changes these while it runs, other than through
-//     reexec's own options, should not import this package.
+//     in a test binary, which reads it at exit), or of one the dynamic
+//     loader or the C library reads (see the table below), goes through
+//     exec. So does a call whose environment execve(2) could refuse
+//     (E2BIG), so that it fails the same way, a child of a child (only the
+//     program has a server), and every call whose child would inherit
+//     other process state than an exec'd one: see the table below.
 //   - The child holds only the descriptors the call gives it (standard
 //     streams, reexec's socket, the files of options). An exec'd child
 //     also inherits those the program itself inherited without
@@ -74,6 +70,112 @@
 //     raise(3) and abort(3) signal the server, which blocks every signal,
 //     so that abort ends the child by a crash instead of SIGABRT. Go code
 //     is not concerned: the runtime asks the kernel for thread IDs.
+//
+// # What the child inherits
+//
+// A child of the server inherits the server's process state, which is
+// the program's as it started; an exec'd child inherits that of the
+// thread that calls, at the call, which the program may have changed
+// since. Each call that may fork compares, on the calling thread with its
+// goroutine locked, every property that fork(2) and execve(2) carry over
+// with the server's, and goes through exec at the first difference. The
+// server's state is read once, at the first such call, from the server
+// itself (/proc/PID and the system calls that take a PID: what its
+// children inherit); what a thread can only read of itself (marked
+// "self"), in this package's initialisation on the program's first
+// thread. Nothing is passed to the child and applied there but the
+// working directory, the descriptors and the environment of the call.
+//
+//	property                         compared through               when it differs
+//	-------------------------------  -----------------------------  -------------------------
+//	user and group IDs (real,        /proc/thread-self/status       exec
+//	  effective, saved, fs)            Uid, Gid
+//	supplementary groups             status Groups                  exec
+//	capability sets: inheritable,    status CapInh, CapPrm, CapEff, exec (execve computes the
+//	  permitted, effective,            CapBnd, CapAmb                 child's from these, the
+//	  bounding, ambient                                               securebits and the file)
+//	securebits                       PR_GET_SECUREBITS (self)       exec
+//	no_new_privs                     status NoNewPrivs              exec
+//	seccomp mode and filters         status Seccomp,                exec (filters are only
+//	                                   Seccomp_filters                ever added: the same
+//	                                                                  number is the same ones)
+//	LSM attributes: current          /proc/thread-self/attr/current exec; skipped where no
+//	  context, exec transition         and attr/exec                  module has them
+//	dumpable                         PR_GET_DUMPABLE (self, once)   exec, unless it is 1 or
+//	                                                                  the program runs in
+//	                                                                  secure-execution mode
+//	resource limits (all 16)         prlimit(2)                     exec; RLIMIT_NOFILE as
+//	                                                                  os/exec gives it (below)
+//	umask                            status Umask                   exec
+//	nice, scheduling policy,         sched_getattr(2)               exec
+//	  priority, flags, deadline
+//	  parameters, utilisation clamps
+//	I/O priority                     ioprio_get(2)                  exec
+//	timer slack                      PR_GET_TIMERSLACK (self)       exec
+//	oom_score_adj                    /proc/self/oom_score_adj       exec
+//	CPU affinity, memory nodes       status Cpus_allowed_list,      exec
+//	                                   Mems_allowed_list
+//	NUMA memory policy               get_mempolicy(2) (self)        exec
+//	THP disabled, speculation        status THP_enabled,            exec
+//	  controls                         Speculation_*
+//	memory-deny-write-execute        PR_GET_MDWE (self)             exec
+//	personality                      personality(2) (self)          exec
+//	session keyring                  KEYCTL_GET_KEYRING_ID (self)   exec
+//	session and process group        getsid(2), getpgrp(2) (self)   exec
+//	ignored signals                  status SigIgn                  exec (see below)
+//	signal mask                      rt_sigprocmask(2) (self)       exec
+//	caught signals                   -                              same: those C constructors
+//	                                                                  install, in both (execve
+//	                                                                  resets them, and the
+//	                                                                  same loader variables run
+//	                                                                  the same constructors)
+//	root directory                   statx(2) of /: mount, inode    exec
+//	namespaces of the thread:        /proc/thread-self/ns/*         exec
+//	  cgroup, ipc, mnt, net, uts,
+//	  pid and time for children
+//	user namespace                   -                              same: no thread of a Go
+//	                                                                  program can change it
+//	cgroup                           /proc/self/cgroup              exec
+//	loader and C library variables:  the call's environment         exec
+//	  LD_*, GLIBC_TUNABLES, MALLOC_*
+//	Go runtime variables (above)     the call's environment         exec
+//	working directory                -                              passed: the program's
+//	                                                                  at the call
+//	environment, arguments           -                              passed (see above)
+//	descriptors                      -                              passed (see above)
+//	process name (comm)              -                              differs: "exe" exec'd, the
+//	                                                                  program's name forked
+//	audit login UID and session      -                              not compared: only a
+//	                                                                  privileged process sets
+//	                                                                  them, once
+//
+// Notes on rows:
+//
+//   - Ignored signals are compared with the program's at start-up, before
+//     the Go runtime installed its handlers: a program started with
+//     signals ignored other than SIGHUP and SIGINT, which the runtime
+//     leaves ignored (SIGPIPE under systemd's IgnoreSIGPIPE, say), goes
+//     through exec on every call, as its children would otherwise start
+//     with those ignored.
+//   - The signal mask is compared with the first thread's as this
+//     package initialises: the program's at start-up, less the signals
+//     the runtime unblocks on every thread, in both children.
+//   - The Go runtime raises the soft RLIMIT_NOFILE at start-up, and
+//     os/exec gives a child the original back while the limit is the one
+//     the runtime set; a program that sets that very value itself is taken
+//     for one that did not.
+//   - An LSM policy's own transition on exec of the program's file is not
+//     compared: a policy that moves the program's domain to another on
+//     exec of its own file gives the exec'd child that domain.
+//   - A program that joined a user namespace at start-up (gons_user) is
+//     not dumpable; an exec'd child would be, so its calls go through
+//     exec. So do those of a program whose server's /proc entries it
+//     cannot read.
+//   - TestInherit in this package changes the properties in a running
+//     program and compares what its two children inherit.
+//   - The check reads /proc/thread-self/status, seven namespace links
+//     and some thirty system calls: see BenchmarkForkDiffers in package
+//     reexec for what it costs, next to a round trip of about 1.8 ms.
 //
 // # Lifecycle
 //

@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	_ "github.com/gonsproject/gons/early" // steered at start-up: the dumpable row joins a user namespace
 	"github.com/gonsproject/gons/reexec"
 	_ "github.com/gonsproject/gons/reexec/forkserver"
 	"github.com/gonsproject/gons/reexec/internal/spawn"

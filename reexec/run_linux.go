@@ -351,6 +351,12 @@ func (c *child) release() {
 	c.passed = nil
 }
 
+// abandon closes what a child that will never start holds.
+func (c *child) abandon() {
+	c.release()
+	c.conn.Close()
+}
+
 // start starts the child and the goroutines that talk to it. It is the one
 // place where a child comes to life.
 func (c *child) start() error {

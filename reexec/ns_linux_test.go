@@ -42,7 +42,7 @@ type observation struct {
 func monotonic() int64 {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Sec
+	return int64(ts.Sec) // int32 on 32-bit systems
 }
 
 func observe(marker string) (observation, error) {

@@ -90,6 +90,7 @@ func TestCommandRefused(t *testing.T) {
 	for name, cmd := range map[string]*reexec.Cmd{
 		"unknown action": reexec.Command(context.Background(), "no-such-action", nil),
 		"Result":         reexec.Command(context.Background(), "cat-args", nil, reexec.Result(&r)),
+		"no name":        reexec.CommandContext(context.Background()),
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := cmd.Run()

@@ -158,7 +158,7 @@ const messages = "process %p: %e\n" + // codeNone: the target, whose pidfd could
 // notRunWhy says why the constructor did not run, by state, one a line.
 const notRunWhy = "package early is not linked into this program\n\n" + // stateUnset
 	"the program was linked internally (-linkmode=internal), which skips C constructors\n" + // stateNoCtor
-	"package early was built without cgo (CGO_ENABLED=0)\n" + // stateNoCgo
+	"package early was built without cgo (CGO_ENABLED=0, or no C compiler, which makes go build without cgo)\n" + // stateNoCgo
 	"package early works on Linux only" // stateNoLinux
 
 // wraps are the sentinels that the failures of each code wrap, as indexes

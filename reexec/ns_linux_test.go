@@ -345,8 +345,8 @@ func TestTargetRefused(t *testing.T) {
 		pid := cmd.Process.Pid
 		_, err := observer.Run(context.Background(), "", reexec.Target(pid))
 		var e *reexec.Error
-		if !errors.Is(err, unix.ESRCH) || !errors.As(err, &e) || e.Op != "start" || !strings.Contains(err.Error(), fmt.Sprintf("process %d", pid)) {
-			t.Errorf("got %v, want a start error naming process %d, ESRCH", err, pid)
+		if !errors.Is(err, unix.ESRCH) || !errors.As(err, &e) || e.Op != "target" || !strings.Contains(err.Error(), fmt.Sprintf("process %d", pid)) {
+			t.Errorf("got %v, want a target error naming process %d, ESRCH, as nsthread's", err, pid)
 		}
 	})
 }

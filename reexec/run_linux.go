@@ -280,7 +280,7 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	if o.target != 0 {
 		var err error
 		if pidfd, inode, err = openTarget(o.target); err != nil {
-			return nil, fail("start", err)
+			return nil, fail("target", err) // as nsthread names it
 		}
 	}
 	env, mnt, err := childEnv(o, inode)

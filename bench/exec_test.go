@@ -138,7 +138,9 @@ func alternate(b *testing.B, subjects []*subject) [][]times {
 }
 
 // iterate calls iteration with 0, 1, ... once for each iteration of b's
-// loop, then more up to minIterations, and returns the number of calls.
+// loop, then more up to minIterations, and returns the number of calls,
+// which it also reports as the metric "samples": the benchmark line's
+// iteration count is b.N, fewer than ran when b.N < minIterations.
 func iterate(b *testing.B, iteration func(i int)) int {
 	i := 0
 	for ; b.Loop(); i++ {
@@ -147,6 +149,7 @@ func iterate(b *testing.B, iteration func(i int)) int {
 	for ; i < minIterations; i++ {
 		iteration(i)
 	}
+	b.ReportMetric(float64(i), "samples")
 	return i
 }
 

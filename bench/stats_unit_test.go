@@ -104,6 +104,17 @@ PASS
 	if got := r.cell("Size/glibc", "early-file-bytes", count); got != "—" {
 		t.Errorf("missing figure: cell = %q, want —", got)
 	}
+	if got, want := renderProvenance(r), "; 3 runs of 300 iterations; "; !strings.Contains(got, want) {
+		t.Errorf("provenance %q, want %q (b.N, without samples)", got, want)
+	}
+	// A smoke run: b.N is 1, the samples that ran 21.
+	smoke, err := parseResults(strings.NewReader("BenchmarkStartup/glibc-static-2   1   1 ns/op   21 samples\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := renderProvenance(smoke), "; 1 run of 21 iterations; "; !strings.Contains(got, want) {
+		t.Errorf("provenance %q, want %q (the samples that ran)", got, want)
+	}
 	for _, c := range []struct {
 		target string
 		lo, hi float64

@@ -442,14 +442,29 @@ func renderProvenance(r *results) string {
 		}
 		return "unknown"
 	}
+	// The iterations that ran: the samples metric where there is one
+	// (b.N is fewer when the benchmark ran more than asked for).
 	runs, iters := 0, 0
 	for name, n := range r.iterations {
 		if strings.HasPrefix(name, "Startup/") {
-			runs, iters = len(n), slices.Max(n)
+			runs = max(runs, len(n))
+			if s := r.values[name]["samples"]; len(s) > 0 {
+				iters = max(iters, int(slices.Max(s)))
+			} else {
+				iters = max(iters, slices.Max(n))
+			}
 		}
 	}
-	return fmt.Sprintf("The tree at commit %s; %d runs of %d iterations; %s, %s; Linux %s, %s, glibc %s, musl %s, gcc %s, valgrind %s.\n",
-		c("commit"), runs, iters, c("cpu"), c("machine"), c("kernel"), c("go"), c("glibc"), c("musl"), c("gcc"), c("valgrind"))
+	return fmt.Sprintf("The tree at commit %s; %s of %s; %s, %s; Linux %s, %s, glibc %s, musl %s, gcc %s, valgrind %s.\n",
+		c("commit"), plural(runs, "run"), plural(iters, "iteration"), c("cpu"), c("machine"), c("kernel"), c("go"), c("glibc"), c("musl"), c("gcc"), c("valgrind"))
+}
+
+// plural returns "1 run", "3 runs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // generated marks the parts of the README that TestTable writes.

@@ -267,5 +267,5 @@ func monotonic(t testing.TB) int64 {
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		t.Fatal(err)
 	}
-	return ts.Sec
+	return int64(ts.Sec) // int32 on 32-bit systems
 }

@@ -128,6 +128,8 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error returns the panic value as text, or says that the function called
+// runtime.Goexit.
 func (e *PanicError) Error() string {
 	if e.Goexit {
 		return "function called runtime.Goexit"

@@ -48,7 +48,7 @@ var (
 
 // ErrNoParam is returned by [DecodeParam] when the parent gave no
 // [Param].
-var ErrNoParam = errors.New("reexec: no parameter was given")
+var ErrNoParam = errors.New("no parameter was given")
 
 // CheckAction must be called first thing in main, or in TestMain of a
 // test binary that runs actions: [RunReexecAction], [Func.Run] and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os/exec"
 )
 
@@ -21,7 +22,10 @@ import (
 type Cmd struct {
 	*exec.Cmd
 	c        *child
-	err      error // of the preparation: Start and Wait return it
+	name     string
+	stdout   io.Writer // the Stdout option, for Start to set
+	stderr   io.Writer // the Stderr option, for Start to set
+	err      error     // of the preparation: Start and Wait return it
 	started  bool
 	startErr error // of Start: Wait returns it
 }
@@ -42,7 +46,9 @@ type Cmd struct {
 // when it ends (see Lifecycle in the package documentation).
 //
 // A mistake in the call or the options is not reported here but by Start
-// (and Run, Output, CombinedOutput) as an [*Error]. Like the pipes of an
+// (and Run, Output, CombinedOutput) as an [*Error], Op "option": so is a
+// stream given twice, by the [Stdout] or [Stderr] option and by the Cmd's
+// field of that name (or Output, CombinedOutput, a pipe method). Like the pipes of an
 // exec.Cmd, what the child is to inherit is opened here: the protocol
 // socket and, with [Target], the pidfd that pins the process from this
 // call on. Start, or the garbage collector, closes them.
@@ -58,11 +64,10 @@ func Command(ctx context.Context, name string, args []string, opts ...Option) *C
 	if err != nil {
 		return &Cmd{Cmd: &exec.Cmd{Path: "/proc/self/exe", Err: err}, err: err}
 	}
-	c.cmd.Stdout, c.cmd.Stderr = o.stdout, o.stderr
 	// The embedded exec.Cmd's own Start returns Err at once; Start
 	// clears it.
 	c.cmd.Err = ErrEmbeddedStart
-	return &Cmd{Cmd: c.cmd, c: c}
+	return &Cmd{Cmd: c.cmd, c: c, name: name, stdout: o.stdout, stderr: o.stderr}
 }
 
 // Start starts the child and does not wait for it to end.
@@ -75,11 +80,42 @@ func (c *Cmd) Start() error {
 	}
 	c.started = true
 	c.Cmd.Err = nil
-	if c.Cmd.Stderr == nil {
-		c.Cmd.Stderr = c.c.stderr
+	if err := c.streams(); err != nil {
+		// The embedded exec.Cmd, started with the error, closes the
+		// pipes that its methods opened, and returns the error, as it
+		// does from now on.
+		c.c.abandon()
+		c.Cmd.Err = err
+		c.startErr = c.Cmd.Start()
+		return c.startErr
 	}
 	c.startErr = c.c.start()
 	return c.startErr
+}
+
+// streams sets the standard output and error from the options, refusing
+// a stream that the caller also set through the field: which of the two
+// was meant is not for Start to guess.
+func (c *Cmd) streams() error {
+	for _, s := range []struct {
+		name  string
+		opt   io.Writer
+		field *io.Writer
+	}{{"Stdout", c.stdout, &c.Cmd.Stdout}, {"Stderr", c.stderr, &c.Cmd.Stderr}} {
+		if s.opt != nil && *s.field != nil {
+			return &Error{Action: c.name, Op: "option", Err: errors.New("the " + s.name + " option and the Cmd's " + s.name + " are both set; set one")}
+		}
+	}
+	if c.stdout != nil {
+		c.Cmd.Stdout = c.stdout
+	}
+	switch {
+	case c.stderr != nil:
+		c.Cmd.Stderr = io.MultiWriter(c.c.stderr, c.stderr) // as the option says: the tail kept too
+	case c.Cmd.Stderr == nil:
+		c.Cmd.Stderr = c.c.stderr
+	}
+	return nil
 }
 
 // Wait waits for the child to end, and for the copying to and from its

@@ -90,6 +90,7 @@ func TestCommandRefused(t *testing.T) {
 	for name, cmd := range map[string]*reexec.Cmd{
 		"unknown action": reexec.Command(context.Background(), "no-such-action", nil),
 		"Result":         reexec.Command(context.Background(), "cat-args", nil, reexec.Result(&r)),
+		"no name":        reexec.CommandContext(context.Background()),
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := cmd.Run()
@@ -201,5 +202,53 @@ func TestCommandDiesWithCaller(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("the command %d outlived its caller (%v)", pid, err)
+	}
+}
+
+// TestCommandStreamOptions: the Stdout and Stderr options give the
+// command's streams, with the tail of stderr kept for the error; a stream
+// set both by an option and by the Cmd is refused at Start, before any
+// child runs, instead of one of the two being dropped.
+func TestCommandStreamOptions(t *testing.T) {
+	var out, errb strings.Builder
+	err := reexec.Command(context.Background(), "exit3", nil, reexec.Stdout(&out), reexec.Stderr(&errb)).Run()
+	var e *reexec.Error
+	if !errors.As(err, &e) || e.Op != "exit" || e.Stderr != "marker:exit3" || errb.String() != "marker:exit3" {
+		t.Fatalf("got %v, stderr %q; want exit status 3 with the marker in the error and in the Stderr option's writer", err, errb.String())
+	}
+	if err := reexec.Command(context.Background(), "cat-args", []string{"x"}, reexec.Stdout(&out)).Run(); err != nil || out.String() != "x\n" {
+		t.Fatalf("got %q, %v; want the Stdout option's writer to get the output", out.String(), err)
+	}
+
+	var field strings.Builder
+	for name, tc := range map[string]struct {
+		opt reexec.Option
+		set func(*reexec.Cmd) error
+	}{
+		"Stdout": {reexec.Stdout(&out), func(c *reexec.Cmd) error { c.Stdout = &field; return c.Run() }},
+		"Stderr": {reexec.Stderr(&out), func(c *reexec.Cmd) error { c.Stderr = &field; return c.Run() }},
+		"Stdout and Output": {reexec.Stdout(&out), func(c *reexec.Cmd) error {
+			_, err := c.Output()
+			return err
+		}},
+		"Stdout and StdoutPipe": {reexec.Stdout(&out), func(c *reexec.Cmd) error {
+			if _, err := c.StdoutPipe(); err != nil {
+				return err
+			}
+			return c.Start()
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			noLeaks(t)
+			cmd := reexec.Command(context.Background(), "cat-args", nil, tc.opt)
+			err := tc.set(cmd)
+			var e *reexec.Error
+			if !errors.As(err, &e) || e.Op != "option" || !strings.Contains(err.Error(), "both set") || cmd.Process != nil {
+				t.Fatalf("got %v with process %v, want an option error and no child", err, cmd.Process)
+			}
+			if err2 := cmd.Wait(); err2 != err {
+				t.Errorf("Wait returns %v, want Start's %v", err2, err)
+			}
+		})
 	}
 }

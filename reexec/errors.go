@@ -51,6 +51,8 @@ type Error struct {
 	Action string
 	// Op is the step that failed:
 	//	option  the caller's options or arguments are wrong; nothing was started
+	//	target  the process that Target names could not be opened (pidfd_open:
+	//	        ESRCH when it is gone); nothing was started
 	//	start   the child could not be started, or ended before it reached
 	//	        CheckAction (ErrUnknownAction, ErrNotChecked, ErrTooDeep, exec errors)
 	//	switch  the child could not join its namespaces (wraps a *status.Error)

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/gonsproject/gons/internal/preinit"
 	"github.com/gonsproject/gons/reexec"
 	"github.com/gonsproject/gons/status"
@@ -29,7 +27,11 @@ func init() {
 	})
 	reexec.Register("sigkill", func() {
 		fmt.Fprint(os.Stderr, "marker:sigkill")
-		unix.Kill(os.Getpid(), unix.SIGKILL)
+		// os.Process rather than syscall.Kill: this file builds on every
+		// system, for vet.
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			p.Kill()
+		}
 		time.Sleep(time.Hour)
 	})
 	reexec.Register("notjson", func() {
@@ -57,7 +59,7 @@ type strictParam struct {
 var (
 	failErrno = reexec.RegisterFunc("failerrno", func(struct{}) (int, error) {
 		fmt.Fprint(os.Stderr, "marker:failerrno")
-		return 0, fmt.Errorf("opening the thing: %w", unix.ENOENT)
+		return 0, fmt.Errorf("opening the thing: %w", syscall.ENOENT)
 	})
 	panics = reexec.RegisterFunc("panics", func(struct{}) (int, error) {
 		fmt.Fprint(os.Stderr, "marker:panics")
@@ -132,7 +134,7 @@ func TestFaults(t *testing.T) {
 				// One string over MAX_ARG_STRLEN (32 pages): execve fails.
 				return reexec.RunReexecAction("silent", reexec.Environment([]string{"BIG=" + strings.Repeat("x", 200<<10)}))
 			},
-			op: "start", is: unix.E2BIG, msg: "argument list too long",
+			op: "start", is: syscall.E2BIG, msg: "argument list too long",
 		},
 		{
 			doc: "unknown namespace type",
@@ -169,7 +171,7 @@ func TestFaults(t *testing.T) {
 					}
 					return
 				}
-				if se.Op != "open" || se.Type != "net" || se.Path != "/nonexistent/net" || !errors.Is(err, unix.ENOENT) {
+				if se.Op != "open" || se.Type != "net" || se.Path != "/nonexistent/net" || !errors.Is(err, syscall.ENOENT) {
 					t.Fatalf("got %#v (%v), want open net /nonexistent/net ENOENT", se, se)
 				}
 			},
@@ -198,7 +200,7 @@ func TestFaults(t *testing.T) {
 				}
 				var se *status.Error
 				if !errors.As(err, &se) || se.Type != "mnt" || se.Path != "/proc/self/ns/net" ||
-					!errors.Is(err, status.ErrWrongType) || !errors.Is(err, unix.EINVAL) {
+					!errors.Is(err, status.ErrWrongType) || !errors.Is(err, syscall.EINVAL) {
 					t.Fatalf("got %v, want a *status.Error for mnt, ErrWrongType, EINVAL", err)
 				}
 			},
@@ -206,7 +208,7 @@ func TestFaults(t *testing.T) {
 		{
 			doc: "action error keeps its errno",
 			run: func() error { _, err := failErrno.Run(context.Background(), struct{}{}); return err },
-			op:  "action", is: unix.ENOENT, msg: "opening the thing: no such file or directory", marker: "marker:failerrno",
+			op:  "action", is: syscall.ENOENT, msg: "opening the thing: no such file or directory", marker: "marker:failerrno",
 			check: func(t *testing.T, err error) {
 				if !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("errors.Is(%v, os.ErrNotExist) = false", err)
@@ -242,7 +244,7 @@ func TestFaults(t *testing.T) {
 			op:  "exit", msg: "signal: killed", marker: "marker:sigkill",
 			check: func(t *testing.T, err error) {
 				var ee *exec.ExitError
-				if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != unix.SIGKILL {
+				if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 					t.Errorf("%v: want an *exec.ExitError for SIGKILL", err)
 				}
 			},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 
 	"github.com/gonsproject/gons/nsthread"
@@ -84,6 +85,9 @@ func inProcess(ctx context.Context, name string, o *options) (bool, error) {
 		e.Stderr = fmt.Sprintf("panic: %v\n\n%s", pe.Value, pe.Stack)
 		e.Stderr = e.Stderr[max(0, len(e.Stderr)-StderrMax):]
 		return true, e
+	case errors.As(err, &ne) && ne.Op == "target":
+		// As openTarget says it for a child.
+		return true, fail("target", fmt.Errorf("Target: process %d: %w", o.target, os.NewSyscallError("pidfd_open", ne.Err)))
 	case errors.As(err, &ne):
 		cause := ne.Err
 		if ne.Discarded {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,6 +90,7 @@ func TestInProcess(t *testing.T) {
 	}
 
 	// The same errors, either way.
+	gone := exitedPID(t)
 	for _, tc := range []struct {
 		doc  string
 		run  func(opts ...reexec.Option) error
@@ -108,11 +110,15 @@ func TestInProcess(t *testing.T) {
 			_, err := whereAmI.Run(ctx, "", append(opts, reexec.Namespaces([]reexec.Namespace{{Type: "net", Path: path("uts")}}))...)
 			return err
 		}, "switch", []error{status.ErrWrongType, syscall.EINVAL}, &status.Error{Op: "check", Type: "net", Path: path("uts")}},
+		{"gone target", func(opts ...reexec.Option) error {
+			_, err := whereAmI.Run(ctx, "", append(opts, reexec.Target(gone, "uts", "net"))...)
+			return err
+		}, "target", []error{syscall.ESRCH}, nil},
 	} {
 		for _, mode := range []string{"child", "in-process"} {
 			t.Run(tc.doc+"/"+mode, func(t *testing.T) {
 				opts := []reexec.Option{utsNet}
-				if tc.stat != nil {
+				if tc.stat != nil || tc.op == "target" {
 					opts = nil
 				}
 				if mode == "in-process" {
@@ -162,4 +168,14 @@ func ExampleInProcess() {
 	fmt.Println(inChild == inProcess)
 	// Output:
 	// true
+}
+
+// exitedPID returns the PID of a process that has exited and been reaped.
+func exitedPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
 }

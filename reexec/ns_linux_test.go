@@ -43,7 +43,7 @@ type observation struct {
 func monotonic() int64 {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Sec
+	return int64(ts.Sec) // int32 on 32-bit systems
 }
 
 func observe(marker string) (observation, error) {
@@ -346,8 +346,8 @@ func TestTargetRefused(t *testing.T) {
 		pid := cmd.Process.Pid
 		_, err := observer.Run(context.Background(), "", reexec.Target(pid))
 		var e *reexec.Error
-		if !errors.Is(err, unix.ESRCH) || !errors.As(err, &e) || e.Op != "start" || !strings.Contains(err.Error(), fmt.Sprintf("process %d", pid)) {
-			t.Errorf("got %v, want a start error naming process %d, ESRCH", err, pid)
+		if !errors.Is(err, unix.ESRCH) || !errors.As(err, &e) || e.Op != "target" || !strings.Contains(err.Error(), fmt.Sprintf("process %d", pid)) {
+			t.Errorf("got %v, want a target error naming process %d, ESRCH, as nsthread's", err, pid)
 		}
 	})
 }

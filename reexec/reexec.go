@@ -256,8 +256,10 @@ func Dir(dir string) Option {
 // privileges it was to drop.
 func Credential(uid, gid int) Option {
 	return func(o *options) error {
-		const maxID = 1<<32 - 2 // (uid_t)-1 means "no change" to the kernel
-		if uid > maxID || gid > maxID {
+		// (uid_t)-1 means "no change" to the kernel. int64: an int has 32
+		// bits on 386, arm and mips, where every int is a valid ID.
+		const maxID int64 = 1<<32 - 2
+		if int64(uid) > maxID || int64(gid) > maxID {
 			return fmt.Errorf("Credential: uid %d, gid %d: IDs go up to %d", uid, gid, maxID)
 		}
 		o.uid, o.gid = uid, gid

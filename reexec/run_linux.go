@@ -279,7 +279,7 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	if o.target != 0 {
 		var err error
 		if pidfd, inode, err = openTarget(o.target); err != nil {
-			return nil, fail("start", err)
+			return nil, fail("target", err) // as nsthread names it
 		}
 	}
 	env, mnt, err := childEnv(o, inode)
@@ -371,6 +371,12 @@ func (c *child) release() {
 		f.Close()
 	}
 	c.passed = nil
+}
+
+// abandon closes what a child that will never start holds.
+func (c *child) abandon() {
+	c.release()
+	c.conn.Close()
 }
 
 // start starts the child and the goroutines that talk to it. It is the one

@@ -27,6 +27,7 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 func (c *child) start() error                       { return errors.ErrUnsupported }
 func (c *child) wait(*resultWriter) ([]byte, error) { return nil, errors.ErrUnsupported }
 func (c *child) release()                           {}
+func (c *child) abandon()                           {}
 
 // resultWriter is never used outside Linux.
 type resultWriter struct{}

@@ -118,22 +118,6 @@ func record(s int, r unsafe.Pointer) {
 	}
 }
 
-// outcome is the error under [Error.Err] that says what was wrong, and
-// the error behind each sentinel: a message, built once a failure is read
-// from the record, and the error it wraps. One small type with two methods
-// keeps what a program that checks Err links in small.
-type outcome struct {
-	_    [0]func() // not comparable: spares the equality function
-	msg  string
-	wrap error // a sentinel, an errno, or nil
-}
-
-// Error returns o's message.
-func (o *outcome) Error() string { return o.msg }
-
-// Unwrap returns the sentinel or errno o wraps.
-func (o *outcome) Unwrap() error { return o.wrap }
-
 // failure is a failure the constructor recorded, decoded (see Err).
 type failure struct {
 	op     int
@@ -174,7 +158,7 @@ const messages = "process %p: %e\n" + // codeNone: the target, whose pidfd could
 // notRunWhy says why the constructor did not run, by state, one a line.
 const notRunWhy = "package early is not linked into this program\n\n" + // stateUnset
 	"the program was linked internally (-linkmode=internal), which skips C constructors\n" + // stateNoCtor
-	"package early was built without cgo (CGO_ENABLED=0)\n" + // stateNoCgo
+	"package early was built without cgo (CGO_ENABLED=0, or no C compiler, which makes go build without cgo)\n" + // stateNoCgo
 	"package early works on Linux only" // stateNoLinux
 
 // wraps are the sentinels that the failures of each code wrap, as indexes

@@ -12,6 +12,8 @@ import (
 	"gotest.tools/v3/assert"
 	is "gotest.tools/v3/assert/cmp"
 	"gotest.tools/v3/golden"
+
+	"github.com/gonsproject/gons/internal/cause"
 )
 
 // enum returns the enumerators of the C enum name in internal/preinit/gons.h, in
@@ -232,16 +234,16 @@ func TestNotRun(t *testing.T) {
 // end of its message, as the errno says it, and that errors.Is finds it.
 func TestSentinels(t *testing.T) {
 	for i := range sentinels {
-		s := &sentinels[i]
-		if s.msg == "" {
+		s := (*sentinels[i]).(*cause.Error)
+		if s.Msg == "" {
 			t.Errorf("sentinel %d has no message", i)
 		}
 		var errno syscall.Errno
-		if !errors.As(s.wrap, &errno) {
-			assert.Check(t, !strings.HasSuffix(s.msg, ")"), "sentinel %q wraps no errno", s.msg)
+		if !errors.As(s.Wrap, &errno) {
+			assert.Check(t, !strings.HasSuffix(s.Msg, ")"), "sentinel %q wraps no errno", s.Msg)
 			continue
 		}
-		assert.Check(t, strings.HasSuffix(s.msg, " ("+errno.Error()+")"), "sentinel %q wraps %v", s.msg, errno)
+		assert.Check(t, strings.HasSuffix(s.Msg, " ("+errno.Error()+")"), "sentinel %q wraps %v", s.Msg, errno)
 		assert.Check(t, errors.Is(s, errno))
 	}
 }

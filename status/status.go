@@ -1,40 +1,49 @@
 package status
 
-import "syscall"
+import (
+	"syscall"
 
-// Sentinel errors that [Error.Err] wraps, for use with [errors.Is]. They
-// are initialized statically, so that linking status costs no init code.
-var (
-	// ErrUnknownVariable: a gons_* variable that the protocol does not
-	// define, most likely a typo.
-	ErrUnknownVariable error = &sentinels[sUnknownVariable]
-	// ErrDuplicate: a variable set twice, or a type listed twice in
-	// gons_order.
-	ErrDuplicate error = &sentinels[sDuplicate]
-	// ErrSyntax: a malformed gons_order item.
-	ErrSyntax error = &sentinels[sSyntax]
-	// ErrUnknownType: a namespace type name that does not exist.
-	ErrUnknownType error = &sentinels[sUnknownType]
-	// ErrNotInOrder: a namespace variable is set but an explicit gons_order
-	// leaves its type out.
-	ErrNotInOrder error = &sentinels[sNotInOrder]
-	// ErrWrongType: the namespace file is of another type than the
-	// variable names. It wraps syscall.EINVAL.
-	ErrWrongType error = &sentinels[sWrongType]
-	// ErrSecure: the program runs in secure-execution mode (setuid,
-	// setgid or file capabilities) and ignored the gons_* variables of its
-	// caller. It wraps syscall.EPERM.
-	ErrSecure error = &sentinels[sSecure]
-	// ErrConflict: variables that do not go together, such as gons_target
-	// next to gons_net.
-	ErrConflict error = &sentinels[sConflict]
-	// ErrReusedPID: the process gons_target names by PID:INODE is gone and
-	// its PID belongs to another process. It wraps syscall.EINVAL.
-	ErrReusedPID error = &sentinels[sReusedPID]
-	// ErrNotRun: gons_* variables are set, but the constructor of package
-	// early did not run in this program.
-	ErrNotRun error = &sentinels[sNotRun]
+	"github.com/gonsproject/gons/internal/cause"
 )
+
+// ErrUnknownVariable: a gons_* variable that the protocol does not
+// define, most likely a typo.
+var ErrUnknownVariable error = &cause.Error{Msg: "unknown variable"}
+
+// ErrDuplicate: a variable set twice, or a type listed twice in
+// gons_order.
+var ErrDuplicate error = &cause.Error{Msg: "given more than once"}
+
+// ErrSyntax: a malformed gons_order item.
+var ErrSyntax error = &cause.Error{Msg: "syntax error"}
+
+// ErrUnknownType: a namespace type name that does not exist.
+var ErrUnknownType error = &cause.Error{Msg: "unknown namespace type"}
+
+// ErrNotInOrder: a namespace variable is set but an explicit gons_order
+// leaves its type out.
+var ErrNotInOrder error = &cause.Error{Msg: "not listed in gons_order"}
+
+// ErrWrongType: the namespace file is of another type than the
+// variable names. It wraps syscall.EINVAL.
+var ErrWrongType error = &cause.Error{Msg: "namespace of another type (invalid argument)", Wrap: syscall.EINVAL}
+
+// ErrSecure: the program runs in secure-execution mode (setuid,
+// setgid or file capabilities) and ignored the gons_* variables of its
+// caller. It wraps syscall.EPERM.
+var ErrSecure error = &cause.Error{Msg: "secure-execution mode (AT_SECURE) refuses gons_* variables (operation not permitted)", Wrap: syscall.EPERM}
+
+// ErrConflict: variables that do not go together, such as gons_target
+// next to gons_net.
+var ErrConflict error = &cause.Error{Msg: "conflicting variables"}
+
+// ErrReusedPID: the process gons_target names by PID:INODE is gone and
+// its PID belongs to another process. It wraps syscall.EINVAL.
+var ErrReusedPID error = &cause.Error{Msg: "not the process gons_target names (invalid argument)", Wrap: syscall.EINVAL}
+
+// ErrNotRun: gons_* variables are set, but the constructor of package
+// early did not run in this program.
+var ErrNotRun error = &cause.Error{Msg: "the early constructor did not run"}
 
 // Indexes into sentinels.
 const (
@@ -50,20 +59,23 @@ const (
 	sNotRun
 )
 
-// sentinels are the errors behind the Err* variables, in one table so that
-// the table of messages can name them by index. A sentinel that wraps an
-// errno ends with the errno's message, in parentheses (TestSentinels).
-var sentinels = [...]outcome{
-	sUnknownVariable: {msg: "unknown variable"},
-	sDuplicate:       {msg: "given more than once"},
-	sSyntax:          {msg: "syntax error"},
-	sUnknownType:     {msg: "unknown namespace type"},
-	sNotInOrder:      {msg: "not listed in gons_order"},
-	sWrongType:       {msg: "namespace of another type (invalid argument)", wrap: syscall.EINVAL},
-	sSecure:          {msg: "secure-execution mode (AT_SECURE) refuses gons_* variables (operation not permitted)", wrap: syscall.EPERM},
-	sConflict:        {msg: "conflicting variables"},
-	sReusedPID:       {msg: "not the process gons_target names (invalid argument)", wrap: syscall.EINVAL},
-	sNotRun:          {msg: "the early constructor did not run"},
+// sentinels are the Err* variables, the sentinel errors that [Error.Err]
+// wraps, by index, so that the table of messages can name them. They are
+// initialized statically, so that linking status costs no init code:
+// hence pointers to the variables, which the linker fills in, rather than
+// copies of them, which would take code at init. A sentinel that wraps an errno ends with the
+// errno's message, in parentheses (TestSentinels).
+var sentinels = [...]*error{
+	sUnknownVariable: &ErrUnknownVariable,
+	sDuplicate:       &ErrDuplicate,
+	sSyntax:          &ErrSyntax,
+	sUnknownType:     &ErrUnknownType,
+	sNotInOrder:      &ErrNotInOrder,
+	sWrongType:       &ErrWrongType,
+	sSecure:          &ErrSecure,
+	sConflict:        &ErrConflict,
+	sReusedPID:       &ErrReusedPID,
+	sNotRun:          &ErrNotRun,
 }
 
 // Error describes the step that failed at start-up. Nothing after it was
@@ -138,7 +150,7 @@ func Err() error {
 				if n := index(kv, '='); n >= 0 {
 					name = kv[:n]
 				}
-				return &Error{Op: "start", Err: &outcome{msg: name + " is set but the early constructor did not run: " + nth(notRunWhy, state), wrap: ErrNotRun}}
+				return &Error{Op: "start", Err: &cause.Error{Msg: name + " is set but the early constructor did not run: " + nth(notRunWhy, state), Wrap: ErrNotRun}}
 			}
 		}
 		return nil
@@ -173,7 +185,7 @@ func Err() error {
 		}
 		var wrap error
 		if s := wraps[k]; s != 0 {
-			wrap = &sentinels[s-1]
+			wrap = *sentinels[s-1]
 		} else if f.errno != 0 {
 			wrap = f.errno
 		}
@@ -230,7 +242,7 @@ func Err() error {
 			msg += t[:i] + s
 			t, i = t[i+2:], -1
 		}
-		err = &outcome{msg: msg + t, wrap: wrap}
+		err = &cause.Error{Msg: msg + t, Wrap: wrap}
 	}
 	return &Error{Op: op, Type: typeName(f.typ), Path: f.path, Err: err}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -61,6 +63,9 @@ func hold() {
 }
 
 func demo() error {
+	if err := needCgo(); err != nil {
+		return err
+	}
 	describe("this process")
 	holder := exec.Command("/proc/self/exe")
 	holder.Env = append(os.Environ(), roleVar+"=holder")
@@ -95,4 +100,29 @@ func demo() error {
 		"gons_user="+ns+"user", "gons_mnt="+ns+"mnt", "gons_uts="+ns+"uts")
 	joiner.Stdout, joiner.Stderr = os.Stdout, os.Stderr
 	return joiner.Run()
+}
+
+// needCgo says why the demo cannot work when it was built without cgo,
+// whose constructor in early joins the namespaces: with CGO_ENABLED=0, or
+// (what a user who never set it meets) on a machine without a C compiler,
+// where go builds without cgo by default.
+func needCgo() error {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil
+	}
+	for _, s := range info.Settings {
+		if s.Key != "CGO_ENABLED" || s.Value != "0" {
+			continue
+		}
+		cc := "gcc" // go's default on Linux
+		if f := strings.Fields(os.Getenv("CC")); len(f) > 0 {
+			cc = f[0]
+		}
+		if _, err := exec.LookPath(cc); err != nil {
+			return fmt.Errorf("built without cgo: there is no C compiler here (%s: %v), and go builds without cgo when it finds none; install one (Debian: apt-get install gcc) and run the demo again", cc, err)
+		}
+		return fmt.Errorf("built without cgo (CGO_ENABLED=0), which early's constructor needs; build with CGO_ENABLED=1")
+	}
+	return nil
 }

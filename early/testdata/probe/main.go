@@ -128,7 +128,7 @@ func report(fds []string, exists string) *Report {
 	r.Hostname, _ = os.Hostname()
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err == nil {
-		r.Monotonic = ts.Sec
+		r.Monotonic = int64(ts.Sec) // int32 on 32-bit systems
 	}
 	r.Dumpable, _ = unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
 	r.Pid = os.Getpid()

@@ -67,13 +67,13 @@ func Example_goroutines() {
 // error that points to package reexec.
 func ExampleErrNotThreadJoinable() {
 	err := nsthread.Do(func() error { return nil }, nsthread.Namespaces([]nsthread.Namespace{
-		{Type: "mnt", Path: "/proc/42/ns/mnt"},
+		{Type: "user", Path: "/proc/42/ns/user"},
 	}))
 	fmt.Println(errors.Is(err, nsthread.ErrNotThreadJoinable))
 	fmt.Println(err)
-	fmt.Println(nsthread.ThreadJoinable("net"), nsthread.ThreadJoinable("mnt"))
+	fmt.Println(nsthread.ThreadJoinable("mnt"), nsthread.ThreadJoinable("user"))
 	// Output:
 	// true
-	// nsthread: parse mnt: a thread of a multi-threaded process cannot join this namespace type; run the function through package reexec
+	// nsthread: parse user: a thread of a multi-threaded process cannot join this namespace type; run the function through package reexec
 	// true false
 }

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envReuse) != "" {
 		os.Exit(reuseChild())
 	}
+	if pid, err := strconv.Atoi(os.Getenv(envNobody)); err == nil {
+		os.Exit(nobodyChild(pid))
+	}
 	if pid, err := strconv.Atoi(os.Getenv(envLost)); err == nil {
 		os.Exit(lostChild(pid))
 	}

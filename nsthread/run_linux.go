@@ -226,6 +226,9 @@ func (p *plan) prepareTarget() error {
 		}
 		if typ == "mnt" {
 			id, err := targetID(p.pidfd, c.pid, "mnt")
+			if err == unix.EPERM || err == unix.EACCES {
+				err = privilegeError(err, []string{"mnt"}, false)
+			}
 			if err != nil {
 				return &Error{Op: "open", Type: "mnt", Path: c.targetName(), Err: err}
 			}

@@ -610,11 +610,14 @@ func (p *plan) switchTarget() error {
 			user, uerr := targetID(p.pidfd, p.c.pid, "user")
 			err = privilegeError(err, types, uerr == nil && user != homeUser())
 		}
-		typ := ""
+		typ, op := "", "setns"
 		if len(types) == 1 {
 			typ = types[0]
 		}
-		return &Error{Op: "setns", Type: typ, Path: p.c.targetName(), Err: err}
+		if errors.Is(err, unix.ESRCH) {
+			op = "target" // it ended since prepare
+		}
+		return &Error{Op: op, Type: typ, Path: p.c.targetName(), Err: err}
 	}
 	for _, typ := range p.c.pidTyp {
 		if typ != "mnt" && p.flags&flagOf(typ) != 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -310,4 +311,53 @@ func TestMountConcurrent(t *testing.T) {
 	if checks == 0 {
 		t.Error("the calls ended before the main goroutine checked")
 	}
+}
+
+// envMain makes the test binary run mainChild with a holder's PID and
+// directory.
+const envMain = "GONS_NSTHREAD_TEST_MAIN"
+
+// TestMountMainThread runs, in a child process whose main goroutine is
+// not locked to the main thread (this process's is), calls into a mount
+// namespace from the main goroutine: none runs on the main thread, which
+// the runtime would park in the namespace instead of ending, and
+// /proc/self (the main thread) keeps the process's working directory,
+// root and mount namespace.
+func TestMountMainThread(t *testing.T) {
+	pid, dir := mntHolder(t, "gons-main", false)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d:%s", envMain, pid, dir))
+	out, err := cmd.CombinedOutput()
+	t.Logf("child:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "main: ok") {
+		t.Fatalf("%v", err)
+	}
+}
+
+// mainChild is the child of TestMountMainThread. It returns the exit
+// status.
+func mainChild(arg string) int {
+	runtime.UnlockOSThread() // the package's tests lock it in init
+	var pid int
+	var dir string
+	if _, err := fmt.Sscanf(strings.Replace(arg, ":", " ", 1), "%d %s", &pid, &dir); err != nil {
+		fmt.Println("main:", err)
+		return 1
+	}
+	before := fsOf("/proc/self") + " " + nsOf("/proc/self")["mnt"]
+	handedOff := 0
+	testHookMainThread = func() { handedOff++ }
+	for i := range 200 {
+		s, err := Run(lookIn(dir), Target(pid, "mnt"))
+		if err != nil || s.Who != "gons-main" || s.TID == os.Getpid() {
+			fmt.Printf("main: call %d: %+v, %v; want the holder's file, off the main thread %d\n", i, s, err, os.Getpid())
+			return 1
+		}
+		if now := fsOf("/proc/self") + " " + nsOf("/proc/self")["mnt"]; now != before {
+			fmt.Printf("main: after call %d the main thread has %s, not %s\n", i, now, before)
+			return 1
+		}
+	}
+	fmt.Printf("main: ok (the call started on the main thread %d times)\n", handedOff)
+	return 0
 }

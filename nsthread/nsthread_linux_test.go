@@ -38,6 +38,9 @@ func TestMain(m *testing.M) {
 	if pid, err := strconv.Atoi(os.Getenv(envNobody)); err == nil {
 		os.Exit(nobodyChild(pid))
 	}
+	if arg := os.Getenv(envMain); arg != "" {
+		os.Exit(mainChild(arg))
+	}
 	if pid, err := strconv.Atoi(os.Getenv(envLost)); err == nil {
 		os.Exit(lostChild(pid))
 	}

@@ -52,6 +52,10 @@ const extraLocks = 16
 // an error it returns counts as a failed setns.
 var testHookRestore func(typ string) error
 
+// testHookMainThread, when set by a test, is called when a call that
+// needs a thread of its own started on the main thread.
+var testHookMainThread func()
+
 // testHookTarget, when set by a test, is called with the PID after
 // pidfd_open and before the switch.
 var testHookTarget func(pid int)
@@ -482,6 +486,9 @@ func (p *plan) ownThread(fn func() error, done chan<- error) {
 		// ending it, and /proc/self shows its working directory, root
 		// and namespaces. Keep it out: while this goroutine holds it,
 		// another one runs on another thread.
+		if testHookMainThread != nil {
+			testHookMainThread()
+		}
 		inner := make(chan error, 1)
 		go p.ownThread(fn, inner)
 		err = <-inner

@@ -1,9 +1,11 @@
-// Command thread serves the Thread benchmark's requests: it runs one
-// trivial function inside namespaces in every way the benchmark compares,
-// and times the calls itself, so that the benchmark's pipes stay out of
-// the figures. Requests, one a line on stdin, are
+// Package threadcall serves the Thread benchmark's requests for the
+// commands testdata/thread and testdata/threadfork (the same with the fork
+// server of package reexec/forkserver, through which its reexec mode
+// goes): it runs one trivial function inside namespaces in every way the
+// benchmark compares, and times the calls itself, so that the benchmark's
+// pipes stay out of the figures. Requests, one a line on stdin, are
 //
-//	MODE K TYPE=PATH...
+//	MODE K [read=FILE] TYPE=PATH...
 //
 // with MODE one of
 //
@@ -22,11 +24,16 @@
 //	check      each of the above once, the function reporting the
 //	           namespaces it ran in; the answer is those, not a time
 //
+// With read=FILE the function reads FILE too, a small file only the
+// namespaces show, and every call checks what it read. A call that joins
+// a mount namespace runs on a thread that nsthread discards afterwards,
+// so its cost includes a thread's creation.
+//
 // The answer is a line with the nanoseconds the K calls took, the
 // heap allocations they made and the minor page faults of the processes
 // they started, as the reexec benchmark's drivers answer. Every call
 // checks the function's result.
-package main
+package threadcall
 
 import (
 	"bufio"
@@ -45,23 +52,32 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// param is the trivial function's parameter: a number, and whether to
-// report the namespaces it runs in.
+// param is the trivial function's parameter: a number, a file to read,
+// and whether to report the namespaces it runs in.
 type param struct {
 	N    int
+	Read string
 	Look []string
 }
 
 // result is its result.
 type result struct {
-	N  int
-	NS []string
+	N    int
+	Read string
+	NS   []string
 }
 
-// trivial returns p.N+1 and, when asked, the links of the calling
-// thread's namespaces of the types in p.Look.
+// trivial returns p.N+1, the content of p.Read and, when asked, the links
+// of the calling thread's namespaces of the types in p.Look.
 func trivial(p param) (result, error) {
 	r := result{N: p.N + 1}
+	if p.Read != "" {
+		b, err := os.ReadFile(p.Read)
+		if err != nil {
+			return r, err
+		}
+		r.Read = string(b)
+	}
 	for _, typ := range p.Look {
 		l, err := os.Readlink("/proc/thread-self/ns/" + typ)
 		if err != nil {
@@ -74,8 +90,11 @@ func trivial(p param) (result, error) {
 
 var action = reexec.RegisterFunc("trivial", trivial)
 
-func main() {
+// Serve answers the requests on standard input until it ends.
+func Serve() {
 	reexec.CheckAction()
+	// What read=FILE gives outside the namespaces: it must differ inside.
+	outside := map[string]string{}
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		f := strings.Fields(in.Text())
@@ -88,13 +107,24 @@ func main() {
 		}
 		var ns []reexec.Namespace
 		var types []string
+		var read, want string
 		for _, kv := range f[2:] {
 			typ, path, _ := strings.Cut(kv, "=")
+			if typ == "read" {
+				read = path
+				continue
+			}
 			ns = append(ns, reexec.Namespace{Type: typ, Path: path})
 			types = append(types, typ)
 		}
+		if read != "" {
+			if _, ok := outside[read]; !ok {
+				b, _ := os.ReadFile(read)
+				outside[read] = string(b)
+			}
+		}
 		if f[0] == "check" {
-			fmt.Println(check(ns, types))
+			fmt.Println(check(ns, types, read, outside[read]))
 			continue
 		}
 		call, err := caller(f[0], ns)
@@ -110,9 +140,15 @@ func main() {
 		}
 		start := time.Now()
 		for i := range k {
-			r, err := call(param{N: i})
+			r, err := call(param{N: i, Read: read})
 			if err == nil && r.N != i+1 {
 				err = fmt.Errorf("%s: the function returned %d, want %d", f[0], r.N, i+1)
+			}
+			if err == nil && read != "" && (r.Read == outside[read] || want != "" && r.Read != want) {
+				err = fmt.Errorf("%s: read %q, outside %q, want the first call's %q", f[0], r.Read, outside[read], want)
+			}
+			if want == "" {
+				want = r.Read
 			}
 			if err != nil {
 				fail(err)
@@ -196,8 +232,9 @@ func viaNetns(path string, p param) (result, error) {
 }
 
 // check runs trivial once in every mode that can join ns, asking it for
-// the namespaces it runs in, and returns "mode:link,link..." for each.
-func check(ns []reexec.Namespace, types []string) string {
+// the namespaces it runs in and to read read, which must not give what it
+// gives outside, and returns "mode:link,link..." for each.
+func check(ns []reexec.Namespace, types []string, read, outside string) string {
 	var out []string
 	for _, mode := range []string{"thread", "threadpid", "netns", "inprocess", "reexec"} {
 		if mode == "netns" && (len(types) != 1 || types[0] != "net") {
@@ -207,9 +244,12 @@ func check(ns []reexec.Namespace, types []string) string {
 		if err != nil {
 			fail(err)
 		}
-		r, err := call(param{Look: types})
+		r, err := call(param{Look: types, Read: read})
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", mode, err))
+		}
+		if read != "" && r.Read == outside {
+			fail(fmt.Errorf("%s: %s reads %q, as it does outside", mode, read, r.Read))
 		}
 		out = append(out, mode+":"+strings.Join(r.NS, ","))
 	}

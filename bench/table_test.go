@@ -59,6 +59,8 @@ var headline = []headlineRow{
 	{"Call in a net namespace, `nsthread`/vishvananda/netns", "Thread/net", dynamicOnly, "thread/netns-ratio", ratio2, "≤ 1.05"},
 	{"Call in a net namespace, `nsthread`/`reexec` round trip", "Thread/net", dynamicOnly, "thread/reexec-ratio", ratio4, "≤ 0.02"},
 	{"Call in four namespaces, `nsthread`/`reexec` round trip", "Thread/all4", dynamicOnly, "thread/reexec-ratio", ratio4, "≤ 0.02"},
+	{"Call reading a file in a mount namespace, `nsthread`/`reexec` round trip", "Thread/mnt", dynamicOnly, "thread/reexec-ratio", ratio4, "≤ 0.03"},
+	{"Call reading a file in a mount namespace, `nsthread`/round trip through `reexec/forkserver`", "Thread/mnt", dynamicOnly, "thread/forkserver-ratio", ratio4, "≤ 0.05"},
 	{"Size `early` adds, file bytes", "Size/%s", sizeLinks, "early-file-bytes", count, ""},
 	{"Size `early` adds, loaded bytes", "Size/%s", sizeLinks, "early-loaded-bytes", count, "≤ 6144 static"},
 	{"Size `early` + `status.Err` adds, loaded bytes", "Size/%s", sizeLinks, "early+status-loaded-bytes", count, "≤ 8192 static"},
@@ -206,17 +208,18 @@ var details = func() []detail {
 		col("fork server", "fork-syscalls/op", count), col("exec", "exec-syscalls/op", count),
 		col("exec floor", "floor-syscalls/op", count), col("thediveo", "thediveo-syscalls/op", count),
 	}})
-	d = append(d, detail{"Thread: a call inside namespaces, glibc-dynamic-znow", "Thread/%s", []string{"net", "uts", "all4"}, []detailCol{
+	d = append(d, detail{"Thread: a call inside namespaces (mnt: reading a file there, on a thread discarded afterwards), glibc-dynamic-znow", "Thread/%s", []string{"net", "uts", "all4", "mnt"}, []detailCol{
 		col("`nsthread` by path", "thread-ns/call", micro), col("by PID", "threadpid-ns/call", micro),
 		col("netns", "netns-ns/call", micro), col("`nsthread`/netns", "thread/netns-ratio", ratio2),
 		col("`nsthread`, locked caller", "threadlocked-ns/call", micro),
 		col("locked caller/netns", "threadlocked/netns-ratio", ratio2),
 		col("`InProcess`", "inprocess-ns/call", micro), col("`InProcess`/`nsthread`", "inprocess/thread-ratio", ratio2),
 		col("`reexec` round trip", "reexec-ns/call", milli), col("`nsthread`/`reexec`", "thread/reexec-ratio", ratio4),
+		col("fork server round trip", "forkserver-ns/call", milli), col("`nsthread`/fork server", "thread/forkserver-ratio", ratio4),
 		col("allocs by path", "thread-allocs/call", count), col("allocs by PID", "threadpid-allocs/call", count),
 		col("allocs netns", "netns-allocs/call", count), col("allocs `InProcess`", "inprocess-allocs/call", count),
 	}})
-	d = append(d, detail{"Thread: 16 goroutines at once, four namespaces each, checked in every call", "Thread/%s", []string{"concurrent16"}, []detailCol{
+	d = append(d, detail{"Thread: 16 goroutines at once, each into its own holder's four namespaces (concurrent16) or mount namespace (concurrent16mnt), checked in every call", "Thread/%s", []string{"concurrent16", "concurrent16mnt"}, []detailCol{
 		col("16 at once, per call", "concurrent-ns/call", micro), col("one goroutine, per call", "sequential-ns/call", micro),
 		col("ratio", "concurrent/sequential-ratio", ratio2), col("calls checked", "checked-calls", count),
 	}})

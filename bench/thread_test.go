@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ var threadTypes = map[string][]string{
 	"net":  {"net"},
 	"uts":  {"uts"},
 	"all4": {"cgroup", "ipc", "net", "uts"},
+	"mnt":  {"mnt"},
 }
 
 // BenchmarkThread times a call of a trivial function inside a holder's
@@ -34,32 +37,64 @@ var threadTypes = map[string][]string{
 // the thread's namespace, GetFromPath the other, Set, call, Set back,
 // close both, unlock); as a typed reexec action run with
 // reexec.InProcess (inprocess); and as the same action in a child
-// (reexec: a round trip). Each iteration makes a batch of calls in each
-// mode (one reexec round trip), in an order drawn at random. The thread
+// (reexec: a round trip), and the same through the fork server of
+// package reexec/forkserver, in the subject testdata/threadfork
+// (forkserver). Each iteration makes a batch of calls in each mode (one
+// round trip each for reexec and forkserver), in an order drawn at
+// random. In the row mnt the function also reads a small file on a
+// tmpfs only the holder's mount namespace shows, and every call checks
+// what it read; nsthread runs such a call on a thread it discards
+// afterwards, so the figure includes a thread's creation. The thread
 // calls come from a goroutine free to move, which nsthread runs the
 // function on; for net, threadlocked makes them from a goroutine locked
 // to its thread, which nsthread leaves alone and runs the function on a
 // fresh goroutine: that shows what the hand-over costs. Before
 // timing, the function reports the namespaces it runs in, in every mode,
 // and the benchmark checks that they are the holder's. Thread/concurrent16
-// is 16 goroutines calling at once; see there.
+// is 16 goroutines calling at once; see there, and concurrent16mnt the
+// same into mount namespaces.
 func BenchmarkThread(b *testing.B) {
-	for _, row := range []string{"net", "uts", "all4"} {
+	for _, row := range []string{"net", "uts", "all4", "mnt"} {
 		b.Run(row, func(b *testing.B) { benchThread(b, threadTypes[row]) })
 	}
 	b.Run("concurrent16", benchThreadConcurrent)
+	b.Run("concurrent16mnt", benchThreadConcurrentMnt)
+}
+
+// mntHolder starts a process in a mount namespace of its own with a tmpfs
+// on a directory of the benchmark's, holding a file "who" that says
+// holder, and returns its PID and the file's path, which shows nothing
+// outside.
+func mntHolder(b *testing.B) (int, string) {
+	b.Helper()
+	testutil.RequireRoot(b)
+	dir := b.TempDir()
+	pid := testutil.Holder(b, []string{"--mount"}, fmt.Sprintf("mount -t tmpfs gons %s\necho holder > %s/who", dir, dir))
+	return pid, filepath.Join(dir, "who")
 }
 
 func benchThread(b *testing.B, types []string) {
-	h := newHolder(b, false)
+	var nsPath func(typ string) string
+	var read string
+	if slices.Contains(types, "mnt") {
+		pid, file := mntHolder(b)
+		nsPath = func(typ string) string { return fmt.Sprintf("/proc/%d/ns/%s", pid, typ) }
+		read = file
+	} else {
+		nsPath = newHolder(b, false).ns
+	}
 	if !haveReexec(b) {
 		testutil.Unavailable(b, "package reexec is not in this tree")
 	}
 	d := startDriver(b, buildGoVariant(b, "thread", dynamicGlibc, variant{now: true}))
+	df := startDriver(b, buildGoVariant(b, "threadfork", dynamicGlibc, variant{now: true}))
 	var args, want []string
+	if read != "" {
+		args = append(args, "read="+read)
+	}
 	for _, typ := range types {
-		args = append(args, typ+"="+h.ns(typ))
-		l, err := os.Readlink(h.ns(typ))
+		args = append(args, typ+"="+nsPath(typ))
+		l, err := os.Readlink(nsPath(typ))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -76,10 +111,12 @@ func benchThread(b *testing.B, types []string) {
 	for _, m := range []string{"thread", "threadpid", "inprocess", "reexec"} {
 		reqs = append(reqs, request{d, m, m})
 	}
+	reqs = append(reqs, request{df, "reexec", "forkserver"})
 	if net {
 		reqs = append(reqs, request{d, "netns", "netns"}, request{d, "threadlocked", "threadlocked"})
 	}
 	checkThreadModes(b, d, ns, net, strings.Join(want, ","))
+	checkThreadModes(b, df, ns, net, strings.Join(want, ","))
 
 	perCall := map[string]series{}
 	allocs := map[string]series{}
@@ -89,14 +126,14 @@ func benchThread(b *testing.B, types []string) {
 		for _, q := range reqs {
 			k := threadBatch
 			if q.mode == "reexec" {
-				k = 1
+				k = 1 // a round trip, by exec or through the fork server
 			}
 			r := q.d.request(b, fmt.Sprintf("%s %d %s", q.mode, k, ns))
 			perCall[q.name] = append(perCall[q.name], float64(r.elapsed)/float64(k))
 			allocs[q.name] = append(allocs[q.name], float64(r.allocs)/float64(k))
 		}
 	})
-	for _, m := range []string{"thread", "threadpid", "netns", "threadlocked", "inprocess", "reexec"} {
+	for _, m := range []string{"thread", "threadpid", "netns", "threadlocked", "inprocess", "reexec", "forkserver"} {
 		if perCall[m] != nil {
 			distribution(b, m+"-ns/call", perCall[m])
 			figure(b, m+"-allocs/call", med(allocs[m]), n, signed)
@@ -111,6 +148,8 @@ func benchThread(b *testing.B, types []string) {
 	// Far below the plausible band of a like-with-like ratio: checked
 	// as a positive figure.
 	figure(b, "thread/reexec-ratio", over(med(perCall["thread"]), med(perCall["reexec"])), n, positive)
+	figure(b, "thread/forkserver-ratio", over(med(perCall["thread"]), med(perCall["forkserver"])), n, positive)
+	figure(b, "forkserver/reexec-ratio", over(med(perCall["forkserver"]), med(perCall["reexec"])), n, ratio)
 }
 
 // checkThreadModes has the subject run the function once in each mode
@@ -240,4 +279,114 @@ func benchThreadConcurrent(b *testing.B) {
 	distribution(b, "sequential-ns/call", sequential)
 	figure(b, "concurrent/sequential-ratio", over(med(concurrent), med(sequential)), n, ratio)
 	report(b, "checked-calls", "", float64(calls), positive)
+}
+
+// benchThreadConcurrentMnt is Thread/concurrent16 into mount namespaces:
+// 16 goroutines of the benchmark's own process call nsthread.Do at once,
+// each into the mount namespace of a holder of its own, half by path,
+// half by PID. Inside every call the function reads every holder's file:
+// its own holder's must say so, and no other holder's file may show (the
+// files are on tmpfs mounts only their holders see). While the calls run,
+// the benchmark's goroutine checks that the process's working directory,
+// root and mount namespace (/proc/self: the main thread's) never change.
+// Each call runs on a thread nsthread discards, so the figures include a
+// thread's creation.
+func benchThreadConcurrentMnt(b *testing.B) {
+	testutil.RequireRoot(b)
+	var opts [concurrentGoroutines]nsthread.Option
+	var files [concurrentGoroutines]string
+	for g := range concurrentGoroutines {
+		pid, file := mntHolder(b)
+		files[g] = file
+		opts[g] = nsthread.Target(pid, "mnt")
+		if g%2 == 0 {
+			opts[g] = nsthread.Namespaces([]nsthread.Namespace{{Type: "mnt", Path: fmt.Sprintf("/proc/%d/ns/mnt", pid)}})
+		}
+	}
+	call := func(g int) error {
+		return nsthread.Do(func() error {
+			for h, file := range files {
+				got, err := os.ReadFile(file)
+				switch {
+				case h == g && (err != nil || string(got) != "holder\n"):
+					return fmt.Errorf("goroutine %d: %s: %q, %v", g, file, got, err)
+				case h != g && err == nil:
+					return fmt.Errorf("goroutine %d sees holder %d's %s", g, h, file)
+				}
+			}
+			return nil
+		}, opts[g])
+	}
+	home := func() string {
+		var s []string
+		for _, l := range []string{"cwd", "root", "ns/mnt"} {
+			t, _ := os.Readlink("/proc/self/" + l)
+			s = append(s, t)
+		}
+		return strings.Join(s, " ")
+	}
+	before := home()
+	var concurrent, sequential series
+	calls, watched := 0, 0
+	rng := rand.New(rand.NewPCG(9, 10))
+	runConcurrent := func() {
+		var wg sync.WaitGroup
+		errs := make(chan error, concurrentGoroutines)
+		start := time.Now()
+		for g := range concurrentGoroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range concurrentCalls {
+					if err := call(g); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		for running := true; running; {
+			select {
+			case <-done:
+				running = false
+			default:
+				if now := home(); now != before {
+					b.Fatalf("while the calls run, the process has %s, not %s", now, before)
+				}
+				watched++
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		concurrent = append(concurrent, float64(time.Since(start))/(concurrentGoroutines*concurrentCalls))
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		calls += concurrentGoroutines * concurrentCalls
+	}
+	runSequential := func() {
+		start := time.Now()
+		for i := range concurrentGoroutines * concurrentCalls {
+			if err := call(i % concurrentGoroutines); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sequential = append(sequential, float64(time.Since(start))/(concurrentGoroutines*concurrentCalls))
+	}
+	n := iterate(b, func(int) {
+		if rng.IntN(2) == 0 {
+			runConcurrent()
+			runSequential()
+		} else {
+			runSequential()
+			runConcurrent()
+		}
+	})
+	distribution(b, "concurrent-ns/call", concurrent)
+	distribution(b, "sequential-ns/call", sequential)
+	figure(b, "concurrent/sequential-ratio", over(med(concurrent), med(sequential)), n, ratio)
+	report(b, "checked-calls", "", float64(calls), positive)
+	report(b, "home-checks", "", float64(watched), positive)
 }

@@ -39,6 +39,36 @@ func ExampleDo() {
 	fmt.Println(hostname, err)
 }
 
+// A file in a container: /etc/os-release as process 42 sees it, read on a
+// thread that joins its mount namespace (and its uts namespace, for the
+// hostname) and is discarded afterwards. The path resolves from the
+// namespace's root; the program's working directory and root, and its
+// other threads, never change.
+func ExampleTarget_mount() {
+	type container struct {
+		Release  string
+		Hostname string
+	}
+	c, err := nsthread.Run(func() (container, error) {
+		b, err := os.ReadFile("/etc/os-release")
+		if err != nil {
+			return container{}, err
+		}
+		h, err := os.Hostname()
+		return container{Release: string(b), Hostname: h}, err
+	}, nsthread.Target(42, "mnt", "uts"))
+	fmt.Println(c.Hostname, c.Release, err)
+}
+
+// The working directory inside a container's mount namespace, bound to a
+// file: relative paths resolve from there.
+func ExampleDir() {
+	b, err := nsthread.Run(func() ([]byte, error) {
+		return os.ReadFile("config.json") // /srv/app/config.json in the container
+	}, nsthread.Namespaces([]nsthread.Namespace{{Type: "mnt", Path: "/run/gons/web/mnt"}}), nsthread.Dir("/srv/app"))
+	fmt.Println(len(b), err)
+}
+
 // The trap: only the thread the function runs on is in the namespaces. A
 // goroutine it starts runs on another thread, in the namespaces of the
 // process, and so do library calls that hand their work to goroutines.
@@ -67,13 +97,13 @@ func Example_goroutines() {
 // error that points to package reexec.
 func ExampleErrNotThreadJoinable() {
 	err := nsthread.Do(func() error { return nil }, nsthread.Namespaces([]nsthread.Namespace{
-		{Type: "mnt", Path: "/proc/42/ns/mnt"},
+		{Type: "user", Path: "/proc/42/ns/user"},
 	}))
 	fmt.Println(errors.Is(err, nsthread.ErrNotThreadJoinable))
 	fmt.Println(err)
-	fmt.Println(nsthread.ThreadJoinable("net"), nsthread.ThreadJoinable("mnt"))
+	fmt.Println(nsthread.ThreadJoinable("mnt"), nsthread.ThreadJoinable("user"))
 	// Output:
 	// true
-	// nsthread: parse mnt: a thread of a multi-threaded process cannot join this namespace type; run the function through package reexec
+	// nsthread: parse user: a thread of a multi-threaded process cannot join this namespace type; run the function through package reexec
 	// true false
 }

@@ -3,7 +3,9 @@ package nsthread
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gonsproject/gons/status"
 )
@@ -12,31 +14,36 @@ import (
 // of reexec.Namespace, so that one converts to the other:
 // nsthread.Namespace(n).
 type Namespace struct {
-	// Type is one of cgroup, ipc, net, uts: the types a thread of a
-	// multi-threaded process can join. A "!" in front of it, which
+	// Type is one of cgroup, ipc, mnt, net, uts: the types a thread of
+	// a multi-threaded process can join. A "!" in front of it, which
 	// reexec uses to open a path before a mount namespace switch, is
 	// accepted and changes nothing: every path is opened, and checked,
-	// before the first switch.
+	// in the caller's mount namespace before the first switch.
 	Type string
 	// Path is a namespace file, such as /proc/42/ns/net, or a bind mount
 	// of one.
 	Path string
 }
 
-// Types are the namespace types a thread can join, in the order [Target]
-// joins them by default.
+// Types are the namespace types a thread can join and go back from,
+// those [Target] joins by default. A thread can join a mount namespace
+// too ("mnt"), but never go back: [Target] joins it only when named.
 var Types = []string{"cgroup", "ipc", "net", "uts"}
+
+// defaultTypes are those of Types, which a caller may change.
+var defaultTypes = []string{"cgroup", "ipc", "net", "uts"}
 
 // ThreadJoinable reports whether a single thread of a multi-threaded
 // process can join a namespace of type typ (with or without a leading
-// "!"): true for cgroup, ipc, net and uts.
+// "!"): true for cgroup, ipc, mnt, net and uts; false for user, time
+// and pid, which need a process of its own.
 func ThreadJoinable(typ string) bool {
 	return joinable(trimBang(typ))
 }
 
 func joinable(typ string) bool {
 	switch typ {
-	case "cgroup", "ipc", "net", "uts":
+	case "cgroup", "ipc", "mnt", "net", "uts":
 		return true
 	}
 	return false
@@ -48,11 +55,19 @@ func joinable(typ string) bool {
 // [status.ErrWrongType], [status.ErrConflict]), as a run of package reexec
 // would.
 var (
-	// ErrNotThreadJoinable: a namespace of type mnt, user, time or pid,
-	// which the kernel lets only a single-threaded process join. Package
-	// reexec runs a function in a child that joins them before its Go
-	// runtime starts.
+	// ErrNotThreadJoinable: a namespace of type user or time, which the
+	// kernel lets only a single-threaded process join, or pid, which
+	// applies to children only. Package reexec runs a function in a
+	// child that joins them before its Go runtime starts.
 	ErrNotThreadJoinable = errors.New("a thread of a multi-threaded process cannot join this namespace type; run the function through package reexec")
+	// ErrThreadLost: the function let go of its thread (it called
+	// runtime.UnlockOSThread more often than runtime.LockOSThread, more
+	// than 16 times over) and ended on another one. The thread it left
+	// went back to the Go runtime in the namespaces the call joined, and
+	// ordinary goroutines may run there until it ends; the thread the
+	// function ended on was switched back, or discarded. The error is an
+	// [*Error] with Op "lost" that names the thread.
+	ErrThreadLost = errors.New("the function let go of its thread, which went back to the Go runtime inside the namespaces")
 	// ErrThreadDiscarded: the function ran, or was about to, but the
 	// thread could not be put back into its namespaces, or the function
 	// panicked, so the thread was not returned to the Go runtime: the
@@ -68,13 +83,17 @@ var (
 // Error is the error of a call that did not run cleanly.
 type Error struct {
 	// Op is the step that failed:
-	//	parse    the options are wrong (unknown or duplicate type, mnt, user, time or pid)
-	//	target   the process to join by PID could not be opened (pidfd_open)
+	//	parse    the options are wrong (unknown or duplicate type, user, time or pid)
+	//	target   the process to join by PID could not be opened (pidfd_open),
+	//	         or has no namespaces (ESRCH: it exited, or is a kernel thread)
 	//	open     a namespace file could not be opened
 	//	check    the file is not a namespace of the type asked for (NS_GET_NSTYPE)
+	//	unshare  the thread could not get a filesystem context of its own (mnt, Dir)
 	//	setns    joining failed; the namespaces joined before were left again
+	//	chdir    the directory of [Dir] could not be entered
 	//	restore  switching back failed; the thread was discarded
 	//	panic    the function panicked, or called runtime.Goexit; the thread was discarded
+	//	lost     the function let go of its thread ([ErrThreadLost])
 	Op string
 	// Type is the namespace type; "" when the error concerns none.
 	Type string
@@ -116,6 +135,22 @@ func (e *Error) Is(target error) bool {
 	return target == ErrThreadDiscarded && e.Discarded
 }
 
+// privilegeError says what a setns that failed with EPERM (or EACCES)
+// lacked: CAP_SYS_ADMIN over the user namespace that owns each namespace
+// of types, and in the caller's own (CAP_SYS_CHROOT too for mnt); when
+// the namespaces belong to another user namespace, a child that joins it
+// first may have that privilege where no thread can.
+func privilegeError(err error, types []string, otherUser bool) error {
+	msg := "joining " + strings.Join(types, ", ") + " needs CAP_SYS_ADMIN over the user namespace that owns the namespace and over the caller's"
+	if slices.Contains(types, "mnt") {
+		msg += ", and CAP_SYS_CHROOT"
+	}
+	if otherUser {
+		msg += "; the namespace belongs to another user namespace, which only a child can join first: run the function through package reexec, joining user as well"
+	}
+	return fmt.Errorf("%w (%s)", err, msg)
+}
+
 // PanicError is the cause of an [*Error] with Op "panic".
 type PanicError struct {
 	// Value is what the function passed to panic; nil when it called
@@ -155,6 +190,8 @@ type config struct {
 	pid    int // process to join by PID; 0: none
 	pidfd  int // the caller's pidfd; -1: none
 	pidTyp []string
+	pidAll bool   // Target named no types: leave out those the kernel lacks
+	dir    string // Dir; "": none
 }
 
 func collect(opts []Option) (*config, error) {
@@ -175,8 +212,12 @@ func collect(opts []Option) (*config, error) {
 
 // Namespaces makes the thread join the namespaces, in the order given,
 // and leave them in the reverse order. Each path is opened and its type
-// checked before the first switch. Types other than cgroup, ipc, net and
-// uts are refused with [ErrNotThreadJoinable].
+// checked before the first switch. A namespace the process is in already
+// is skipped when joining it fails (an unprivileged caller may not join
+// even its own), as in a child of package reexec. Types other than
+// cgroup, ipc, mnt, net and uts are refused with [ErrNotThreadJoinable].
+// A mount namespace makes the call run on a thread of its own, which is
+// discarded afterwards (see the package documentation).
 func Namespaces(ns []Namespace) Option {
 	// Checked and copied once, here, not on every call.
 	list := make([]Namespace, 0, len(ns))
@@ -204,7 +245,12 @@ func Namespaces(ns []Namespace) Option {
 
 // Target makes the thread join the namespaces of process pid of the given
 // types (a "!" in front is accepted, as in [Namespace]), or, with none
-// given, of all four thread-joinable types. The
+// given, of the four types of [Types] (those the kernel has, by
+// /proc/self/ns); a mount namespace is joined only when "mnt" is named.
+// Types the process is in already are skipped, as in a child of package
+// reexec, and a process that has no namespaces any more (it exited and
+// was not reaped yet) or never had its own (a kernel thread) is an error
+// that wraps syscall.ESRCH. The
 // process is opened as a pidfd when the call starts ([pidfd_open(2)],
 // Linux 5.3) and joined through it, all types at once ([setns(2)] with a
 // pidfd, Linux 5.8), so a process that ends meanwhile is never half
@@ -248,7 +294,7 @@ func TargetPidfd(pidfd int, types ...string) Option {
 // "!", or all four for none.
 func targetTypes(types []string) ([]string, error) {
 	if len(types) == 0 {
-		return []string{"cgroup", "ipc", "net", "uts"}, nil
+		return nil, nil // Types, those the kernel has: see config.target
 	}
 	var seen uint8
 	list := make([]string, 0, len(types))
@@ -266,8 +312,32 @@ func (c *config) target(pid, pidfd int, types []string) error {
 	if c.pid != 0 || c.pidfd >= 0 {
 		return &Error{Op: "parse", Err: fmt.Errorf("more than one target: %w", status.ErrConflict)}
 	}
-	c.pid, c.pidfd, c.pidTyp = pid, pidfd, types
+	c.pid, c.pidfd, c.pidTyp, c.pidAll = pid, pidfd, types, types == nil
+	if types == nil {
+		c.pidTyp = defaultTypes
+	}
 	return nil
+}
+
+// Dir makes the function start in directory dir, resolved after the
+// switches (inside the mount namespace the call joins, if any; relative
+// to the namespace's root, or the process's working directory without
+// one). The thread gets a filesystem context of its own for that
+// ([unshare(2)] CLONE_FS), so the call runs on a thread of its own that
+// is discarded afterwards, as with a mount namespace; the process's
+// working directory never changes. Without Dir, a call that joins a
+// mount namespace starts at the namespace's root, as a child of package
+// reexec does.
+//
+// [unshare(2)]: https://man7.org/linux/man-pages/man2/unshare.2.html
+func Dir(dir string) Option {
+	return func(c *config) error {
+		if dir == "" {
+			return &Error{Op: "parse", Err: fmt.Errorf("empty directory: %w", status.ErrSyntax)}
+		}
+		c.dir = dir
+		return nil
+	}
 }
 
 // checkType refuses a type that is unknown, seen before, or not
@@ -275,7 +345,7 @@ func (c *config) target(pid, pidfd int, types []string) error {
 func checkType(typ, given string, seen *uint8) error {
 	if !joinable(typ) {
 		switch typ {
-		case "mnt", "user", "time", "pid":
+		case "user", "time", "pid":
 			return &Error{Op: "parse", Type: typ, Err: ErrNotThreadJoinable}
 		}
 		return &Error{Op: "parse", Err: fmt.Errorf("%q: %w", given, status.ErrUnknownType)}
@@ -288,7 +358,7 @@ func checkType(typ, given string, seen *uint8) error {
 	return nil
 }
 
-// typeIndex numbers the thread-joinable types from 0 to 3.
+// typeIndex numbers the thread-joinable types from 0 to 4.
 func typeIndex(typ string) int {
 	switch typ {
 	case "cgroup":
@@ -297,6 +367,8 @@ func typeIndex(typ string) int {
 		return 1
 	case "net":
 		return 2
+	case "mnt":
+		return 4
 	}
 	return 3 // uts
 }

@@ -19,6 +19,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// allTypes are the types a thread can join: Types and mnt.
+var allTypes = append(slices.Clip(Types), "mnt")
+
 // original holds the namespaces of the test process, as its main thread
 // shows them when the tests start.
 var original = nsOf("/proc/self")
@@ -32,6 +35,15 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envReuse) != "" {
 		os.Exit(reuseChild())
 	}
+	if pid, err := strconv.Atoi(os.Getenv(envNobody)); err == nil {
+		os.Exit(nobodyChild(pid))
+	}
+	if arg := os.Getenv(envMain); arg != "" {
+		os.Exit(mainChild(arg))
+	}
+	if pid, err := strconv.Atoi(os.Getenv(envLost)); err == nil {
+		os.Exit(lostChild(pid))
+	}
 	before := nsFDs()
 	code := m.Run()
 	// Every test has ended: no thread may be left in another
@@ -41,16 +53,16 @@ func TestMain(m *testing.M) {
 		code = 1
 	}
 	// The package keeps one descriptor of each of the process's own
-	// namespaces open, and nothing else.
+	// namespaces open, mnt included, and nothing else.
 	after := slices.DeleteFunc(nsFDs(), func(fd string) bool {
-		for _, typ := range Types {
+		for _, typ := range allTypes {
 			if strings.HasSuffix(fd, " "+original[typ]) {
 				return true
 			}
 		}
 		return false
 	})
-	if kept := len(nsFDs()) - len(after); !slices.Equal(before, after) || kept > len(Types) {
+	if kept := len(nsFDs()) - len(after); !slices.Equal(before, after) || kept > len(Types)+1 {
 		fmt.Fprintf(os.Stderr, "FAIL: namespace and pidfd descriptors before the tests %q, after %q and %d of the process's own\n", before, after, kept)
 		code = 1
 	}
@@ -61,7 +73,7 @@ func TestMain(m *testing.M) {
 // thread directory in /proc.
 func nsOf(dir string) map[string]string {
 	links := map[string]string{}
-	for _, typ := range Types {
+	for _, typ := range allTypes {
 		links[typ], _ = os.Readlink(filepath.Join(dir, "ns", typ))
 	}
 	return links
@@ -81,21 +93,50 @@ func nsFDs() []string {
 	return fds
 }
 
+// originalFS is the working directory and root of the test process.
+var originalFS = fsOf("/proc/self")
+
+// fsOf returns the working directory and root of a process or thread
+// directory in /proc, as the links show them, with their inodes: a root
+// in another mount namespace may have the same name.
+func fsOf(dir string) string {
+	var s []string
+	for _, l := range []string{"cwd", "root"} {
+		name, _ := os.Readlink(filepath.Join(dir, l))
+		var st unix.Stat_t
+		unix.Stat(filepath.Join(dir, l), &st)
+		s = append(s, fmt.Sprintf("%s=%s(%d:%d)", l, name, st.Dev, st.Ino))
+	}
+	return strings.Join(s, " ")
+}
+
+// strayThreads lists the threads of the process that are not in the
+// original namespaces, working directory and root.
+func strayThreads() []string {
+	var bad []string
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, task := range tasks {
+		dir := "/proc/self/task/" + task.Name()
+		ns := nsOf(dir)
+		for _, typ := range allTypes {
+			if ns[typ] != "" && ns[typ] != original[typ] {
+				bad = append(bad, fmt.Sprintf("thread %s is in %s", task.Name(), ns[typ]))
+			}
+		}
+		if fs := fsOf(dir); fs != originalFS && ns["mnt"] != "" {
+			bad = append(bad, fmt.Sprintf("thread %s has %s, not %s", task.Name(), fs, originalFS))
+		}
+	}
+	return bad
+}
+
 // threadsBack waits, at most for max, until every thread of the process is
-// in the original namespaces: discarded threads take a moment to end.
+// in the original namespaces, working directory and root: discarded
+// threads take a moment to end.
 func threadsBack(max time.Duration) error {
 	deadline := time.Now().Add(max)
 	for {
-		var bad []string
-		tasks, _ := os.ReadDir("/proc/self/task")
-		for _, task := range tasks {
-			ns := nsOf("/proc/self/task/" + task.Name())
-			for _, typ := range Types {
-				if ns[typ] != "" && ns[typ] != original[typ] {
-					bad = append(bad, fmt.Sprintf("thread %s is in %s", task.Name(), ns[typ]))
-				}
-			}
-		}
+		bad := strayThreads()
 		if bad == nil {
 			return nil
 		}

@@ -29,8 +29,9 @@ func TestRefused(t *testing.T) {
 		is   []error
 		text string
 	}{
-		{"mnt", Namespaces([]Namespace{{Type: "mnt", Path: "/proc/self/ns/mnt"}}), "parse", []error{ErrNotThreadJoinable}, "reexec"},
-		{"user", Target(1, "user"), "parse", []error{ErrNotThreadJoinable}, "user"},
+		{"user", Namespaces([]Namespace{{Type: "user", Path: "/proc/self/ns/user"}}), "parse", []error{ErrNotThreadJoinable}, "reexec"},
+		{"user by pid", Target(1, "user"), "parse", []error{ErrNotThreadJoinable}, "user"},
+		{"empty dir", Dir(""), "parse", []error{status.ErrSyntax}, "directory"},
 		{"time", Namespaces([]Namespace{{Type: "!time", Path: "/proc/self/ns/time"}}), "parse", []error{ErrNotThreadJoinable}, "time"},
 		{"pid", Namespaces([]Namespace{{Type: "pid", Path: "/proc/self/ns/pid"}}), "parse", []error{ErrNotThreadJoinable}, "pid"},
 		{"unknown", Namespaces([]Namespace{{Type: "nett", Path: "/proc/self/ns/net"}}), "parse", []error{status.ErrUnknownType}, `"nett"`},

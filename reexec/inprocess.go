@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strings"
 
 	"github.com/gonsproject/gons/nsthread"
 	"github.com/gonsproject/gons/status"
@@ -15,28 +16,38 @@ import (
 // InProcess makes [Func.Run] run the action in this process, on a thread
 // of its own that joins the namespaces and leaves them afterwards (package
 // [github.com/gonsproject/gons/nsthread]), instead of in a child, when
-// that can give the same answer: when every namespace asked for is of a
-// type a thread can join (cgroup, ipc, net, uts; with [Target], the types
-// must be listed) and no other option asks for something only a process
-// of its own has ([Environment], [Stdout], [Stderr], and the like).
+// that gives the same answer: when every namespace asked for is of a type
+// a thread can join (cgroup, ipc, mnt, net, uts; with [Target], the types
+// must be listed), no path is opened after a mount namespace switch
+// (a type without "!" listed after mnt in [Namespaces], which a child
+// would resolve inside the new mount namespace), and no option besides
+// [Dir] asks for something only a process of its own has ([Root],
+// [Environment], [Stdout], [Stderr], credentials, and the like).
 // Otherwise, and for actions registered with [Register], the action runs
 // in a child as it would without the option. A call costs microseconds
-// instead of a process start, and needs no cgo: built with
-// CGO_ENABLED=0, where a child cannot switch, an action run in-process
-// still joins these namespaces.
+// instead of a process start (one that joins a mount namespace, or sets
+// [Dir], costs a thread's creation too, as its thread is discarded
+// afterwards), and needs no cgo: built with CGO_ENABLED=0, where a child
+// cannot switch, an action run in-process still joins these namespaces.
 //
-// The parameter and the result still travel as JSON, decoded strictly, so
-// that the action sees and returns what it would in a child, and a failure
-// is the same [*Error] with the same Op: "switch" wraps a
-// [*status.Error], an action's error is kept as it is, "panic" wraps
-// [ErrPanic] with the stack in [Error.Stderr]. What differs is what a
-// process of its own would hide: the action shares the caller's memory,
+// The thread skips the namespaces the process is in already, as a child
+// does, and a target without namespaces (a zombie, a kernel thread) is the
+// same error (ESRCH); with a mount namespace it starts at the namespace's
+// root, or in [Dir], as a child does. The parameter and the result still
+// travel as JSON, decoded strictly, so that the action sees and returns
+// what it would in a child, and a failure is the same [*Error] with the
+// same Op: "switch" wraps a [*status.Error], an action's error is kept as
+// it is, "panic" wraps [ErrPanic] with the stack in [Error.Stderr]. What
+// differs is what a process of its own would hide (package nsthread's
+// documentation has the table): the action shares the caller's memory,
 // standard streams and other threads; goroutines it starts run in the
-// caller's namespaces; an action that calls os.Exit ends the caller. The
-// context is checked before the call, which then runs to its end. A
-// thread that could not be switched back, or that ran an action which
-// panicked, is never reused ([nsthread.ErrThreadDiscarded]; package
-// nsthread says which goroutine stays on it).
+// caller's namespaces, working directory and root; /proc/self is the
+// caller's process (its main thread), not the action's; an action that
+// calls os.Exit ends the caller. The context is checked before the call,
+// which then runs to its end. A thread that could not be switched back,
+// or that ran an action which panicked, is never reused
+// ([nsthread.ErrThreadDiscarded]; package nsthread says which goroutine
+// stays on it).
 func InProcess() Option {
 	return func(o *options) error {
 		o.inProcess = true
@@ -51,7 +62,7 @@ func inProcess(ctx context.Context, name string, o *options) (bool, error) {
 	if !o.inProcess || a == nil || a.run == nil {
 		return false, nil
 	}
-	nsOpt, ok := threadOption(o)
+	nsOpts, ok := threadOption(o)
 	if !ok {
 		return false, nil
 	}
@@ -68,7 +79,7 @@ func inProcess(ctx context.Context, name string, o *options) (bool, error) {
 		r, err := a.run(param)
 		actionErr = err
 		return r, err
-	}, nsOpt)
+	}, nsOpts...)
 	var w *wireErr
 	var ne *nsthread.Error
 	var pe *nsthread.PanicError
@@ -103,37 +114,50 @@ func inProcess(ctx context.Context, name string, o *options) (bool, error) {
 	return true, nil
 }
 
-// threadOption returns the nsthread option that joins what o asks for,
+// threadOption returns the nsthread options that join what o asks for,
 // and whether a thread can do all that o asks.
-func threadOption(o *options) (nsthread.Option, bool) {
+func threadOption(o *options) ([]nsthread.Option, bool) {
 	// Any option besides these, including ones added later, needs a
 	// child: compare with what no option at all gives.
 	rest, none := *o, options{}
 	if base, err := collect("", nil); err == nil {
 		none = *base
 	}
-	rest.namespaces, rest.target, rest.targetNS = nil, 0, nil
+	rest.namespaces, rest.target, rest.targetNS, rest.dir = nil, 0, nil, ""
 	rest.param, rest.paramSet, rest.result, rest.inProcess = nil, false, nil, false
 	if !reflect.DeepEqual(rest, none) {
 		return nil, false
 	}
+	opts := make([]nsthread.Option, 1, 2)
+	if o.dir != "" {
+		opts = append(opts, nsthread.Dir(o.dir))
+	}
 	if o.target != 0 {
 		if len(o.targetNS) == 0 {
-			return nil, false // all types: mnt, user and the others
+			return nil, false // all types: user and the others
 		}
 		for _, typ := range o.targetNS {
 			if !nsthread.ThreadJoinable(typ) {
 				return nil, false
 			}
 		}
-		return nsthread.Target(o.target, o.targetNS...), true
+		opts[0] = nsthread.Target(o.target, o.targetNS...)
+		return opts, true
 	}
 	ns := make([]nsthread.Namespace, 0, len(o.namespaces))
+	mnt := false
 	for _, n := range o.namespaces {
 		if !nsthread.ThreadJoinable(n.Type) {
 			return nil, false
 		}
+		if mnt && !strings.HasPrefix(n.Type, "!") {
+			// A child opens this path inside the mount namespace it
+			// joined; the thread opens every path before.
+			return nil, false
+		}
+		mnt = mnt || strings.TrimPrefix(n.Type, "!") == "mnt"
 		ns = append(ns, nsthread.Namespace(n))
 	}
-	return nsthread.Namespaces(ns), true
+	opts[0] = nsthread.Namespaces(ns)
+	return opts, true
 }

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/nsthread"
@@ -23,6 +26,9 @@ type where struct {
 	PID      int
 	Hostname string
 	Net      string // the thread's net namespace
+	Mnt      string // the thread's mount namespace
+	Who      string // the file "who" in the directory the parameter names
+	Wd       string
 	Param    string
 }
 
@@ -30,7 +36,10 @@ var (
 	whereAmI = reexec.RegisterFunc("inprocess-where", func(p string) (where, error) {
 		h, err := os.Hostname()
 		net, _ := os.Readlink("/proc/thread-self/ns/net")
-		return where{PID: os.Getpid(), Hostname: h, Net: net, Param: p}, err
+		mnt, _ := os.Readlink("/proc/thread-self/ns/mnt")
+		who, _ := os.ReadFile(filepath.Join(p, "who"))
+		wd, _ := unix.Getwd()
+		return where{PID: os.Getpid(), Hostname: h, Net: net, Mnt: mnt, Who: string(who), Wd: wd, Param: p}, err
 	})
 	failing = reexec.RegisterFunc("inprocess-fail", func(how string) (int, error) {
 		if how == "panic" {
@@ -47,40 +56,61 @@ var (
 // shape either way.
 func TestInProcess(t *testing.T) {
 	requireSwitching(t)
-	pid := testutil.Holder(t, []string{"--uts", "--net", "--mount"}, "hostname gons-inprocess")
+	// A tmpfs on dir, with a file only the holder sees.
+	dir := t.TempDir()
+	pid := testutil.Holder(t, []string{"--uts", "--net", "--mount"},
+		fmt.Sprintf("hostname gons-inprocess\nmount -t tmpfs gons %s\necho holder > %s/who", dir, dir))
 	path := func(typ string) string { return fmt.Sprintf("/proc/%d/ns/%s", pid, typ) }
 	holderNet, err := os.Readlink(path("net"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	holderMnt, err := os.Readlink(path("mnt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownMnt, _ := os.Readlink("/proc/self/ns/mnt")
+	ownWd, _ := os.Getwd()
 	ctx := context.Background()
 	utsNet := reexec.Namespaces([]reexec.Namespace{{Type: "uts", Path: path("uts")}, {Type: "!net", Path: path("net")}})
+	mntUtsNet := []reexec.Namespace{{Type: "uts", Path: path("uts")}, {Type: "mnt", Path: path("mnt")}, {Type: "!net", Path: path("net")}}
 	for _, tc := range []struct {
 		doc       string
 		opts      []reexec.Option
 		inProcess bool
+		mnt       bool   // the holder's mount namespace is joined
+		wd        string // the working directory the action starts in
 	}{
-		{"namespaces", []reexec.Option{utsNet}, true},
-		{"target", []reexec.Option{reexec.Target(pid, "uts", "net")}, true},
-		{"with mnt", []reexec.Option{reexec.Namespaces([]reexec.Namespace{{Type: "uts", Path: path("uts")}, {Type: "net", Path: path("net")}, {Type: "mnt", Path: path("mnt")}})}, false},
-		{"target, all types", []reexec.Option{reexec.Target(pid)}, false},
-		{"environment", []reexec.Option{utsNet, reexec.Environment([]string{"X=1"})}, false},
-		{"working directory", []reexec.Option{utsNet, reexec.Dir("/")}, false},
+		{"namespaces", []reexec.Option{utsNet}, true, false, ownWd},
+		{"target", []reexec.Option{reexec.Target(pid, "uts", "net")}, true, false, ownWd},
+		{"with mnt", []reexec.Option{reexec.Namespaces(mntUtsNet)}, true, true, "/"},
+		{"target with mnt", []reexec.Option{reexec.Target(pid, "mnt", "uts", "net")}, true, true, "/"},
+		{"own mnt", []reexec.Option{reexec.Namespaces([]reexec.Namespace{mntUtsNet[0], mntUtsNet[2], {Type: "mnt", Path: "/proc/self/ns/mnt"}})}, true, false, ownWd},
+		{"with mnt, a path opened after it", []reexec.Option{reexec.Namespaces([]reexec.Namespace{{Type: "mnt", Path: path("mnt")}, {Type: "uts", Path: path("uts")}, {Type: "!net", Path: path("net")}})}, false, true, "/"},
+		{"with mnt, working directory", []reexec.Option{reexec.Namespaces(mntUtsNet), reexec.Dir(dir)}, true, true, dir},
+		{"working directory", []reexec.Option{utsNet, reexec.Dir("/")}, true, false, "/"},
+		{"target, all types", []reexec.Option{reexec.Target(pid)}, false, true, "/"},
+		{"environment", []reexec.Option{utsNet, reexec.Environment([]string{"X=1"})}, false, false, ownWd},
+		{"root", []reexec.Option{utsNet, reexec.Root("/")}, false, false, "/"},
 	} {
 		t.Run(tc.doc, func(t *testing.T) {
-			child, err := whereAmI.Run(ctx, "p", tc.opts...)
+			child, err := whereAmI.Run(ctx, dir, tc.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := whereAmI.Run(ctx, "p", append(tc.opts, reexec.InProcess())...)
+			got, err := whereAmI.Run(ctx, dir, append(tc.opts, reexec.InProcess())...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if (got.PID == os.Getpid()) != tc.inProcess || child.PID == os.Getpid() {
 				t.Errorf("ran in PID %d, without InProcess %d; this process is %d; want in-process %v", got.PID, child.PID, os.Getpid(), tc.inProcess)
 			}
-			if got.Hostname != "gons-inprocess" || got.Net != holderNet || got.Param != "p" {
-				t.Errorf("saw %+v, want hostname gons-inprocess, net %s, param p", got, holderNet)
+			wantMnt, wantWho := ownMnt, ""
+			if tc.mnt {
+				wantMnt, wantWho = holderMnt, "holder\n"
+			}
+			if got.Hostname != "gons-inprocess" || got.Net != holderNet || got.Mnt != wantMnt || got.Who != wantWho || got.Wd != tc.wd || got.Param != dir {
+				t.Errorf("saw %+v, want hostname gons-inprocess, net %s, mnt %s, file %q, working directory %s, param %s", got, holderNet, wantMnt, wantWho, tc.wd, dir)
 			}
 			got.PID = child.PID
 			if got != child {
@@ -146,6 +176,46 @@ func TestInProcess(t *testing.T) {
 				}
 			})
 		}
+	}
+
+	// A target without namespaces, and a directory that is not there:
+	// the same errors, either way.
+	zombie := exec.Command("true")
+	if err := zombie.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer zombie.Wait()
+	testutil.WaitState(func(s []byte) bool { return s[0] == 'Z' }, zombie.Process.Pid)
+	for _, tc := range []struct {
+		doc  string
+		opts []reexec.Option
+		stat string
+		is   error
+	}{
+		{"zombie", []reexec.Option{reexec.Target(zombie.Process.Pid, "uts", "mnt")}, "target", syscall.ESRCH},
+		{"missing directory", []reexec.Option{reexec.Namespaces(mntUtsNet), reexec.Dir("/nonexistent")}, "chdir", syscall.ENOENT},
+	} {
+		var errs [2]error
+		for i, mode := range []string{"child", "in-process"} {
+			opts := tc.opts
+			if mode == "in-process" {
+				opts = append(opts, reexec.InProcess())
+			}
+			got, err := whereAmI.Run(ctx, dir, opts...)
+			var e *reexec.Error
+			var se *status.Error
+			// What the child reports for a zombie is early's to test;
+			// here both fail the switch without running the action.
+			strict := mode == "in-process" || tc.doc != "zombie"
+			if !errors.As(err, &e) || e.Op != "switch" || !errors.As(err, &se) || strict && (se.Op != tc.stat || !errors.Is(err, tc.is)) {
+				t.Errorf("%s/%s: got %+v, %v; want a switch error, %s, %v", tc.doc, mode, got, err, tc.stat, tc.is)
+			}
+			if mode == "in-process" && got.PID != 0 {
+				t.Errorf("%s: the action ran", tc.doc)
+			}
+			errs[i] = err
+		}
+		t.Logf("%s: child %v; in-process %v", tc.doc, errs[0], errs[1])
 	}
 }
 

@@ -176,8 +176,8 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 	})
 	if werr != nil || serr != nil {
 		unwatch()
-		if werr != nil && ctx.Err() != nil {
-			return none, ctx.Err() // not sent: nothing is owed
+		if errors.Is(werr, os.ErrDeadlineExceeded) && time.Now().Before(bound) {
+			return none, ctxErr(ctx) // not sent: nothing is owed
 		}
 		// Gone (EPIPE, ECONNRESET), or not reading: stopped or stuck.
 		giveUp()
@@ -186,7 +186,7 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 	ch, err := readReply(rc)
 	unwatch()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		if ctx.Err() != nil && time.Now().Before(bound) {
+		if time.Now().Before(bound) { // the call's context ended
 			owed = true
 			go func() {
 				defer func() { <-turn }()
@@ -199,7 +199,7 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 					ch.reap()
 				}
 			}()
-			return none, ctx.Err()
+			return none, ctxErr(ctx)
 		}
 		giveUp() // no answer within the bound
 		err = ErrAbandoned
@@ -208,6 +208,15 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 		return none, ctx.Err() // the server was given up
 	}
 	return ch, err
+}
+
+// ctxErr returns the error of ctx, which has ended: its deadline may
+// have passed for the poller before its own timer marked it done.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
 }
 
 // watch makes the deadline of conn pass when ctx is cancelled before its

@@ -123,8 +123,8 @@ type Child struct {
 // read in the background, holding the turn, its child killed and reaped
 // (it never gets its request: the caller closes the protocol socket). A
 // server that does not answer within HopBound of the request is given up
-// for good (see giveUp): Spawn, or the background read, returns
-// [ErrAbandoned]. Spawn returns [ErrUnavailable] when there is no server
+// for good (see giveUp), by Spawn, which then returns [ErrAbandoned], or
+// by the background read. Spawn returns [ErrUnavailable] when there is no server
 // or it has gone, which it then gives up too (also when the system
 // refuses the server's clone, which it would for every request), and
 // [ErrTooLarge] for a request over the server's limits; another failure

@@ -108,20 +108,32 @@ func processGone(pid int) bool {
 	return errors.Is(err, os.ErrNotExist)
 }
 
-// TestServerStopped stops the fork server (SIGSTOP): four calls with
-// deadlines of 300 ms each end with their context, not the hop's bound
-// (Op "context"), the action of none runs; a call without a deadline
-// waits for the bound, which gives the server up, killed and reaped with
-// no child left behind, and runs its action once, by exec.
+// TestServerStopped stops the fork server (SIGSTOP) and makes four calls
+// with deadlines of 300 ms: each ends with its context (Op "context",
+// context.DeadlineExceeded), the server still in use, and the action of
+// none runs. A server that resumes then forks the child of the first
+// call, which is killed and reaped unseen, and serves the next call; one
+// that stays stopped is given up at the hop's bound, killed and reaped,
+// and the next call runs its action by exec. No child is left behind.
 func TestServerStopped(t *testing.T) {
-	if !inChild(t, 0) {
-		return
+	for _, resume := range []bool{true, false} {
+		name := map[bool]string{true: "resumed", false: "given-up"}[resume]
+		t.Run(name, func(t *testing.T) {
+			if inChild(t, 0) {
+				serverStopped(t, resume)
+			}
+		})
 	}
+}
+
+func serverStopped(t *testing.T, resume bool) {
 	server := spawn.PID()
 	if server == 0 {
 		testutil.Unavailable(t, "the test binary has no fork server")
 	}
-	spawn.HopBound = 3 * time.Second // not 10 s: the test waits for it
+	// Resumed, the bound is never reached; given up, it is reached
+	// sooner than 10 s, for the test's sake.
+	spawn.HopBound = map[bool]time.Duration{true: time.Hour, false: 2 * time.Second}[resume]
 	path := filepath.Join(t.TempDir(), "ran")
 	if err := unix.Kill(server, unix.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -144,17 +156,33 @@ func TestServerStopped(t *testing.T) {
 			t.Errorf("call %d: %v, want a context error wrapping context.DeadlineExceeded", i, err)
 		}
 	}
+	if spawn.PID() != server {
+		t.Fatalf("the calls returned once the server was given up, not with their contexts")
+	}
+	spawned := spawn.Spawned()
+	if resume {
+		if err := unix.Kill(server, unix.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := appendTo.Run(context.Background(), appendParam{path, 4}); err != nil {
 		t.Fatal(err)
 	}
-	if spawn.PID() != 0 {
-		t.Errorf("the stopped server %d is still asked", server)
+	if resume {
+		// The child of the first call's request, and this one's.
+		if n := spawn.Spawned() - spawned; n != 2 || spawn.PID() != server {
+			t.Errorf("the resumed server %d started %d children, want 2 (server now: %d)", server, n, spawn.PID())
+		}
+	} else {
+		if spawn.Spawned() != spawned || spawn.PID() != 0 {
+			t.Errorf("the stopped server %d is still asked", server)
+		}
+		if !settle(func() bool { return processGone(server) }) {
+			t.Errorf("the stopped server %d is not reaped", server)
+		}
 	}
-	if !settle(func() bool { return processGone(server) }) {
-		t.Errorf("the stopped server %d is not reaped", server)
-	}
-	if kids := children(t); len(kids) != 0 {
-		t.Errorf("children left behind: %v", kids)
+	if !settle(func() bool { return len(notServer(children(t))) == 0 }) {
+		t.Errorf("children left behind: %v", notServer(children(t)))
 	}
 	if ran := ranCalls(t, path); !maps1(ran, 4) {
 		t.Errorf("the actions ran %v times (call: times), want call 4 once and no other", ran)

@@ -395,6 +395,10 @@ func (c *child) start() error {
 		if cerr := c.ctx.Err(); cerr != nil {
 			return c.fail("context", cerr)
 		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The deadline passed, a moment before ctx says so.
+			return c.fail("context", err)
+		}
 		return c.fail("start", err)
 	}
 	c.io.Add(2)

@@ -123,8 +123,8 @@ type Child struct {
 // read in the background, holding the turn, its child killed and reaped
 // (it never gets its request: the caller closes the protocol socket). A
 // server that does not answer within HopBound of the request is given up
-// for good (see giveUp): Spawn, or the background read, returns
-// [ErrAbandoned]. Spawn returns [ErrUnavailable] when there is no server
+// for good (see giveUp), by Spawn, which then returns [ErrAbandoned], or
+// by the background read. Spawn returns [ErrUnavailable] when there is no server
 // or it has gone, which it then gives up too (also when the system
 // refuses the server's clone, which it would for every request), and
 // [ErrTooLarge] for a request over the server's limits; another failure
@@ -176,8 +176,8 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 	})
 	if werr != nil || serr != nil {
 		unwatch()
-		if werr != nil && ctx.Err() != nil {
-			return none, ctx.Err() // not sent: nothing is owed
+		if errors.Is(werr, os.ErrDeadlineExceeded) && time.Now().Before(bound) {
+			return none, ctxErr(ctx) // not sent: nothing is owed
 		}
 		// Gone (EPIPE, ECONNRESET), or not reading: stopped or stuck.
 		giveUp()
@@ -186,7 +186,7 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 	ch, err := readReply(rc)
 	unwatch()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		if ctx.Err() != nil && time.Now().Before(bound) {
+		if time.Now().Before(bound) { // the call's context ended
 			owed = true
 			go func() {
 				defer func() { <-turn }()
@@ -199,7 +199,7 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 					ch.reap()
 				}
 			}()
-			return none, ctx.Err()
+			return none, ctxErr(ctx)
 		}
 		giveUp() // no answer within the bound
 		err = ErrAbandoned
@@ -208,6 +208,15 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 		return none, ctx.Err() // the server was given up
 	}
 	return ch, err
+}
+
+// ctxErr returns the error of ctx, which has ended: its deadline may
+// have passed for the poller before its own timer marked it done.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
 }
 
 // watch makes the deadline of conn pass when ctx is cancelled before its

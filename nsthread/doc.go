@@ -155,8 +155,9 @@
 // the call). runtime.Goexit in the function ends the goroutine it runs
 // on, as it would anywhere: the caller's own, when it is free.
 //
-// The function may run on the main thread, which the runtime parks for
-// good instead of ending when it has to be discarded. After a panic it is
+// The function may run on the main thread (never in a call that joins a
+// mount namespace or sets [Dir]), which the runtime parks for good
+// instead of ending when it has to be discarded. After a panic it is
 // switched back first; only a failed switch back leaves it, and
 // /proc/self, which shows it, in the namespaces. A program that locks its
 // main goroutine in an init function (runtime.LockOSThread) keeps every

@@ -64,6 +64,7 @@ type procState struct {
 	ioprio int
 	oom    string
 	cgroup string
+	audit  string    // the login UID, "" without audit support
 	lsm    [2]string // attr/current and attr/exec, with the error, if any
 }
 
@@ -214,6 +215,7 @@ func readServer(pid int) {
 	s.ioprio = ioprio(pid)
 	s.oom = readAll(p + "oom_score_adj")
 	s.cgroup = readAll(p + "cgroup")
+	s.audit = readAll(p + "loginuid")
 	ok = ok && s.ioprio >= 0 && s.oom != "" && s.cgroup != ""
 	s.lsm = [2]string{readAttr(p + "attr/current"), readAttr(p + "attr/exec")}
 	// Without a security module that has these, both read EINVAL (or
@@ -299,6 +301,10 @@ func forkDiffers(server int) string {
 	}
 	if string(pread(inherit.cgroupFD, buf[:])) != s.cgroup {
 		return "cgroup"
+	}
+	// A task may set its login UID while it is unset, without privilege.
+	if b, _ := readInto("/proc/thread-self/loginuid", buf[:]); string(b) != s.audit {
+		return "loginuid"
 	}
 	if inherit.hasLSM && (readAttr("/proc/thread-self/attr/current") != s.lsm[0] ||
 		readAttr("/proc/thread-self/attr/exec") != s.lsm[1]) {

@@ -145,9 +145,7 @@
 //	descriptors                      -                              passed (see above)
 //	process name (comm)              -                              differs: "exe" exec'd, the
 //	                                                                  program's name forked
-//	audit login UID and session      -                              not compared: only a
-//	                                                                  privileged process sets
-//	                                                                  them, once
+//	audit login UID (and session)    /proc/thread-self/loginuid     exec
 //
 // Notes on rows:
 //

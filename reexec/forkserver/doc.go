@@ -146,6 +146,10 @@
 //	process name (comm)              -                              differs: "exe" exec'd, the
 //	                                                                  program's name forked
 //	audit login UID (and session)    /proc/thread-self/loginuid     exec
+//	Landlock domains                 - (the kernel shows them       differs: see below
+//	                                   nowhere)
+//	PR_SET_TSC, PR_SET_MEMORY_MERGE, -                              not compared
+//	  PR_SET_IO_FLUSHER
 //
 // Notes on rows:
 //
@@ -169,6 +173,11 @@
 //     not dumpable; an exec'd child would be, so its calls go through
 //     exec. So do those of a program whose server's /proc entries it
 //     cannot read.
+//   - A thread that restricts itself with Landlock must set no_new_privs
+//     first, which the check sees, unless it has CAP_SYS_ADMIN: a
+//     privileged program that does so while no_new_privs was already
+//     set, or without it, would have its server's children start outside
+//     the domain. Such a program should not import this package.
 //   - TestInherit in this package changes the properties in a running
 //     program and compares what its two children inherit.
 //   - The check reads /proc/thread-self/status, seven namespace links

@@ -173,11 +173,11 @@
 //     not dumpable; an exec'd child would be, so its calls go through
 //     exec. So do those of a program whose server's /proc entries it
 //     cannot read.
-//   - A thread that restricts itself with Landlock must set no_new_privs
-//     first, which the check sees, unless it has CAP_SYS_ADMIN: a
-//     privileged program that does so while no_new_privs was already
-//     set, or without it, would have its server's children start outside
-//     the domain. Such a program should not import this package.
+//   - A thread that restricts itself with Landlock must have no_new_privs
+//     set, which the check sees unless the program started with it, or
+//     CAP_SYS_ADMIN. In those two cases the check cannot see the domain,
+//     and the server's children would start outside it: such a program
+//     should not import this package.
 //   - TestInherit in this package changes the properties in a running
 //     program and compares what its two children inherit.
 //   - The check reads /proc/thread-self/status, seven namespace links

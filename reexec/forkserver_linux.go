@@ -33,9 +33,8 @@ var startupVars = []string{"GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOTRA
 // server inherits it: the values of startupVars and of the variables the
 // loader and the C library read (see loaderPrefixes), and the environment
 // as a child inherits it (see inheritedEnv); the rest of the process state
-// is compared in inherit_linux.go. It is read when
-// the fork server is enabled, in package reexec/forkserver's init, in a
-// program that has one. A child of the server has the same environment at
+// is compared in inherit_linux.go. It is read when the fork server is
+// enabled, in package reexec/forkserver's init, in a program that has one. A child of the server has the same environment at
 // that point of its own initialisation: the program's at its start, and
 // what the packages initialised before did to it, in both.
 var startup = struct {

@@ -64,6 +64,7 @@ type procState struct {
 	ioprio int
 	oom    string
 	cgroup string
+	audit  string    // the login UID, "" without audit support
 	lsm    [2]string // attr/current and attr/exec, with the error, if any
 }
 
@@ -214,8 +215,9 @@ func readServer(pid int) {
 	s.ioprio = ioprio(pid)
 	s.oom = readAll(p + "oom_score_adj")
 	s.cgroup = readAll(p + "cgroup")
+	s.audit = readAll(p + "loginuid")
 	ok = ok && s.ioprio >= 0 && s.oom != "" && s.cgroup != ""
-	s.lsm = [2]string{readAttr(p + "attr/current"), readAttr(p + "attr/exec")}
+	s.lsm = [2]string{readAttr(unix.AT_FDCWD, p+"attr/current"), readAttr(unix.AT_FDCWD, p+"attr/exec")}
 	// Without a security module that has these, both read EINVAL (or
 	// are missing) everywhere; the calls then skip them.
 	noLSM := func(v string) bool { return v == "EINVAL" || v == "ENOENT" || v == "EOPNOTSUPP" }
@@ -280,10 +282,17 @@ func forkDiffers(server int) string {
 	if statRoot("/") != s.root {
 		return "root"
 	}
-	if d := statusDiffers("/proc/thread-self/status", &s.status); d != "" {
+	// The thread's directory once: each path through /proc/thread-self
+	// costs a lookup of the process and of the thread.
+	thread, err := unix.Open("/proc/thread-self", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "unreadable"
+	}
+	defer unix.Close(thread)
+	if d := statusDiffers(thread, &s.status); d != "" {
 		return d
 	}
-	ns, err := unix.Open("/proc/thread-self/ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	ns, err := unix.Openat(thread, "ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "unreadable"
 	}
@@ -300,8 +309,12 @@ func forkDiffers(server int) string {
 	if string(pread(inherit.cgroupFD, buf[:])) != s.cgroup {
 		return "cgroup"
 	}
-	if inherit.hasLSM && (readAttr("/proc/thread-self/attr/current") != s.lsm[0] ||
-		readAttr("/proc/thread-self/attr/exec") != s.lsm[1]) {
+	// A task may set its login UID while it is unset, without privilege.
+	if b, _ := readInto(thread, "loginuid", buf[:]); string(b) != s.audit {
+		return "loginuid"
+	}
+	if inherit.hasLSM && (readAttr(thread, "attr/current") != s.lsm[0] ||
+		readAttr(thread, "attr/exec") != s.lsm[1]) {
 		return "LSM attributes"
 	}
 	return ""
@@ -331,7 +344,7 @@ func sameLimit(r int, l, srv unix.Rlimit) bool {
 // readStatus reads the statusFields of a status file into out.
 func readStatus(path string, out *[len(statusFields)]string) bool {
 	var buf [4096]byte
-	b, ok := readInto(path, buf[:])
+	b, ok := readInto(unix.AT_FDCWD, path, buf[:])
 	if !ok {
 		return false
 	}
@@ -344,10 +357,10 @@ func readStatus(path string, out *[len(statusFields)]string) bool {
 }
 
 // statusDiffers returns the first of the statusFields whose value in the
-// status file at path is not want's, "" when none is.
-func statusDiffers(path string, want *[len(statusFields)]string) string {
+// status file in the directory dir is not want's, "" when none is.
+func statusDiffers(dir int, want *[len(statusFields)]string) string {
 	var buf [4096]byte
-	b, ok := readInto(path, buf[:])
+	b, ok := readInto(dir, "status", buf[:])
 	if !ok {
 		return "unreadable"
 	}
@@ -399,10 +412,10 @@ func statusField(key []byte) int {
 	return -1
 }
 
-// readInto reads the file at path into buf, or a larger buffer if it does
-// not fit, and returns what it read.
-func readInto(path string, buf []byte) ([]byte, bool) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// readInto reads the file at path, relative to the directory dir, into
+// buf, or a larger buffer if it does not fit, and returns what it read.
+func readInto(dir int, path string, buf []byte) ([]byte, bool) {
+	fd, err := unix.Openat(dir, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, false
 	}
@@ -429,7 +442,7 @@ func readInto(path string, buf []byte) ([]byte, bool) {
 // readAll returns the content of a small file, "" when it cannot be read.
 func readAll(path string) string {
 	var buf [512]byte
-	b, _ := readInto(path, buf[:])
+	b, _ := readInto(unix.AT_FDCWD, path, buf[:])
 	return string(b)
 }
 
@@ -443,15 +456,16 @@ func pread(fd int, buf []byte) []byte {
 	if err != nil || n == len(buf) {
 		// Longer than a buffer (many cgroup v1 hierarchies): read it
 		// through.
-		b, _ := readInto("/proc/self/fd/"+strconv.Itoa(fd), buf)
+		b, _ := readInto(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), buf)
 		return b
 	}
 	return buf[:n]
 }
 
-// readAttr returns an LSM attribute, or the name of the error.
-func readAttr(path string) string {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// readAttr returns an LSM attribute at path, relative to the directory
+// dir, or the name of the error.
+func readAttr(dir int, path string) string {
+	fd, err := unix.Openat(dir, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return unix.ErrnoName(err.(unix.Errno))
 	}

@@ -145,9 +145,11 @@
 //	descriptors                      -                              passed (see above)
 //	process name (comm)              -                              differs: "exe" exec'd, the
 //	                                                                  program's name forked
-//	audit login UID and session      -                              not compared: only a
-//	                                                                  privileged process sets
-//	                                                                  them, once
+//	audit login UID (and session)    /proc/thread-self/loginuid     exec
+//	Landlock domains                 - (the kernel shows them       differs: see below
+//	                                   nowhere)
+//	PR_SET_TSC, PR_SET_MEMORY_MERGE, -                              not compared
+//	  PR_SET_IO_FLUSHER
 //
 // Notes on rows:
 //
@@ -171,6 +173,11 @@
 //     not dumpable; an exec'd child would be, so its calls go through
 //     exec. So do those of a program whose server's /proc entries it
 //     cannot read.
+//   - A thread that restricts itself with Landlock must have no_new_privs
+//     set, which the check sees unless the program started with it, or
+//     CAP_SYS_ADMIN. In those two cases the check cannot see the domain,
+//     and the server's children would start outside it: such a program
+//     should not import this package.
 //   - TestInherit in this package changes the properties in a running
 //     program and compares what its two children inherit.
 //   - The check reads /proc/thread-self/status, seven namespace links

@@ -124,6 +124,7 @@ func TestInherit(t *testing.T) {
 		{name: "session keyring", change: "keyring", field: "session keyring"},
 		{name: "memory policy", change: "mempolicy", field: "mempolicy"},
 		{name: "process group", change: "pgid", field: "session"},
+		{name: "login UID", change: "loginuid", field: "loginuid", want: "4242"},
 		{name: "THP disabled", change: "thp", field: "THP_enabled", want: "0"},
 		// Package early makes the program non-dumpable before it joins
 		// a user namespace; execve makes a child dumpable again.

@@ -79,6 +79,7 @@ var state = reexec.RegisterFunc("state", func(struct{}) (report, error) {
 	r["ioprio"] = fmt.Sprint(v, errno)
 	r["oom_score_adj"] = readFile("/proc/self/oom_score_adj")
 	r["cgroup"] = readFile("/proc/self/cgroup")
+	r["loginuid"] = readFile("/proc/self/loginuid")
 	v, _, errno = unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
 	r["personality"] = fmt.Sprint(v, errno)
 	for name, op := range map[string]int{"timerslack": unix.PR_GET_TIMERSLACK,
@@ -228,6 +229,9 @@ var changes = map[string]func(arg string, opts *[]reexec.Option) error{
 		return nil
 	},
 	"pgid": func(string, *[]reexec.Option) error { return unix.Setpgid(0, 0) },
+	"loginuid": func(string, *[]reexec.Option) error {
+		return os.WriteFile("/proc/thread-self/loginuid", []byte("4242"), 0)
+	},
 	"thp": func(string, *[]reexec.Option) error {
 		return unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0)
 	},

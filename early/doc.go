@@ -35,17 +35,20 @@
 //	gons_target_fd                            N, 3 or above: a pidfd of process PID that
 //	                                          the caller opened and left open, used
 //	                                          instead of opening one; closed on every path
+//	                                          (after a parse failure, every one named)
 //
 // and, after the switches, in this order:
 //
-//	gons_root                                 chroot(2) there; without gons_wd, chdir to "/"
+//	gons_root                                 chroot(2) there, then chdir(2) to its "/"
 //	gons_wd                                   chdir(2) there, resolved in the mount
-//	                                          namespace joined (under gons_root, if set)
+//	                                          namespace joined; under gons_root, if set,
+//	                                          a relative path from the root's "/"
 //	gons_gid, gons_uid                        drop supplementary groups, then setresgid(2)
 //	                                          and setresuid(2) to these IDs (as seen
 //	                                          in the user namespace joined)
-//	gons_errors                               "status": a failed drop does not end the
-//	                                          program, which checks status.Err itself
+//	gons_errors                               "status": a failure does not end a program
+//	                                          asked to drop privileges, which checks
+//	                                          status.Err itself
 //
 // and one that package [github.com/gonsproject/gons/reexec] sets in the
 // children it starts:
@@ -67,7 +70,13 @@
 // differ, and only those, at once with [setns(2)] on that pidfd (Linux
 // 5.8): all or none, and never those of another process that reused the
 // PID. status.Joined reports them; a caller that shares them all joins
-// nothing and needs no privilege for it. Should that setns(2) fail, the
+// nothing and needs no privilege for it. A target that has no namespace of
+// a type the caller has one of (/proc/self/ns) has none left: it exited
+// and is a zombie not yet reaped, and is refused as gone (ESRCH), never
+// joined as "nothing differs". A type the caller has no namespace of either
+// is one the kernel lacks, and is left out (unless gons_target_ns names
+// it). A kernel thread, such as kthreadd, is in the initial namespaces,
+// and joining it joins those. Should that setns(2) fail, the
 // error names the process and the types. On kernels whose setns(2) takes
 // no pidfd it opens /proc/PID/ns/TYPE for each type, checks that the
 // pidfd's process still lives, and then joins them one by one in the
@@ -130,21 +139,34 @@
 //     the switch itself.
 //   - Switching stops at the first failure; status reports the types joined
 //     before it and the op, type, path and errno of the failure. After a
-//     failure, gons_root, gons_wd, gons_uid and gons_gid are not applied.
+//     failure, gons_root, gons_wd, gons_uid and gons_gid are not applied
+//     (and a program asked to drop privileges does not start; see below).
 //   - gons_uid and gons_gid drop the supplementary groups with
 //     setgroups(2); in a user namespace whose /proc/PID/setgroups says
 //     "deny" nobody can, and the groups stay as they are (joined or not:
 //     EPERM is taken for that where the process has CAP_SETGID).
-//   - A privilege drop fails closed: when setgroups(2), setresgid(2) or
-//     setresuid(2) fails, the program does not start. The constructor
-//     writes one line to stderr, "gons: setuid 1000: EINVAL" say (the op,
-//     the ID for setgid and setuid, and EPERM, EINVAL or "errno N"), and
-//     exits with status 125.
-//     With gons_errors=status it records the failure instead, and the
-//     program must check [github.com/gonsproject/gons/status.Err]; package
-//     reexec sets it for its children, whose errors it reports.
+//   - A privilege drop fails closed: where gons_uid or gons_gid is set, the
+//     program never starts after a failure of any step, parsing included,
+//     whether the drop itself failed (setgroups(2), setresgid(2),
+//     setresuid(2)) or a step before it left the privileges in place. The
+//     constructor writes one line to stderr and exits with status 125: for
+//     a failed drop "gons: setuid 1000: EINVAL" say (the op, the ID for
+//     setgid and setuid, and EPERM, EINVAL or "errno N"), for an earlier
+//     step "gons: open net: errno 2; privileges not dropped" say (the op,
+//     the type if any, the errno if any). With gons_errors=status, wherever
+//     it stands among the variables, it records the failure instead, and
+//     the program must check [github.com/gonsproject/gons/status.Err];
+//     package reexec sets it for its children, whose errors it reports.
+//     Secure-execution mode reads no variable at all (see above) and so
+//     fails nothing.
+//   - A change of credentials clears the parent-death signal
+//     ([PR_SET_PDEATHSIG]); the constructor sets the one in force before
+//     (a reexec child's SIGKILL, say) again after it, and, where the parent
+//     died meanwhile, dies of it, so that a child still dies with its
+//     caller, and so does the PID relay.
 //   - Every fd is opened O_CLOEXEC and closed before the constructor
-//     returns, on every path.
+//     returns, on every path; so is every fd gons_target_fd hands over,
+//     parse failures included.
 //   - The gons_* variables and GONS_REEXEC_FD are removed from the
 //     environment in place, so neither the program ([os.Getenv],
 //     [os.Environ]) nor its children, Go or C, see them. In place means in
@@ -228,6 +250,7 @@
 //
 // [setns(2)]: https://man7.org/linux/man-pages/man2/setns.2.html
 // [PR_SET_DUMPABLE]: https://man7.org/linux/man-pages/man2/PR_SET_DUMPABLE.2const.html
+// [PR_SET_PDEATHSIG]: https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html
 // [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
 // [kill(2)]: https://man7.org/linux/man-pages/man2/kill.2.html
 // [sigqueue(3)]: https://man7.org/linux/man-pages/man3/sigqueue.3.html

@@ -144,9 +144,10 @@ func TestTargetRefused(t *testing.T) {
 			probeError{Op: "parse", Type: "net", Msg: "gons_net and gons_target both say which namespaces to join"}},
 		{"with an order", []string{"gons_target=" + pid, "gons_order=net"},
 			probeError{Op: "parse", Msg: "gons_order and gons_target"}},
-		{"bad uid", []string{"gons_target=" + pid, "gons_uid=4294967295"},
+		// gons_errors=status: the failure fails closed otherwise (TestDropFailsClosedAfterAnyStep).
+		{"bad uid", []string{"gons_target=" + pid, "gons_uid=4294967295", "gons_errors=status"},
 			probeError{Op: "parse", Msg: `gons_uid: "4294967295" is not a user ID`}},
-		{"bad gid", []string{"gons_target=" + pid, "gons_gid=root"},
+		{"bad gid", []string{"gons_target=" + pid, "gons_gid=root", "gons_errors=status"},
 			probeError{Op: "parse", Msg: `gons_gid: "root" is not a group ID`}},
 	}
 	for _, tt := range tests {

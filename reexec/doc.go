@@ -131,9 +131,9 @@
 // On Linux with cgo, reexec links the constructor of package early in, so
 // that its children switch without further imports. The program itself is
 // not steered by gons_* variables in its own environment unless it imports
-// early too; reexec passes none of them on to its children. Built with CGO_ENABLED=0,
-// actions still run, but a run with [Namespaces] fails with an error that
-// wraps [status.ErrNotRun].
+// early too; reexec passes none of them on to its children. Built with
+// CGO_ENABLED=0, actions still run, but a run with [Namespaces] fails with
+// an error that wraps [status.ErrNotRun].
 //
 // [setns(2)]: https://man7.org/linux/man-pages/man2/setns.2.html
 // [PR_SET_PDEATHSIG]: https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html

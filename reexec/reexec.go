@@ -235,8 +235,9 @@ func Root(dir string) Option {
 // Dir makes the child change its working directory to dir once it joined
 // its namespaces (gons_wd), resolved in the mount namespace joined and
 // under the [Root], if one is given. A relative dir is resolved from the
-// working directory the child inherits, which a mount namespace switch
-// sets to that namespace's root.
+// root's "/" with Root, never from outside it; without, from the working
+// directory the child inherits, which a mount namespace switch sets to
+// that namespace's root.
 func Dir(dir string) Option {
 	return func(o *options) error {
 		if dir == "" {

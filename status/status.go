@@ -112,7 +112,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // Ran reports whether the constructor of package early ran in this
 // process. It is false when early is not linked in, was built without cgo
 // or for another OS, or when the binary was linked internally
-// (-ldflags=-linkmode=internal), which skips C constructors.
+// (-ldflags=-linkmode=internal), which skips C constructors. A program
+// that imports package reexec but not early links the constructor for
+// its children only: there it is false too, and the program's own gons_*
+// variables are left alone ([Err] says so, if any are set).
 func Ran() bool { return state == stateRan }
 
 // Joined returns the namespace types joined at start-up, in the order they

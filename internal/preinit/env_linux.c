@@ -475,15 +475,29 @@ static int parse_reexec_fd(const char *value, struct gons_record *rec)
 	return 0;
 }
 
-/*
- * Takes gons_target_fd from the entries of env left after a failure, so
- * that the constructor closes that descriptor on that path, too.
- */
-GONS_COLD static void rest_target_fd(char *const *env, struct gons_spec *spec)
+GONS_COLD int gons_target_fd_of(const char *s)
 {
-	for (; *env != NULL && spec->target_fd == 0; env++)
-		if (has_prefix(*env, "gons_target_fd="))
-			take_target_fd(*env + 15, spec);
+	struct gons_spec spec;
+
+	return has_prefix(s, "gons_target_fd=") && take_target_fd(s + 15, &spec) == 0 ? spec.target_fd - 1
+	                                                                              : -1;
+}
+
+/*
+ * After a failure: reads from all of env what holds on every path, whatever
+ * else is wrong: whether gons_uid or gons_gid asks for a privilege drop,
+ * which then fails closed, and whether gons_errors=status lets the program
+ * see the failure instead.
+ */
+GONS_COLD static void after_failure(char *const *env, struct gons_spec *spec)
+{
+	for (; *env != NULL; env++) {
+		const char *s = *env;
+		if ((has_prefix(s, "gons_uid=") || has_prefix(s, "gons_gid=")) && s[9] != '\0')
+			spec->drop = 1;
+		if (has_prefix(s, "gons_errors=status") && s[18] == '\0')
+			spec->errors_status = 1;
+	}
 }
 
 /*
@@ -499,28 +513,30 @@ GONS_HOT int gons_parse(char *const *env, struct gons_spec *spec, struct gons_re
 	unsigned seen = 0;
 	int found = 0;
 
-	for (; *env != NULL; env++) {
-		if (!is_ours(*env))
+	for (char *const *e = env; *e != NULL; e++) {
+		if (!is_ours(*e))
 			continue;
 		int ret;
-		if (**env == 'G') {
-			ret = parse_reexec_fd(*env + 15, rec);
+		if (**e == 'G') {
+			ret = parse_reexec_fd(*e + 15, rec);
 		} else {
 			found = 1;
-			ret = parse_var(*env, spec, values, &seen, rec);
+			ret = parse_var(*e, spec, values, &seen, rec);
 		}
-		if (ret < 0) {
-			rest_target_fd(env + 1, spec);
-			return -1;
-		}
+		if (ret < 0)
+			goto fail;
 	}
 	if (!found)
 		return 0;
+	spec->drop = values[GONS_VAR_UID] != NULL || values[GONS_VAR_GID] != NULL;
 	if (parse_target(values, spec, rec) < 0 || parse_ids(values, spec, rec) < 0)
-		return -1;
+		goto fail;
 	if (spec->target == 0 && parse_order(values[GONS_VAR_ORDER], spec, rec) < 0)
-		return -1;
+		goto fail;
 	return 1;
+fail:
+	after_failure(env, spec);
+	return -1;
 }
 
 /*

@@ -157,7 +157,8 @@ struct gons_spec {
 	int set_uid, set_gid;     /* whether gons_uid, gons_gid are set */
 	unsigned uid, gid;        /* their values */
 	const char *wd, *root;    /* gons_wd, gons_root; NULL: unset */
-	int errors_status;        /* gons_errors=status: a failed drop is the program's to handle */
+	int errors_status;        /* gons_errors=status: a failure is the program's to handle */
+	int drop;                 /* gons_uid or gons_gid is set, even where parsing failed */
 };
 
 /* A namespace, as the inode of its nsfs file. ino 0: unknown. */
@@ -191,9 +192,17 @@ int gons_reexec_fd(char *const *env);
  * Reads the gons_* variables of env into spec, which must be zeroed, and
  * GONS_REEXEC_FD into rec->reexec_fd. Returns 0 when there are no gons_*
  * variables, 1 when spec holds what they ask for, -1 when they or
- * GONS_REEXEC_FD are malformed and rec says why.
+ * GONS_REEXEC_FD are malformed and rec says why; then spec still says
+ * whether a drop was asked for (drop) and gons_errors=status.
  */
 int gons_parse(char *const *env, struct gons_spec *spec, struct gons_record *rec);
+/*
+ * Returns the descriptor N of s, when s is gons_target_fd=N and N a number
+ * that variable takes; -1 otherwise. After a parse failure the constructor
+ * closes each such descriptor of the environment: which one the caller
+ * meant is not known, and each was handed over to be closed.
+ */
+int gons_target_fd_of(const char *s);
 /*
  * Removes the gons_* and GONS_REEXEC_FD entries from env in place and
  * overwrites their values;
@@ -283,13 +292,17 @@ int gons_join_target(const struct gons_spec *spec, struct gons_record *rec, int 
 /* settle_linux.c */
 
 /*
- * After the switches: spec's root, working directory and credentials, in
- * that order, stopping at the first failure, which it records in rec.
+ * After the switches: spec's root (and "/" in it), working directory and
+ * credentials, in that order, stopping at the first failure, which it
+ * records in rec. Sets the parent-death signal again after a change of
+ * credentials, which clears it.
  */
 void gons_settle(const struct gons_spec *spec, struct gons_record *rec);
 /*
- * After a credential step of gons_settle failed: writes one line, "gons:
- * <op> <ID>: <errno>", to stderr and exits with status 125. Never returns.
+ * After a step failed where a privilege drop was asked for: writes one
+ * line to stderr, "gons: <op> <ID>: <errno>" for a failed drop, "gons: <op>
+ * [<type>][: <errno>]; privileges not dropped" for a step before it, and
+ * exits with status 125. Never returns.
  */
 void gons_die(const struct gons_spec *spec, const struct gons_record *rec) __attribute__((noreturn));
 
@@ -298,8 +311,9 @@ void gons_die(const struct gons_spec *spec, const struct gons_record *rec) __att
 /*
  * Runs the steps the gons_* variables of env ask for, as the constructor
  * does: the secure-mode refusal, parsing, the joins, then root, working
- * directory and credentials (exiting where a privilege drop failed, unless
- * gons_errors=status), and closes gons_target_fd. Records what happened in
+ * directory and credentials (exiting where any step failed and a privilege
+ * drop was asked for, unless gons_errors=status), and closes
+ * gons_target_fd (every one named, after a parse failure). Records what happened in
  * rec. Returns 1 when a PID namespace was joined, with *pid_self as
  * gons_switch leaves it, for gons_fork_into_pid; 0 otherwise.
  */

@@ -42,13 +42,27 @@ extern void gons_forkserver_start(struct gons_record *rec) __attribute__((weak))
 extern const char gons_early __attribute__((weak));
 
 /*
+ * After a parse failure: closes every descriptor a gons_target_fd of env
+ * names. Each was handed over to be closed, and which one the caller meant
+ * is anyone's guess.
+ */
+GONS_COLD static void close_target_fds(char *const *env)
+{
+	for (; *env != NULL; env++) {
+		int fd = gons_target_fd_of(*env);
+		if (fd >= 0)
+			gons_close(fd);
+	}
+}
+
+/*
  * The steps the variables of env ask for, up to the PID fork. Shared with
  * the fork server's children, which must run them as an exec'd child does.
  */
 GONS_HOT int gons_steps(char **env, struct gons_record *rec, int *pid_self)
 {
 	struct gons_spec spec = { 0 }; /* on the stack: a first write to .bss costs a page fault */
-	int pid = 0;
+	int pid = 0, parsed;
 
 	/*
 	 * A setuid, setgid or file-capability program must not let its caller
@@ -56,17 +70,25 @@ GONS_HOT int gons_steps(char **env, struct gons_record *rec, int *pid_self)
 	 */
 	if (getauxval(AT_SECURE)) {
 		gons_fail(rec, GONS_OP_SECURE, -1, EPERM, NULL);
-	} else if (gons_parse(env, &spec, rec) > 0) {
+		return 0;
+	}
+	if ((parsed = gons_parse(env, &spec, rec)) > 0) {
 		pid = spec.target != 0 ? gons_join_target(&spec, rec, pid_self)
 		                       : gons_switch(&spec, rec, pid_self, -1);
 		if (rec->op == GONS_OP_NONE)
 			gons_settle(&spec, rec);
-		/* A failed privilege drop fails closed, unless the program checks for it. */
-		if (rec->op >= GONS_OP_SETGROUPS && !spec.errors_status)
-			gons_die(&spec, rec);
 	}
-	if (spec.target_fd != 0)
-		gons_close(spec.target_fd - 1); /* handed over to be closed, on every path */
+	/* Handed over to be closed, on every path. */
+	if (parsed < 0)
+		close_target_fds(env);
+	else if (spec.target_fd != 0)
+		gons_close(spec.target_fd - 1);
+	/*
+	 * Asked to drop privileges, the program never runs with them after a
+	 * failure of any step, unless it checks for that itself.
+	 */
+	if (rec->op != GONS_OP_NONE && spec.drop && !spec.errors_status)
+		gons_die(&spec, rec);
 	return pid;
 }
 

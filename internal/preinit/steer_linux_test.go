@@ -36,6 +36,7 @@ func buildSteer(t *testing.T, tags string) string {
 	testutil.RequireCgo(t)
 	bin := filepath.Join(t.TempDir(), "steer")
 	build := icmd.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-tags", tags, "-o", bin, "./testdata/steer")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1") // the constructor needs cgo, whatever the test binary was built with
 	icmd.RunCmd(build).Assert(t, icmd.Success)
 	return bin
 }

@@ -34,6 +34,30 @@ static void ns_dir_of(int pid, char *buf)
 }
 
 /*
+ * The namespace of type t of the target could not be looked up (errno).
+ * Where it is not there (ENOENT, ESRCH) although the caller has one of
+ * that type (has), the target has none left: a zombie, or a process that
+ * exited, whose namespaces went with it. That is no empty join but a
+ * target gone (ESRCH). Where the caller has none either, the kernel lacks
+ * the type: skipped when all types were asked for, refused (ENOENT) when
+ * it was asked for by name. Returns -1 with rec filled, or 0 to skip.
+ */
+GONS_COLD static long no_ns(const struct gons_spec *spec, int t, int has, const char *path,
+                            struct gons_record *rec)
+{
+	int err = errno;
+
+	if (has && (err == ENOENT || err == ESRCH)) {
+		gons_fail(rec, GONS_OP_TARGET, -1, ESRCH, NULL);
+		return -1;
+	}
+	if (err == ENOENT && spec->target_types == (1u << GONS_NTYPES) - 1)
+		return 0;
+	gons_fail(rec, GONS_OP_OPEN, t, err, path);
+	return -1;
+}
+
+/*
  * Returns the types of spec->target_types to join: those whose namespace
  * differs from the caller's, or whose identity is unknown. Joining one the
  * caller is in changes nothing, could only fail (EPERM without the
@@ -56,11 +80,9 @@ static long target_types(const struct gons_spec *spec, int pidfd, ns_paths paths
 		if (!(spec->target_types & (1u << t)))
 			continue;
 		if (gons_ns_id_by_pid(pidfd, dir, t, &id) < 0) {
-			int err = errno;
-			if (err == ENOENT && spec->target_types == (1u << GONS_NTYPES) - 1)
-				continue;
-			gons_fail(rec, GONS_OP_OPEN, t, err, paths[t]);
-			return -1;
+			if (no_ns(spec, t, self[t].ino != 0, paths[t], rec) < 0)
+				return -1;
+			continue;
 		}
 		if (!gons_same_ns(&self[t], &id))
 			types |= 1u << t;

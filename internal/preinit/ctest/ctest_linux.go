@@ -31,6 +31,7 @@ type Result struct {
 	Target       int      // gons_target's PID
 	TargetFD     int      // gons_target_fd's descriptor, -1 for none
 	ErrorsStatus bool     // gons_errors=status
+	Drop         bool     // gons_uid or gons_gid set, also after a failure
 	Inode        uint64   // gons_target's INODE
 	Types        uint     // bit (1 << type): the types to join of the target
 	UID          int      // gons_uid, -1 when unset
@@ -94,7 +95,7 @@ func Parse(env []string) Result {
 	}
 	r.Bang = uint(spec.bang)
 	r.Target, r.Inode, r.Types = int(spec.target), uint64(spec.inode), uint(spec.target_types)
-	r.TargetFD, r.ErrorsStatus = int(spec.target_fd)-1, spec.errors_status != 0
+	r.TargetFD, r.ErrorsStatus, r.Drop = int(spec.target_fd)-1, spec.errors_status != 0, spec.drop != 0
 	r.UID, r.GID = -1, -1
 	if spec.set_uid != 0 {
 		r.UID = int(spec.uid)
@@ -140,4 +141,12 @@ func cstrlen(b []C.char) int {
 		}
 	}
 	return -1
+}
+
+// TargetFDOf returns what gons_target_fd_of makes of s: the descriptor the
+// constructor closes after a parse failure, or -1.
+func TargetFDOf(s string) int {
+	cs := C.CString(s)
+	defer C.free(unsafe.Pointer(cs))
+	return int(C.gons_target_fd_of(cs))
 }

@@ -58,35 +58,41 @@ func TestParseTarget(t *testing.T) {
 		{"some types", []string{"gons_target=7", "gons_target_ns=net, uts"}, 1, Result{Target: 7, Types: 1<<typeNet | 1<<typeUTS}},
 		{"empty target_ns is unset", []string{"gons_target=7", "gons_target_ns="}, 1, Result{Target: 7, Types: all}},
 		{"ids and dirs", []string{"gons_uid=0", "gons_gid=4294967294", "gons_wd=w", "gons_root=/r"}, 1,
-			Result{UID: 0, GID: 1<<32 - 2, WD: "w", Root: "/r"}},
+			Result{UID: 0, GID: 1<<32 - 2, WD: "w", Root: "/r", Drop: true}},
 		{"pid too large", []string{"gons_target=2147483648"}, -1, Result{Code: codeBadNumber}},
 		{"inode too large", []string{"gons_target=1:18446744073709551616"}, -1, Result{Code: codeBadNumber}},
 		{"inode zero", []string{"gons_target=1:0"}, -1, Result{Code: codeBadNumber}},
 		{"plus sign", []string{"gons_target=+1"}, -1, Result{Code: codeBadNumber}},
 		{"blank", []string{"gons_target= 1"}, -1, Result{Code: codeBadNumber}},
 		{"two colons", []string{"gons_target=1:2:3"}, -1, Result{Code: codeBadNumber}},
-		{"uid -1", []string{"gons_uid=4294967295"}, -1, Result{Code: codeBadNumber}},
+		{"uid -1", []string{"gons_uid=4294967295"}, -1, Result{Code: codeBadNumber, Drop: true}},
 		{"conflict", []string{"gons_target=1", "gons_ipc=/x"}, -1, Result{Code: codeConflict}},
 		{"no target", []string{"gons_target_ns=net"}, -1, Result{Code: codeNoTarget}},
 		{"pidfd", []string{"gons_target_fd=3", "gons_target=42"}, 1, Result{Target: 42, Types: all, TargetFD: 3}},
-		{"errors", []string{"gons_errors=status", "gons_uid=1"}, 1, Result{UID: 1, GID: -1, ErrorsStatus: true}},
+		{"errors", []string{"gons_errors=status", "gons_uid=1"}, 1, Result{UID: 1, GID: -1, ErrorsStatus: true, Drop: true}},
 		{"errors other", []string{"gons_errors=statuses"}, -1, Result{Code: codeBadNumber}},
 		{"errors short", []string{"gons_errors=stat"}, -1, Result{Code: codeBadNumber}},
 		{"pidfd 2", []string{"gons_target=42", "gons_target_fd=2"}, -1, Result{Code: codeBadNumber}},
-		{"pidfd without target", []string{"gons_target_fd=5"}, -1, Result{Code: codeNoTarget, TargetFD: 5}},
-		// Taken all the same, to be closed.
-		{"pidfd after a failure", []string{"gons_nett=x", "gons_target_fd=9"}, -1, Result{Code: codeUnknownVar, TargetFD: 9}},
-		{"pidfd before a failure", []string{"gons_target_fd=9", "gons_target=x"}, -1, Result{Code: codeBadNumber, TargetFD: 9}},
+		{"pidfd without target", []string{"gons_target_fd=5"}, -1, Result{Code: codeNoTarget}},
+		// After a failure: whether a drop was asked for, and gons_errors=status, wherever they stand.
+		{"drop after a failure", []string{"gons_nett=x", "gons_gid=7"}, -1, Result{Code: codeUnknownVar, Drop: true}},
+		{"drop before a failure", []string{"gons_uid=7", "gons_target=x"}, -1, Result{Code: codeBadNumber, Drop: true}},
+		{"bad drop", []string{"gons_uid=x"}, -1, Result{Code: codeBadNumber, Drop: true}},
+		{"empty drop", []string{"gons_uid=", "gons_nett=x"}, -1, Result{Code: codeUnknownVar}},
+		{"errors after a failure", []string{"gons_nett=x", "gons_uid=7", "gons_errors=status"}, -1,
+			Result{Code: codeUnknownVar, Drop: true, ErrorsStatus: true}},
+		{"bad errors after a failure", []string{"gons_nett=x", "gons_uid=7", "gons_errors=statuses"}, -1,
+			Result{Code: codeUnknownVar, Drop: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Parse(tt.env)
 			got := Result{Target: r.Target, Inode: r.Inode, Types: r.Types, Code: r.Code, WD: r.WD, Root: r.Root, UID: r.UID,
-				GID: r.GID, TargetFD: r.TargetFD, ErrorsStatus: r.ErrorsStatus}
+				GID: r.GID, TargetFD: r.TargetFD, ErrorsStatus: r.ErrorsStatus, Drop: r.Drop}
 			want := tt.want
 			if tt.found < 0 {
-				// What a failed parse left in the spec is unused, but for the descriptor to close.
-				got = Result{Code: r.Code, UID: -1, GID: -1, TargetFD: r.TargetFD}
+				// What a failed parse left in the spec is unused, but for what holds on every path.
+				got = Result{Code: r.Code, UID: -1, GID: -1, TargetFD: -1, Drop: r.Drop, ErrorsStatus: r.ErrorsStatus}
 			}
 			if want.TargetFD == 0 {
 				want.TargetFD = -1
@@ -319,5 +325,20 @@ func checkSpec(t *testing.T, r Result) {
 	}
 	if r.Bang&^listed != 0 {
 		t.Fatalf("bang %b beyond the listed types %b", r.Bang, listed)
+	}
+}
+
+// TestTargetFDOf checks which gons_target_fd entries name a descriptor the
+// constructor closes after a parse failure: those whose value the
+// variable takes.
+func TestTargetFDOf(t *testing.T) {
+	for s, want := range map[string]int{
+		"gons_target_fd=3": 3, "gons_target_fd=2147483646": 2147483646, "gons_target_fd=": -1,
+		"gons_target_fd=2": -1, "gons_target_fd=x": -1, "gons_target_fd=2147483647": -1,
+		"gons_target=3": -1, "gons_target_fd3": -1,
+	} {
+		if got := TargetFDOf(s); got != want {
+			t.Errorf("%q: got %d, want %d", s, got, want)
+		}
 	}
 }

@@ -4,7 +4,8 @@
 // one told to join the UTS namespace STEER_UTS names (when set). Built
 // with -tags early it imports early too; with -tags forkserver it starts
 // its children through the fork server. With STEER_INIT set it writes its
-// host name to stderr from an init function, before CheckAction.
+// host name to stderr from an init function, before CheckAction. With
+// STEER_SLEEP set it starts a child that sleeps as nobody and waits for it.
 package main
 
 import (
@@ -50,8 +51,36 @@ func init() {
 	}
 }
 
+func init() {
+	// sleeper says it runs, on its standard output, and waits to be killed.
+	reexec.Register("steer-sleeper", func() {
+		fmt.Println("ready")
+		select {}
+	})
+}
+
+// sleep starts the sleeper with the credentials of nobody, in the PID
+// namespace STEER_PID names if set, and waits for it: the caller that
+// TestCredentialKeepsParentDeathSignal kills.
+func sleep() {
+	opts := []reexec.Option{reexec.Credential(65534, 65534), reexec.Stderr(os.Stderr)}
+	if pid := os.Getenv("STEER_PID"); pid != "" {
+		opts = append(opts, reexec.Namespaces([]reexec.Namespace{{Type: "pid", Path: pid}}))
+	}
+	cmd := reexec.Command(context.Background(), "steer-sleeper", nil, opts...)
+	cmd.Stdout = os.Stdout
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
 func main() {
 	reexec.CheckAction()
+	if os.Getenv("STEER_SLEEP") != "" {
+		sleep()
+		return
+	}
 	var out struct {
 		Self, Plain, Switched view
 		PlainErr, SwitchedErr string

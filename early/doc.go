@@ -75,8 +75,11 @@
 // and is a zombie not yet reaped, and is refused as gone (ESRCH), never
 // joined as "nothing differs". A type the caller has no namespace of either
 // is one the kernel lacks, and is left out (unless gons_target_ns names
-// it). A kernel thread, such as kthreadd, is in the initial namespaces,
-// and joining it joins those. Should that setns(2) fail, the
+// it). A kernel thread, such as kthreadd, has no process of its own to
+// join either (no memory, which process_madvise(2) tells in one system
+// call): it is refused as gone (ESRCH), as package nsthread refuses it,
+// although /proc/PID/ns shows the initial namespaces. Should that
+// setns(2) fail, the
 // error names the process and the types. On kernels whose setns(2) takes
 // no pidfd it opens /proc/PID/ns/TYPE for each type, checks that the
 // pidfd's process still lives, and then joins them one by one in the

@@ -50,6 +50,11 @@ _Static_assert(sizeof(struct gons_clone_args) == 64, "struct clone_args, CLONE_A
 #define SYS_clone3 435 /* the same number on every architecture */
 #endif
 
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440 /* the same number on every architecture */
+#endif
+#define GONS_MADV_COLD 20 /* <sys/mman.h>, Linux 5.4 */
+
 /* NS_GET_NSTYPE of <linux/nsfs.h> (Linux 4.11). */
 #define GONS_NS_GET_NSTYPE _IO(0xb7, 0x3)
 

@@ -16,8 +16,15 @@
 
 int gons_target_alive(int pidfd, struct gons_record *rec)
 {
-	/* Signal 0 checks existence; EPERM means it exists. */
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH) {
+	/*
+	 * A zombie and a kernel thread have no memory, which
+	 * process_madvise(2) with no ranges reports as ESRCH (Linux 5.10):
+	 * neither has namespaces of its own to join. Where it cannot tell
+	 * (EPERM without the right to look at the target's memory, ENOSYS),
+	 * signal 0 checks existence; EPERM there means it exists.
+	 */
+	if ((syscall(SYS_process_madvise, pidfd, NULL, 0, GONS_MADV_COLD, 0) < 0 && errno == ESRCH) ||
+	    (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH)) {
 		gons_fail(rec, GONS_OP_TARGET, -1, ESRCH, NULL);
 		return 0;
 	}

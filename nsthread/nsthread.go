@@ -76,6 +76,11 @@ var (
 	// the caller goes on on that thread until it ends (see the package
 	// documentation). The error reports what failed.
 	ErrThreadDiscarded = errors.New("the thread was discarded")
+	// ErrNoNamespaces: the target process has no namespaces of its own
+	// to join: it exited and was not reaped yet (a zombie), or it is a
+	// kernel thread. The error is an [*Error] with Op "target"; it wraps
+	// ESRCH too, as a child's switch reports it.
+	ErrNoNamespaces = errors.New("the process has no namespaces: it exited, or is a kernel thread")
 	// ErrPanic: the function panicked. The error is a [*PanicError].
 	ErrPanic = errors.New("function panicked")
 )

@@ -299,7 +299,7 @@ func alive(pidfd, pid int) error {
 }
 
 func gone(e error) error {
-	return fmt.Errorf("the process has no namespaces: it exited, or is a kernel thread: %w", e)
+	return fmt.Errorf("%w: %w", ErrNoNamespaces, e)
 }
 
 // pidOf returns the PID of the process of pidfd, from /proc/self/fdinfo;

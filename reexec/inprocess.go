@@ -96,6 +96,10 @@ func inProcess(ctx context.Context, name string, o *options) (bool, error) {
 		e.Stderr = fmt.Sprintf("panic: %v\n\n%s", pe.Value, pe.Stack)
 		e.Stderr = e.Stderr[max(0, len(e.Stderr)-StderrMax):]
 		return true, e
+	case errors.As(err, &ne) && errors.Is(err, nsthread.ErrNoNamespaces):
+		// A child opens the pidfd and finds nothing to join when it
+		// switches, as early reports it.
+		return true, fail(kindSwitch, &status.Error{Op: "target", Path: ne.Path, Err: ne.Err})
 	case errors.As(err, &ne) && ne.Op == "target":
 		// As openTarget says it for a child.
 		return true, fail("target", fmt.Errorf("Target: process %d: %w", o.target, os.NewSyscallError("pidfd_open", ne.Err)))

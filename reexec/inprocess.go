@@ -38,10 +38,10 @@ import (
 // panicked, is never reused ([nsthread.ErrThreadDiscarded]; package
 // nsthread says which goroutine stays on it).
 func InProcess() Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		o.inProcess = true
 		return nil
-	}
+	})
 }
 
 // inProcess runs a typed action through package nsthread when o allows it,

@@ -206,7 +206,7 @@ func TestTargetSetnsRefused(t *testing.T) {
 		"--clear-groups", "sleep", "infinity"), "net", "uts"))
 	for _, f := range []flavour{dynamic, staticMusl} {
 		r := run(t, nobody(probeCmd(probe(t, f), []string{"gons_target=" + pid})))
-		want := "gons: setns: process " + pid + ", net,uts: operation not permitted"
+		want := "gons: setns: process " + pid + ", net,uts: operation not permitted (needs CAP_SYS_ADMIN over the owning user namespace)"
 		if r.Err == nil || r.Err.Msg != want || r.Err.Errno != int(unix.EPERM) || len(r.Joined) != 0 {
 			t.Errorf("%s: Err() = %+v, Joined() = %v; want %q, nothing joined", f.name, r.Err, r.Joined, want)
 		}

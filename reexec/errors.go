@@ -276,3 +276,21 @@ func as[E error](err error) (E, bool) {
 	}
 	return zero, false
 }
+
+// untyped leaves out of a switch error the namespace type that the child
+// chose rather than the caller: given Target without types, the child
+// opens /proc/PID/ns/TYPE for one type after the other, and the first
+// refusal (another user's process: EACCES) would name a type the caller
+// never asked for. The error names the directory instead; errors.Is finds
+// what it found before.
+func untyped(err error, pid int) error {
+	se, ok := err.(*status.Error)
+	if !ok || pid == 0 || se.Type == "" {
+		return err
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/ns"
+	if se.Path != dir+"/"+se.Type {
+		return err
+	}
+	return &status.Error{Op: se.Op, Path: dir, Err: se.Err}
+}

@@ -26,7 +26,7 @@ func ExampleNamespaces() {
 	}
 	name, err := hostname.Run(context.Background(), struct{}{}, reexec.Namespaces(ns))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err) // e.g. reexec "example-hostname": switch: gons: setns user "/proc/1/ns/user": operation not permitted
+		fmt.Fprintln(os.Stderr, err) // e.g. reexec "example-hostname": switch: gons: setns user "/proc/1/ns/user": operation not permitted (needs CAP_SYS_ADMIN over that user namespace)
 		return
 	}
 	fmt.Println(strings.TrimSpace(name))

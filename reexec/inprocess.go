@@ -49,10 +49,10 @@ import (
 // ([nsthread.ErrThreadDiscarded]; package nsthread says which goroutine
 // stays on it).
 func InProcess() Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		o.inProcess = true
 		return nil
-	}
+	})
 }
 
 // inProcess runs a typed action through package nsthread when o allows it,

@@ -148,8 +148,16 @@ type Namespace struct {
 	Path string
 }
 
-// Option configures a run of an action.
-type Option func(*options) error
+// Option configures a run of an action. The functions of this package
+// make them.
+type Option interface {
+	apply(*options) error
+}
+
+// optionFunc is an Option.
+type optionFunc func(*options) error
+
+func (f optionFunc) apply(o *options) error { return f(o) }
 
 type options struct {
 	namespaces []Namespace
@@ -172,7 +180,7 @@ func collect(name string, opts []Option) (*options, error) {
 		if opt == nil {
 			continue
 		}
-		if err := opt(o); err != nil {
+		if err := opt.apply(o); err != nil {
 			return nil, &Error{Action: name, Op: "option", Err: err}
 		}
 	}
@@ -184,10 +192,10 @@ func collect(name string, opts []Option) (*options, error) {
 // namespaces of the parent, even if the parent itself was started with
 // gons_* variables.
 func Namespaces(ns []Namespace) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		o.namespaces = append([]Namespace(nil), ns...)
 		return nil
-	}
+	})
 }
 
 // Target makes the child join the namespaces of process pid: those of the
@@ -210,26 +218,26 @@ func Namespaces(ns []Namespace) Option {
 //
 // [pidfd_open(2)]: https://man7.org/linux/man-pages/man2/pidfd_open.2.html
 func Target(pid int, types ...string) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		if pid <= 0 {
 			return fmt.Errorf("Target: %d is not a process ID", pid)
 		}
 		o.target, o.targetNS = pid, append([]string(nil), types...)
 		return nil
-	}
+	})
 }
 
 // Root makes the child chroot(2) to dir once it joined its namespaces
 // (gons_root), in the mount namespace joined, and, unless [Dir] says
 // otherwise, change its working directory to the new root.
 func Root(dir string) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		if dir == "" {
 			return errors.New("Root: empty path")
 		}
 		o.root = dir
 		return nil
-	}
+	})
 }
 
 // Dir makes the child change its working directory to dir once it joined
@@ -239,13 +247,13 @@ func Root(dir string) Option {
 // directory the child inherits, which a mount namespace switch sets to
 // that namespace's root.
 func Dir(dir string) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		if dir == "" {
 			return errors.New("Dir: empty path")
 		}
 		o.dir = dir
 		return nil
-	}
+	})
 }
 
 // Credential makes the child drop its supplementary groups and take group
@@ -256,7 +264,7 @@ func Dir(dir string) Option {
 // "setgroups", "setgid" or "setuid": the action never runs with the
 // privileges it was to drop.
 func Credential(uid, gid int) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		// (uid_t)-1 means "no change" to the kernel. int64: an int has 32
 		// bits on 386, arm and mips, where every int is a valid ID.
 		const maxID int64 = 1<<32 - 2
@@ -265,7 +273,7 @@ func Credential(uid, gid int) Option {
 		}
 		o.uid, o.gid = uid, gid
 		return nil
-	}
+	})
 }
 
 // Param passes v, encoded as JSON, to the action. A plain action decodes
@@ -274,10 +282,10 @@ func Credential(uid, gid int) Option {
 // input is the caller's choice); a typed one receives it as its
 // parameter.
 func Param(v any) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		o.param, o.paramSet = v, true
 		return nil
-	}
+	})
 }
 
 // Result decodes the action's result into v, which must be a pointer, or
@@ -289,10 +297,10 @@ func Param(v any) Option {
 // returns nor prints more for [ResultGrace] is killed, and what it printed
 // is its result, as thediveo/gons does.
 func Result(v any) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		o.result = v
 		return nil
-	}
+	})
 }
 
 // Environment adds variables, in "key=value" form, to the child's
@@ -300,7 +308,7 @@ func Result(v any) Option {
 // gons_ or GONS_REEXEC_ are refused: the options of this package set
 // them.
 func Environment(env []string) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		for _, kv := range env {
 			if hasPrefix(kv, "gons_") || hasPrefix(kv, "GONS_REEXEC_") {
 				return fmt.Errorf("Environment: %q is reserved; use the Namespaces, Target, Root, Dir or Credential option", kv)
@@ -308,17 +316,17 @@ func Environment(env []string) Option {
 		}
 		o.env = append(o.env, env...)
 		return nil
-	}
+	})
 }
 
 // Stdout sends the child's standard output to w when it is not the
 // result (that is, unless a plain action runs with a [Result] target).
 // By default it is discarded.
 func Stdout(w io.Writer) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		o.stdout = w
 		return nil
-	}
+	})
 }
 
 // Stderr copies the child's standard error to w, in addition to the tail
@@ -326,10 +334,10 @@ func Stdout(w io.Writer) Option {
 // also the writer of [Stdout], at most one goroutine at a time calls its
 // Write, as with exec.Cmd.
 func Stderr(w io.Writer) Option {
-	return func(o *options) error {
+	return optionFunc(func(o *options) error {
 		o.stderr = w
 		return nil
-	}
+	})
 }
 
 // RunReexecAction runs the action registered under name in a child; see

@@ -234,6 +234,8 @@ type child struct {
 	fork   *forked // the child, when the fork server started it
 	// mayFork: the fork server may start the child (see startForked).
 	mayFork bool
+	// anyTarget: the PID of a Target without types, for untyped.
+	anyTarget int
 
 	req      request
 	param    []byte
@@ -280,6 +282,9 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 		var err error
 		if pidfd, inode, err = openTarget(o.target); err != nil {
 			return nil, fail("target", err) // as nsthread names it
+		}
+		if len(o.targetNS) == 0 {
+			c.anyTarget = o.target
 		}
 	}
 	env, mnt, err := childEnv(o, inode)
@@ -496,7 +501,7 @@ func (c *child) wait(stdout *resultWriter) ([]byte, error) {
 		if op == kindUnknown {
 			op = "start"
 		}
-		return nil, c.fail(op, w.cause())
+		return nil, c.fail(op, untyped(w.cause(), c.anyTarget))
 	}
 	if _, ok := as[*exec.ExitError](werr); ok {
 		return nil, c.fail("exit", werr)

@@ -2,6 +2,7 @@ package reexec_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/reexec"
+	"github.com/gonsproject/gons/status"
 )
 
 // TestTargetShared joins, by PID, a process that shares some namespaces
@@ -33,6 +35,17 @@ func TestTargetShared(t *testing.T) {
 		o, err := observer.Run(context.Background(), "", reexec.Target(sleep.Process.Pid))
 		if err != nil || len(o.Joined) != 0 {
 			t.Fatalf("targeting a process in the same namespaces: joined %q, %v; want nothing joined and no error", o.Joined, err)
+		}
+		// Root's process, every type: the refusal names no type the
+		// caller did not ask for, and says what it needs.
+		_, err = observer.Run(context.Background(), "", reexec.Target(1))
+		var se *status.Error
+		if !errors.As(err, &se) || se.Type != "" || se.Path != "/proc/1/ns" || !errors.Is(err, syscall.EACCES) ||
+			!strings.Contains(err.Error(), "CAP_SYS_PTRACE") {
+			t.Errorf("targeting root's PID 1: %v; want EACCES on /proc/1/ns, no type, and what it needs", err)
+		}
+		if strings.Contains(err.Error(), "/ns/") {
+			t.Errorf("%v names a type, which the caller did not", err)
 		}
 		return
 	}

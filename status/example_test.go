@@ -25,6 +25,6 @@ func ExampleError() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, syscall.EPERM))
 	// Output:
-	// gons: setns mnt "/proc/42/ns/mnt": operation not permitted
+	// gons: setns mnt "/proc/42/ns/mnt": operation not permitted (needs CAP_SYS_ADMIN over the owning user namespace, and CAP_SYS_CHROOT)
 	// true
 }

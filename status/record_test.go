@@ -56,6 +56,22 @@ func TestError(t *testing.T) {
 		o:    failure{op: opSetns, typ: 2, errno: syscall.EPERM, path: "/proc/42/ns/mnt"},
 		is:   []error{syscall.EPERM},
 	}, {
+		name: "setns, another type",
+		o:    failure{op: opSetns, typ: 3, errno: syscall.EPERM, path: "/proc/42/ns/net"},
+		is:   []error{syscall.EPERM},
+	}, {
+		name: "setns, user",
+		o:    failure{op: opSetns, typ: 6, errno: syscall.EPERM, path: "/proc/42/ns/user"},
+		is:   []error{syscall.EPERM},
+	}, {
+		name: "open, another user's process",
+		o:    failure{op: opOpen, typ: 3, errno: syscall.EACCES, path: "/proc/1/ns/net"},
+		is:   []error{syscall.EACCES},
+	}, {
+		name: "open, a file's permissions",
+		o:    failure{op: opOpen, typ: 3, errno: syscall.EACCES, path: "/run/netns/x"},
+		is:   []error{syscall.EACCES},
+	}, {
 		name: "secure",
 		o:    failure{op: opSecure, typ: -1, errno: syscall.EPERM},
 		is:   []error{ErrSecure, syscall.EPERM},

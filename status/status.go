@@ -102,8 +102,39 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
+		if h := e.hint(); h >= 0 {
+			s += " " + nth(hints, h)
+		}
 	}
 	return s
+}
+
+// hints say what a step that failed for want of a privilege needs, one a
+// line, for the message to say what to do; errors.Is still finds the
+// errno. One string and an index keep status small.
+const hints = "(needs CAP_SYS_ADMIN over the owning user namespace)\n" +
+	"(needs CAP_SYS_ADMIN over that user namespace)\n" +
+	"(needs CAP_SYS_ADMIN over the owning user namespace, and CAP_SYS_CHROOT)\n" +
+	"(needs ptrace access to the process: its user, or CAP_SYS_PTRACE)"
+
+// hint returns the line of hints that e's failure needs, or -1.
+func (e *Error) hint() int {
+	err := e.Err
+	if u, ok := err.(interface{ Unwrap() error }); ok { // a message around the errno
+		err = u.Unwrap()
+	}
+	switch {
+	case err == syscall.EPERM && e.Op == "setns":
+		if e.Type == "user" {
+			return 1
+		} else if e.Type == "mnt" {
+			return 2
+		}
+		return 0
+	case err == syscall.EACCES && e.Op == "open" && len(e.Path) > 6 && e.Path[:6] == "/proc/":
+		return 3
+	}
+	return -1
 }
 
 // Unwrap returns the underlying error.

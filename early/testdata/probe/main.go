@@ -3,9 +3,10 @@
 // environment, its open fds. The tests of package early run it with gons_*
 // variables set.
 //
-// The runtime's own cgroup files stay closed (containermaxprocs, on by
-// default from go 1.25 in go.mod, keeps two of them open to follow the CPU
-// limit): the fds listed are then those package early left open.
+// The runtime of Go 1.25 and later, for a module at go 1.25 or later, reads
+// the cgroup's CPU limit at start-up and keeps those files open to read it
+// again: fds that are the runtime's, not the constructor's, which FDs must
+// show. The probe runs without that, as a module at go 1.24 ran.
 //
 //go:debug containermaxprocs=0
 package main

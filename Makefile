@@ -1,6 +1,6 @@
 # Conveniences; everything also runs with plain go commands (CONTRIBUTING.md).
 
-CFILES := $(wildcard early/*.c internal/preinit/*.c internal/preinit/*.h reexec/forkserver/*.c reexec/forkserver/*.h)
+CFILES := $(wildcard early/*.c internal/preinit/*.c internal/preinit/*.h reexec/forkserver/*.c reexec/forkserver/*.h nsexec/*.c nsexec/*.h)
 
 .PHONY: test fmt cfmt cfmt-check vet fuzz
 

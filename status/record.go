@@ -34,11 +34,12 @@ const (
 	opSetgroups
 	opSetgid
 	opSetuid
+	opExec
 )
 
 // opNames are the names of the ops, one a line: lists in one string cost a
 // program less than arrays of strings (see nth).
-const opNames = "\nparse\nsecure\nopen\ncheck\nsetns\nfork\ntarget\nchroot\nchdir\nsetgroups\nsetgid\nsetuid"
+const opNames = "\nparse\nsecure\nopen\ncheck\nsetns\nfork\ntarget\nchroot\nchdir\nsetgroups\nsetgid\nsetuid\nexec"
 
 // Parse failure codes.
 const (

@@ -2,6 +2,7 @@ package status
 
 import (
 	"syscall"
+	"unsafe"
 
 	"github.com/gonsproject/gons/internal/cause"
 )
@@ -81,7 +82,7 @@ var sentinels = [...]*error{
 // Error describes the step that failed at start-up. Nothing after it was
 // switched; [Joined] lists what was switched before it.
 type Error struct {
-	Op   string // "parse", "secure", "target", "open", "check", "setns", "chroot", "chdir", "setgroups", "setgid", "setuid", "fork", "start"
+	Op   string // "parse", "secure", "target", "open", "check", "setns", "chroot", "chdir", "setgroups", "setgid", "setuid", "fork", "start", "exec" (package nsexec)
 	Type string // namespace type, such as "mnt"; "" when the error concerns none
 	Path string // the path from the environment; "" when none
 	Err  error  // a syscall.Errno, ErrSecure, or a message that wraps an errno or one of the sentinels
@@ -189,12 +190,23 @@ func Err() error {
 		}
 		return nil
 	}
+	return decode(r)
+}
+
+// decodeRecord returns the failure recorded in p, a struct gons_record
+// that the C steps wrote in another process (package nsexec's child,
+// before it executes its program), as [Err] returns the constructor's:
+// nil when there is none. It is defined here and declared without a body
+// where it is used, as record is, so that status exports nothing for it.
+//
+//go:linkname decodeRecord
+func decodeRecord(p unsafe.Pointer) error { return decode((*cRecord)(p)) }
+
+// decode turns the failure of r, if any, into an *Error.
+func decode(r *cRecord) error {
 	if r.op == opNone {
 		return nil
 	}
-	// The failure, decoded, turned into an *Error here rather than in a
-	// function of its own: each function costs a program its entry in the
-	// pc tables besides its code.
 	f := failure{
 		op: int(r.op), typ: int(r.typ), errno: syscall.Errno(r.errno), code: int(r.code),
 		index: int(r.index), other: int(r.oth), path: cstring(r.path[:]), detail: cstring(r.detail[:]),

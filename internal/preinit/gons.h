@@ -78,6 +78,7 @@ enum gons_op {
 	GONS_OP_SETGROUPS,
 	GONS_OP_SETGID,
 	GONS_OP_SETUID,
+	GONS_OP_EXEC, /* package nsexec's step: finding or executing the program */
 };
 
 /* Why parsing or checking failed, where errno alone does not say. */
@@ -330,5 +331,11 @@ int gons_steps(char **env, struct gons_record *rec, int *pid_self);
  * with 127 where it cannot leave.
  */
 void gons_fork_into_pid(int self, struct gons_record *rec);
+/*
+ * 0, or the lowest descriptor that the relay closes, with all above it,
+ * before it waits: package nsexec's step sets it, so that the relay holds
+ * neither its error pipe nor the program's descriptors.
+ */
+extern int gons_relay_close_from;
 
 #endif

@@ -31,6 +31,12 @@
 #endif
 #endif
 
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+int gons_relay_close_from;
+
 /* The child of the PID relay, for the signal handler. */
 static volatile pid_t relay_child;
 
@@ -176,6 +182,9 @@ GONS_HOT void gons_fork_into_pid(int self, struct gons_record *rec)
 	if (child > 0) {
 		if (self >= 0)
 			gons_close(self);
+		/* The exec step's: its error pipe reads EOF once the child's execve succeeds. */
+		if (gons_relay_close_from > 0)
+			syscall(SYS_close_range, gons_relay_close_from, ~0u, 0);
 		relay(child);
 	}
 	if (child < 0) {

@@ -1,0 +1,46 @@
+/*
+ * The exec step of package nsexec (exec_linux.c), shared with the fork
+ * server, which runs it in its children. The flags and the marker's
+ * layout are mirrored in nsexec/start_linux.go.
+ */
+#ifndef GONS_EXEC_H
+#define GONS_EXEC_H
+
+#include "gons.h"
+
+/* Flags of the marker. */
+enum {
+	GONS_EXEC_CRED = 1,     /* take gid and uid, and the groups unless NOGROUPS */
+	GONS_EXEC_NOGROUPS = 2, /* leave the supplementary groups as they are */
+	GONS_EXEC_NOFORK = 4,   /* a PID namespace joined: no fork, only the program's children enter it */
+	GONS_EXEC_BYFD = 8,     /* execute progfd, opened by the caller, not a path */
+};
+
+#define GONS_EXEC_MAX_GROUPS 65536 /* NGROUPS_MAX */
+
+/* What the marker asks for besides early's gons_* variables. */
+struct gons_exec {
+	int errfd;  /* the error pipe's write end */
+	int flags;  /* GONS_EXEC_* */
+	int progfd; /* the program, with GONS_EXEC_BYFD */
+	unsigned uid, gid;
+	int ngroups; /* the groups are in exec_linux.c's table */
+};
+
+/* Parses the marker's value into x. Returns 0, or -1 when malformed. */
+int gons_exec_parse(const char *s, struct gons_exec *x);
+
+/*
+ * Runs early's steps for the gons_* variables of env, takes the
+ * credentials, removes the gons_* entries from env, forks into a PID
+ * namespace joined unless x says not to, and executes name with argv and
+ * env. Never returns: a failure is written to x->errfd and the process
+ * exits.
+ */
+void gons_exec_run(char **env, const char *name, char *const *argv, const struct gons_exec *x,
+                   struct gons_record *rec) __attribute__((noreturn));
+
+/* Called by early's constructor; see preinit_linux.c. */
+void gons_exec_start(struct gons_record *rec);
+
+#endif

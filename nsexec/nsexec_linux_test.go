@@ -1,13 +1,18 @@
 package nsexec_test
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -16,43 +21,355 @@ import (
 	"github.com/gonsproject/gons/status"
 )
 
-func TestRunTrue(t *testing.T) {
+var pipeInode = regexp.MustCompile(`pipe:\[[0-9]+\]`)
+
+// nsLink returns the namespace link of type typ of process pid ("self").
+func nsLink(t *testing.T, pid, typ string) string {
+	t.Helper()
+	l, err := os.Readlink("/proc/" + pid + "/ns/" + typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// output runs c and returns its standard output, trimmed; a failure fails
+// the test.
+func output(t *testing.T, c *nsexec.Cmd) string {
+	t.Helper()
+	out, err := c.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", c, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestRunAndOutput(t *testing.T) {
 	if err := nsexec.Command("/bin/true").Run(); err != nil {
 		t.Fatal(err)
 	}
-	out, err := nsexec.Command("echo", "a", "b").Output()
-	if err != nil || string(out) != "a b\n" {
+	if got := output(t, nsexec.Command("echo", "a", "b c")); got != "a b c" {
+		t.Fatalf("got %q", got)
+	}
+	c := nsexec.Command("sh", "-c", "echo out; echo err >&2")
+	out, err := c.CombinedOutput()
+	if err != nil || string(out) != "out\nerr\n" {
 		t.Fatalf("%q %v", out, err)
 	}
 }
 
-func TestExitStatus(t *testing.T) {
-	err := nsexec.Command("sh", "-c", "exit 127").Run()
+// An exit status, 127 included, is the program's own; failures before
+// the program runs are Start's errors.
+func TestExitStatusIsTheProgramsOwn(t *testing.T) {
+	for _, code := range []int{1, 2, 125, 126, 127} {
+		err := nsexec.Command("sh", "-c", "exit "+strconv.Itoa(code)).Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != code {
+			t.Fatalf("exit %d: %v", code, err)
+		}
+	}
+	c := nsexec.Command("sh", "-c", "kill -TERM $$")
+	err := c.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 127 {
-		t.Fatalf("%v", err)
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGTERM {
+		t.Fatalf("death by signal: %v", err)
+	}
+	out, err := nsexec.Command("sh", "-c", "echo oops >&2; exit 3").Output()
+	if !errors.As(err, &ee) || string(ee.Stderr) != "oops\n" || len(out) != 0 {
+		t.Fatalf("Output: %q %v", out, err)
 	}
 }
 
-func TestNotFound(t *testing.T) {
-	err := nsexec.Command("no-such-program-here").Run()
+// startErr runs c and returns its error, which must be a *status.Error
+// from Start with op, wrapping errno.
+func startErr(t *testing.T, c *nsexec.Cmd, op string, errno error) *status.Error {
+	t.Helper()
+	err := c.Start()
 	var se *status.Error
-	if !errors.As(err, &se) || se.Op != "exec" || !errors.Is(err, unix.ENOENT) {
-		t.Fatalf("%#v", err)
+	if !errors.As(err, &se) || se.Op != op || !errors.Is(err, errno) {
+		if err == nil {
+			c.Wait()
+		}
+		t.Fatalf("%s: got %v, want a *status.Error %s wrapping %v", c, err, op, errno)
 	}
-	t.Log(err)
+	if c.Process != nil {
+		t.Fatalf("%s: Process set after a failed Start", c)
+	}
+	return se
 }
 
-func TestTargetNet(t *testing.T) {
-	testutil.RequireRoot(t)
-	pid := testutil.Holder(t, []string{"--net"}, "")
-	want, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/net")
-	c := nsexec.Command("readlink", "/proc/self/ns/net")
-	c.Target = &nsexec.Target{PID: pid, Types: []string{"net"}}
-	out, err := c.Output()
-	if err != nil || strings.TrimSpace(string(out)) != want {
-		t.Fatalf("%q %v, want %s", out, err, want)
+func TestProgramErrors(t *testing.T) {
+	dir := t.TempDir()
+	noexec := filepath.Join(dir, "noexec")
+	os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644)
+	garbage := filepath.Join(dir, "garbage")
+	os.WriteFile(garbage, []byte("\x00\x01\x02garbage"), 0o755)
+
+	se := startErr(t, nsexec.Command("no-such-program-here"), "exec", unix.ENOENT)
+	if se.Path != "no-such-program-here" {
+		t.Errorf("path %q", se.Path)
 	}
-	var b bytes.Buffer
-	_ = b
+	startErr(t, nsexec.Command(filepath.Join(dir, "missing")), "exec", unix.ENOENT)
+	startErr(t, nsexec.Command(dir), "exec", unix.EACCES)
+	startErr(t, nsexec.Command(garbage), "exec", unix.ENOEXEC)
+	startErr(t, nsexec.Command(""), "exec", unix.ENOENT)
+	startErr(t, nsexec.Command("echo", "a\x00b"), "exec", unix.EINVAL)
+	c := nsexec.Command("/bin/true")
+	c.Env = []string{"A=\x00"}
+	startErr(t, c, "exec", unix.EINVAL)
+	if os.Geteuid() != 0 {
+		startErr(t, nsexec.Command(noexec), "exec", unix.EACCES)
+	}
+	// Looked up in Env's PATH: found nowhere but in an unreadable
+	// directory is EACCES, as with execvp.
+	c = nsexec.Command("noexec")
+	c.Env = []string{"PATH=/nonexistent:" + dir}
+	if os.Geteuid() != 0 {
+		startErr(t, c, "exec", unix.EACCES)
+	}
+	c = nsexec.Command("true")
+	c.Env = []string{"PATH=/nonexistent"}
+	startErr(t, c, "exec", unix.ENOENT)
+}
+
+// A program being written to cannot be executed (ETXTBSY).
+func TestTextBusy(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "prog")
+	b, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	f.Write(b)
+	startErr(t, nsexec.Command(p), "exec", unix.ETXTBSY)
+}
+
+// Arguments execve(2) takes run; one over MAX_ARG_STRLEN is E2BIG, from
+// Start.
+func TestArgumentSizes(t *testing.T) {
+	near := strings.Repeat("x", 32*4096-1)
+	if got := output(t, nsexec.Command("sh", "-c", `echo ${#1}`, "sh", near)); got != strconv.Itoa(len(near)) {
+		t.Fatalf("got %s", got)
+	}
+	err := nsexec.Command("/bin/true", near+"x").Start()
+	if !errors.Is(err, unix.E2BIG) {
+		t.Fatalf("got %v, want E2BIG", err)
+	}
+}
+
+// The program's environment is exactly Env, its descriptors 0, 1, 2 and
+// ExtraFiles, its arguments Args, and its signal mask and ignored signals
+// those an os/exec child has: the probes compare both.
+func TestHygiene(t *testing.T) {
+	signal.Ignore(syscall.SIGHUP)
+	defer signal.Reset(syscall.SIGHUP)
+	extra, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	env := []string{"A=1", "PATH=/usr/bin:/bin", "gons_net=/proc/1/ns/net", "B=2", "GONS_EXEC=3,0,0,0,0"}
+	probe := `tr '\0' '\n' </proc/self/environ; echo; for f in /proc/self/fd/*; do echo "$f $(readlink $f)"; done; grep -E '^Sig(Blk|Ign)' /proc/self/status; echo "$0 $@"`
+	run := func(c interface{ Output() ([]byte, error) }) string {
+		out, err := c.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pipeInode.ReplaceAllString(string(out), "pipe")
+	}
+	n := nsexec.Command("sh", "-c", probe, "zero", "one")
+	n.Env, n.ExtraFiles = env, []*os.File{extra}
+	got := run(n)
+	e := exec.Command("sh", "-c", probe, "zero", "one")
+	e.Env, e.ExtraFiles = []string{"A=1", "PATH=/usr/bin:/bin", "B=2"}, []*os.File{extra}
+	want := run(e)
+	if got != want {
+		t.Fatalf("nsexec child:\n%s\nos/exec child:\n%s", got, want)
+	}
+	if strings.Contains(got, "gons") || strings.Contains(got, "GONS") {
+		t.Fatalf("leaked: %s", got)
+	}
+}
+
+func TestContextKills(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	c := nsexec.CommandContext(ctx, "sleep", "60")
+	err := c.Run()
+	if ctx.Err() == nil || c.ProcessState == nil || c.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("%v, %v", err, c.ProcessState)
+	}
+	c = nsexec.CommandContext(ctx, "/bin/true")
+	if err := c.Start(); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Start with a done context: %v", err)
+	}
+}
+
+func TestNamespacesByPath(t *testing.T) {
+	testutil.RequireRoot(t)
+	pid := strconv.Itoa(testutil.Holder(t, []string{"--net", "--uts"}, "hostname inside"))
+	c := nsexec.Command("sh", "-c", "hostname; readlink /proc/self/ns/net")
+	c.Namespaces = []nsexec.Namespace{{Type: "net", Path: "/proc/" + pid + "/ns/net"}, {Type: "!uts", Path: "/proc/" + pid + "/ns/uts"}}
+	if got, want := output(t, c), "inside\n"+nsLink(t, pid, "net"); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	c = nsexec.Command("/bin/true")
+	c.Namespaces = []nsexec.Namespace{{Type: "net", Path: "/proc/" + pid + "/ns/uts"}}
+	se := startErr(t, c, "check", unix.EINVAL)
+	if se.Type != "net" || !errors.Is(se, status.ErrWrongType) {
+		t.Fatalf("%v", se)
+	}
+}
+
+func TestTarget(t *testing.T) {
+	testutil.RequireRoot(t)
+	pid := strconv.Itoa(testutil.Holder(t, []string{"--net", "--uts", "--ipc", "--mount"}, "hostname target; mount -t tmpfs none /mnt; echo x >/mnt/mark"))
+	c := nsexec.Command("sh", "-c", "hostname; cat /mnt/mark; for t in net uts ipc mnt; do readlink /proc/self/ns/$t; done")
+	p, _ := strconv.Atoi(pid)
+	c.Target = &nsexec.Target{PID: p}
+	want := "target\nx"
+	for _, typ := range []string{"net", "uts", "ipc", "mnt"} {
+		want += "\n" + nsLink(t, pid, typ)
+	}
+	if got := output(t, c); got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	c = nsexec.Command("hostname")
+	c.Target = &nsexec.Target{PID: p, Types: []string{"net"}}
+	if got, _ := os.Hostname(); output(t, c) != got {
+		t.Fatalf("Types: net joined more")
+	}
+}
+
+// A target that has exited: ESRCH from the pidfd, never an empty join.
+func TestTargetGone(t *testing.T) {
+	testutil.RequireRoot(t)
+	e := exec.Command("/bin/true")
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.PidfdOpen(e.Process.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidfd := os.NewFile(uintptr(fd), "pidfd")
+	defer pidfd.Close()
+	e.Wait()
+	c := nsexec.Command("/bin/true")
+	c.Target = &nsexec.Target{PID: e.Process.Pid, Pidfd: pidfd}
+	err = c.Start()
+	if !errors.Is(err, unix.ESRCH) {
+		if err == nil {
+			c.Wait()
+		}
+		t.Fatalf("got %v, want ESRCH", err)
+	}
+	c = nsexec.Command("/bin/true")
+	c.Target = &nsexec.Target{PID: e.Process.Pid}
+	if err := c.Start(); !errors.Is(err, unix.ESRCH) {
+		t.Fatalf("got %v, want ESRCH", err)
+	}
+}
+
+// PID namespace: by default the program is in it, behind a relay that
+// passes on its exit status; with NoFork only its children are.
+func TestPID(t *testing.T) {
+	testutil.RequireRoot(t)
+	pid := strconv.Itoa(testutil.Holder(t, []string{"--pid", "--mount-proc"}, ""))
+	p, _ := strconv.Atoi(pid)
+	c := nsexec.Command("sh", "-c", "readlink /proc/self/ns/pid; exit 7")
+	c.Target = &nsexec.Target{PID: p, Types: []string{"pid"}}
+	out, err := c.Output()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 || strings.TrimSpace(string(out)) != nsLink(t, pid, "pid") {
+		t.Fatalf("%q %v", out, err)
+	}
+	c = nsexec.Command("readlink", "/proc/self/ns/pid", "/proc/self/ns/pid_for_children")
+	c.Target = &nsexec.Target{PID: p, Types: []string{"pid"}}
+	c.NoFork = true
+	if got, want := output(t, c), nsLink(t, "self", "pid")+"\n"+nsLink(t, pid, "pid"); got != want {
+		t.Fatalf("NoFork: got %q, want %q", got, want)
+	}
+	// Death by a signal passes through the relay.
+	c = nsexec.Command("sh", "-c", "kill -KILL $$")
+	c.Target = &nsexec.Target{PID: p, Types: []string{"pid"}}
+	err = c.Run()
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("signal through the relay: %v", err)
+	}
+}
+
+// staticProbe builds testdata/probe.c, static, into dir/name.
+func staticProbe(t *testing.T, dir, name string) {
+	t.Helper()
+	gcc := testutil.RequireTool(t, "gcc")
+	out, err := exec.Command(gcc, "-static", "-O2", "-o", filepath.Join(dir, name), "testdata/probe.c").CombinedOutput()
+	if err != nil {
+		testutil.Unavailable(t, "gcc -static (libc6-dev): %v: %s", err, out)
+	}
+}
+
+func TestRootDirCredential(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	for _, d := range []string{"bin", "sub"} {
+		os.Mkdir(filepath.Join(root, d), 0o755)
+	}
+	staticProbe(t, filepath.Join(root, "bin"), "probe")
+	c := nsexec.Command("/bin/probe")
+	c.Root, c.Dir = root, "/sub"
+	c.Credential = &nsexec.Credential{Uid: 1234, Gid: 5678, Groups: []uint32{7, 8}}
+	if got := output(t, c); got != "/sub\n1234\n5678\n7 8" {
+		t.Fatalf("got %q", got)
+	}
+	// Looked up in the PATH of Env, under the root.
+	c = nsexec.Command("probe")
+	c.Root, c.Env = root, []string{"PATH=/bin"}
+	c.Credential = &nsexec.Credential{Uid: 1, Gid: 2}
+	if got := output(t, c); got != "/\n1\n2" {
+		t.Fatalf("got %q", got)
+	}
+	// NoSetGroups keeps them.
+	c = nsexec.Command("/bin/probe")
+	c.Root = root
+	c.Credential = &nsexec.Credential{Uid: 1, Gid: 2, NoSetGroups: true}
+	groups, _ := unix.Getgroups()
+	want := ""
+	for i, g := range groups {
+		want += strings.Repeat(" ", min(i, 1)) + strconv.Itoa(g)
+	}
+	if got := output(t, c); got != strings.TrimSpace("/\n1\n2\n"+want) {
+		t.Fatalf("got %q, want groups %s", got, want)
+	}
+	c = nsexec.Command("/bin/true")
+	c.Dir = "/nonexistent"
+	if se := startErr(t, c, "chdir", unix.ENOENT); se.Path != "/nonexistent" {
+		t.Fatalf("%v", se)
+	}
+	c = nsexec.Command("/bin/probe")
+	c.Root = filepath.Join(root, "nothing")
+	startErr(t, c, "chroot", unix.ENOENT)
+}
+
+// A failed credential step is Start's error; the program never runs. In
+// a user namespace that maps only root, group 1234 does not exist.
+func TestCredentialFails(t *testing.T) {
+	testutil.RequireRoot(t)
+	pid := testutil.Holder(t, []string{"--user", "--map-root-user"}, "")
+	c := nsexec.Command("/bin/true")
+	c.Target = &nsexec.Target{PID: pid, Types: []string{"user"}}
+	c.Credential = &nsexec.Credential{Uid: 1234, Gid: 1234}
+	startErr(t, c, "setgid", unix.EINVAL)
+	// Root of that namespace: the groups cannot be dropped there
+	// (setgroups "deny"), which is no failure, as with nsenter.
+	c = nsexec.Command("id", "-u")
+	c.Target = &nsexec.Target{PID: pid, Types: []string{"user"}}
+	c.Credential = &nsexec.Credential{}
+	if got := output(t, c); got != "0" {
+		t.Fatalf("got %q", got)
+	}
 }

@@ -281,8 +281,9 @@ func (c *Cmd) Start() error {
 
 	inner := exec.Command("/proc/self/exe")
 	ready := make(chan struct{}) // closed once c.Process is set, which Cancel may use
+	readied := false
 	defer func() {
-		if ready != nil {
+		if !readied {
 			close(ready)
 		}
 	}()
@@ -308,7 +309,7 @@ func (c *Cmd) Start() error {
 	}
 	c.Process = inner.Process
 	close(ready)
-	ready = nil
+	readied = true
 	for _, f := range toClose {
 		f.Close()
 	}

@@ -40,6 +40,15 @@ int gons_exec_parse(const char *s, struct gons_exec *x);
 void gons_exec_run(char **env, const char *name, char *const *argv, const struct gons_exec *x,
                    struct gons_record *rec) __attribute__((noreturn));
 
+/*
+ * Takes package nsexec's marker out of env, which also holds the gons_*
+ * variables and the program's environment, and runs gons_exec_run for
+ * it; rec may hold a failure already, which is then reported. Called by
+ * the fork server's child. Never returns.
+ */
+void gons_exec_forked(char **env, const char *name, char *const *argv, struct gons_record *rec)
+        __attribute__((noreturn));
+
 /* Called by early's constructor; see preinit_linux.c. */
 void gons_exec_start(struct gons_record *rec);
 

@@ -102,7 +102,8 @@ type Cmd struct {
 	HostBinary bool
 
 	ctx      context.Context
-	inner    *exec.Cmd
+	wait     func() error // set by a successful Start
+	fork     *forked      // the child, when the fork server started it
 	started  bool
 	finished bool
 }
@@ -140,16 +141,14 @@ func (c *Cmd) argv() []string {
 // Wait waits for the program to end, and for the copying of its standard
 // streams, as exec.Cmd.Wait does.
 func (c *Cmd) Wait() error {
-	if c.inner == nil || c.Process == nil {
+	if c.wait == nil {
 		return errors.New("nsexec: not started")
 	}
 	if c.finished {
 		return errors.New("nsexec: Wait was already called")
 	}
 	c.finished = true
-	err := c.inner.Wait()
-	c.ProcessState = c.inner.ProcessState
-	return err
+	return c.wait()
 }
 
 // Run starts the program and waits for it to end.

@@ -33,18 +33,44 @@ func nsLink(t *testing.T, pid, typ string) string {
 	return l
 }
 
-// output runs c and returns its standard output, trimmed; a failure fails
-// the test.
+// forkServer is whether the test runs with the fork server.
+var forkServer bool
+
+// bothWays runs test by exec and through the fork server.
+func bothWays(t *testing.T, test func(t *testing.T)) {
+	t.Run("exec", func(t *testing.T) {
+		nsexec.SetExecOnly(true)
+		defer nsexec.SetExecOnly(false)
+		forkServer = false
+		test(t)
+	})
+	t.Run("forkserver", func(t *testing.T) {
+		if !nsexec.Forkable() {
+			t.Fatal("the test binary imports reexec/forkserver, yet a Start would exec")
+		}
+		forkServer = true
+		defer func() { forkServer = false }()
+		test(t)
+	})
+}
+
+// output runs c and returns its standard output, trimmed; a failure, or a
+// child started another way than the test asks, fails the test.
 func output(t *testing.T, c *nsexec.Cmd) string {
 	t.Helper()
 	out, err := c.Output()
 	if err != nil {
 		t.Fatalf("%s: %v", c, err)
 	}
+	if nsexec.Forked(c) != forkServer {
+		t.Fatalf("%s: started by the fork server: %v, want %v", c, nsexec.Forked(c), forkServer)
+	}
 	return strings.TrimSpace(string(out))
 }
 
-func TestRunAndOutput(t *testing.T) {
+func TestRunAndOutput(t *testing.T) { bothWays(t, testRunAndOutput) }
+
+func testRunAndOutput(t *testing.T) {
 	if err := nsexec.Command("/bin/true").Run(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +86,9 @@ func TestRunAndOutput(t *testing.T) {
 
 // An exit status, 127 included, is the program's own; failures before
 // the program runs are Start's errors.
-func TestExitStatusIsTheProgramsOwn(t *testing.T) {
+func TestExitStatusIsTheProgramsOwn(t *testing.T) { bothWays(t, testExitStatusIsTheProgramsOwn) }
+
+func testExitStatusIsTheProgramsOwn(t *testing.T) {
 	for _, code := range []int{1, 2, 125, 126, 127} {
 		err := nsexec.Command("sh", "-c", "exit "+strconv.Itoa(code)).Run()
 		var ee *exec.ExitError
@@ -98,7 +126,9 @@ func startErr(t *testing.T, c *nsexec.Cmd, op string, errno error) *status.Error
 	return se
 }
 
-func TestProgramErrors(t *testing.T) {
+func TestProgramErrors(t *testing.T) { bothWays(t, testProgramErrors) }
+
+func testProgramErrors(t *testing.T) {
 	dir := t.TempDir()
 	noexec := filepath.Join(dir, "noexec")
 	os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644)
@@ -133,7 +163,9 @@ func TestProgramErrors(t *testing.T) {
 }
 
 // A program being written to cannot be executed (ETXTBSY).
-func TestTextBusy(t *testing.T) {
+func TestTextBusy(t *testing.T) { bothWays(t, testTextBusy) }
+
+func testTextBusy(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "prog")
 	b, err := os.ReadFile("/bin/true")
 	if err != nil {
@@ -150,21 +182,27 @@ func TestTextBusy(t *testing.T) {
 
 // Arguments execve(2) takes run; one over MAX_ARG_STRLEN is E2BIG, from
 // Start.
-func TestArgumentSizes(t *testing.T) {
+func TestArgumentSizes(t *testing.T) { bothWays(t, testArgumentSizes) }
+
+func testArgumentSizes(t *testing.T) {
 	near := strings.Repeat("x", 32*4096-1)
-	if got := output(t, nsexec.Command("sh", "-c", `echo ${#1}`, "sh", near)); got != strconv.Itoa(len(near)) {
-		t.Fatalf("got %s", got)
+	// Larger than a request to the fork server takes: by exec.
+	got, err := nsexec.Command("sh", "-c", `echo ${#1}`, "sh", near).Output()
+	if err != nil || strings.TrimSpace(string(got)) != strconv.Itoa(len(near)) {
+		t.Fatalf("got %.80q, %v", got, err)
 	}
-	err := nsexec.Command("/bin/true", near+"x").Start()
+	err = nsexec.Command("/bin/true", near+"x").Start()
 	if !errors.Is(err, unix.E2BIG) {
-		t.Fatalf("got %v, want E2BIG", err)
+		t.Fatalf("got %.200v, want E2BIG", err)
 	}
 }
 
 // The program's environment is exactly Env, its descriptors 0, 1, 2 and
 // ExtraFiles, its arguments Args, and its signal mask and ignored signals
 // those an os/exec child has: the probes compare both.
-func TestHygiene(t *testing.T) {
+func TestHygiene(t *testing.T) { bothWays(t, testHygiene) }
+
+func testHygiene(t *testing.T) {
 	signal.Ignore(syscall.SIGHUP)
 	defer signal.Reset(syscall.SIGHUP)
 	extra, err := os.Open("/dev/null")
@@ -187,6 +225,11 @@ func TestHygiene(t *testing.T) {
 	e := exec.Command("sh", "-c", probe, "zero", "one")
 	e.Env, e.ExtraFiles = []string{"A=1", "PATH=/usr/bin:/bin", "B=2"}, []*os.File{extra}
 	want := run(e)
+	// An os/exec child also inherits what this process inherited without
+	// close-on-exec; the program does not.
+	for _, fd := range inherited(t) {
+		want = regexp.MustCompile("(?m)^/proc/self/fd/"+strconv.Itoa(fd)+" .*\n").ReplaceAllString(want, "")
+	}
 	if got != want {
 		t.Fatalf("nsexec child:\n%s\nos/exec child:\n%s", got, want)
 	}
@@ -195,7 +238,26 @@ func TestHygiene(t *testing.T) {
 	}
 }
 
-func TestContextKills(t *testing.T) {
+// inherited returns the descriptors from 3 up that this process holds
+// without close-on-exec, which exec.Cmd passes on to every child.
+func inherited(t *testing.T) []int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for _, e := range ents {
+		fd, _ := strconv.Atoi(e.Name())
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); fd > 2 && err == nil && flags&unix.FD_CLOEXEC == 0 {
+			fds = append(fds, fd)
+		}
+	}
+	return fds
+}
+
+func TestContextKills(t *testing.T) { bothWays(t, testContextKills) }
+
+func testContextKills(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	c := nsexec.CommandContext(ctx, "sleep", "60")
@@ -209,7 +271,9 @@ func TestContextKills(t *testing.T) {
 	}
 }
 
-func TestNamespacesByPath(t *testing.T) {
+func TestNamespacesByPath(t *testing.T) { bothWays(t, testNamespacesByPath) }
+
+func testNamespacesByPath(t *testing.T) {
 	testutil.RequireRoot(t)
 	pid := strconv.Itoa(testutil.Holder(t, []string{"--net", "--uts"}, "hostname inside"))
 	c := nsexec.Command("sh", "-c", "hostname; readlink /proc/self/ns/net")
@@ -225,7 +289,9 @@ func TestNamespacesByPath(t *testing.T) {
 	}
 }
 
-func TestTarget(t *testing.T) {
+func TestTarget(t *testing.T) { bothWays(t, testTarget) }
+
+func testTarget(t *testing.T) {
 	testutil.RequireRoot(t)
 	pid := strconv.Itoa(testutil.Holder(t, []string{"--net", "--uts", "--ipc", "--mount"}, "hostname target; mount -t tmpfs none /mnt; echo x >/mnt/mark"))
 	c := nsexec.Command("sh", "-c", "hostname; cat /mnt/mark; for t in net uts ipc mnt; do readlink /proc/self/ns/$t; done")
@@ -246,7 +312,9 @@ func TestTarget(t *testing.T) {
 }
 
 // A target that has exited: ESRCH from the pidfd, never an empty join.
-func TestTargetGone(t *testing.T) {
+func TestTargetGone(t *testing.T) { bothWays(t, testTargetGone) }
+
+func testTargetGone(t *testing.T) {
 	testutil.RequireRoot(t)
 	e := exec.Command("/bin/true")
 	if err := e.Start(); err != nil {
@@ -277,7 +345,9 @@ func TestTargetGone(t *testing.T) {
 
 // PID namespace: by default the program is in it, behind a relay that
 // passes on its exit status; with NoFork only its children are.
-func TestPID(t *testing.T) {
+func TestPID(t *testing.T) { bothWays(t, testPID) }
+
+func testPID(t *testing.T) {
 	testutil.RequireRoot(t)
 	pid := strconv.Itoa(testutil.Holder(t, []string{"--pid", "--mount-proc"}, ""))
 	p, _ := strconv.Atoi(pid)
@@ -313,7 +383,9 @@ func staticProbe(t *testing.T, dir, name string) {
 	}
 }
 
-func TestRootDirCredential(t *testing.T) {
+func TestRootDirCredential(t *testing.T) { bothWays(t, testRootDirCredential) }
+
+func testRootDirCredential(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := t.TempDir()
 	for _, d := range []string{"bin", "sub"} {
@@ -357,7 +429,9 @@ func TestRootDirCredential(t *testing.T) {
 
 // A failed credential step is Start's error; the program never runs. In
 // a user namespace that maps only root, group 1234 does not exist.
-func TestCredentialFails(t *testing.T) {
+func TestCredentialFails(t *testing.T) { bothWays(t, testCredentialFails) }
+
+func testCredentialFails(t *testing.T) {
 	testutil.RequireRoot(t)
 	pid := testutil.Holder(t, []string{"--user", "--map-root-user"}, "")
 	c := nsexec.Command("/bin/true")

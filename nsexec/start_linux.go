@@ -279,6 +279,26 @@ func (c *Cmd) Start() error {
 	}
 	env = append(env, "GONS_EXEC="+strconv.Itoa(errfd)+","+strconv.Itoa(flags)+","+strconv.Itoa(progfd)+cred)
 
+	if ignored, ok := forkable(); ok {
+		vars, progEnv := splitVars(env)
+		started, err := c.startForked(vars, progEnv, files, ignored)
+		if err != nil {
+			return err
+		}
+		if started {
+			for _, f := range toClose {
+				f.Close()
+			}
+			toClose = nil
+			if err := readFailure(r); err != nil {
+				c.failedForked()
+				c.Process, c.wait = nil, nil
+				return err
+			}
+			return nil
+		}
+	}
+
 	inner := exec.Command("/proc/self/exe")
 	ready := make(chan struct{}) // closed once c.Process is set, which Cancel may use
 	readied := false
@@ -303,11 +323,15 @@ func (c *Cmd) Start() error {
 	inner.Stdin, inner.Stdout, inner.Stderr = c.Stdin, c.Stdout, c.Stderr
 	inner.ExtraFiles = files
 	inner.WaitDelay = c.WaitDelay
-	c.inner = inner
 	if err := inner.Start(); err != nil {
 		return &status.Error{Op: "exec", Path: "/proc/self/exe", Err: err}
 	}
 	c.Process = inner.Process
+	c.wait = func() error {
+		err := inner.Wait()
+		c.ProcessState = inner.ProcessState
+		return err
+	}
 	close(ready)
 	readied = true
 	for _, f := range toClose {
@@ -316,7 +340,7 @@ func (c *Cmd) Start() error {
 	toClose = nil
 	if err := readFailure(r); err != nil {
 		inner.Wait()
-		c.Process = nil
+		c.Process, c.wait = nil, nil
 		return err
 	}
 	return nil

@@ -12,3 +12,6 @@ import (
 func (c *Cmd) Start() error {
 	return &status.Error{Op: "exec", Path: c.Path, Err: errors.ErrUnsupported}
 }
+
+// forked is a child of the fork server, which needs Linux and cgo.
+type forked struct{}

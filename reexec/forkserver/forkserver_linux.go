@@ -13,6 +13,7 @@ import "C"
 import (
 	"unsafe"
 
+	"github.com/gonsproject/gons/internal/handoff"
 	_ "github.com/gonsproject/gons/internal/preinit" // the constructor, and the steps a child runs
 	_ "github.com/gonsproject/gons/reexec"           // defines enableForkServer
 	"github.com/gonsproject/gons/reexec/internal/spawn"
@@ -35,6 +36,10 @@ var (
 	_ [spawn.MaxVars - C.GONS_FS_MAX_VARS]struct{}
 	_ [C.GONS_FS_MAX_MSG - spawn.MaxMsg]struct{}
 	_ [spawn.MaxMsg - C.GONS_FS_MAX_MSG]struct{}
+	_ [unsafe.Sizeof(C.struct_gons_fs_exec{}) - spawn.ExecSize]struct{}
+	_ [spawn.ExecSize - unsafe.Sizeof(C.struct_gons_fs_exec{})]struct{}
+	_ [C.GONS_FS_EXEC - spawn.KindExec]struct{}
+	_ [spawn.KindExec - C.GONS_FS_EXEC]struct{}
 )
 
 // enableForkServer makes package reexec start children through the
@@ -57,5 +62,6 @@ func init() {
 	if C.gons_forkserver_fd > 0 {
 		spawn.Serve(int(C.gons_forkserver_fd)-1, int(C.gons_forkserver_pid))
 		enableForkServer()
+		handoff.SpawnExec, handoff.ForkServerPID = spawn.SpawnExec, spawn.PID
 	}
 }

@@ -14,6 +14,7 @@
 enum gons_fs_kind {
 	GONS_FS_SPAWN = 1,   /* program: fork a child */
 	GONS_FS_SPAWNED = 2, /* server: the child's PID, or why there is none */
+	GONS_FS_EXEC = 3,    /* program: fork a child that executes a program (package nsexec) */
 };
 
 struct gons_fs_hdr {
@@ -34,8 +35,24 @@ struct gons_fs_spawn {
 };
 
 /*
- * The reply to a spawn request. With it, as SCM_RIGHTS, the child's pidfd
- * where the kernel made one (CLONE_PIDFD, Linux 5.2).
+ * An exec request, answered as a spawn request is. Its descriptors: the
+ * child's 0 to nfds-1, then the program's working directory. After the
+ * fields, NUL-terminated strings: nvars gons_* variables and package
+ * nsexec's marker, the program's name, nargs arguments, and the rest of
+ * the message is the program's environment.
+ */
+struct gons_fs_exec {
+	struct gons_fs_hdr hdr;
+	uint32_t nfds;
+	uint32_t nvars;
+	uint32_t nargs;
+	uint32_t pad;
+	uint64_t ignored; /* bit sig - 1: the signals the caller ignores at the call */
+};
+
+/*
+ * The reply to a spawn or an exec request. With it, as SCM_RIGHTS, the
+ * child's pidfd where the kernel made one (CLONE_PIDFD, Linux 5.2).
  */
 struct gons_fs_reply {
 	struct gons_fs_hdr hdr;

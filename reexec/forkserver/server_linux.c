@@ -60,11 +60,20 @@ int gons_forkserver_child;
 
 /* What the server keeps of the program it serves. */
 struct server {
-	int chan;      /* the server's end of the channel */
-	pid_t program; /* the program's PID, the parent of every child */
-	sigset_t mask; /* the signal mask the program started with */
-	int *tid;      /* the C library's record of the thread's ID; NULL: unknown */
+	int chan;         /* the server's end of the channel */
+	pid_t program;    /* the program's PID, the parent of every child */
+	sigset_t mask;    /* the signal mask the program started with */
+	int *tid;         /* the C library's record of the thread's ID; NULL: unknown */
+	uint64_t ignored; /* bit sig - 1: the signals ignored when the program started */
 };
+
+/*
+ * Defined by package nsexec, when the program imports it: runs the steps
+ * for the gons_* variables and the marker in env and executes name (see
+ * nsexec/exec.h). Without that package, exec requests are refused.
+ */
+extern void gons_exec_forked(char **env, const char *name, char *const *argv, struct gons_record *rec)
+        __attribute__((weak, noreturn));
 
 /* Closes fds[0..n). */
 static void close_all(const int *fds, int n)
@@ -328,6 +337,138 @@ static struct gons_fs_spawn *check_spawn(char *buf, ssize_t len, int nfds)
 	return req;
 }
 
+/* The signals ignored now, as bits sig - 1. */
+static uint64_t ignored_now(void)
+{
+	struct sigaction sa;
+	uint64_t bits = 0;
+
+	for (int sig = 1; sig < 65 && sig < NSIG; sig++)
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			bits |= 1ull << (sig - 1);
+	return bits;
+}
+
+/*
+ * Gives the child the dispositions an os/exec child of the program would
+ * have at the call: the signals the program ignores then ignored, the
+ * others at their default. Only those that differ from the program's
+ * start, which the server kept, cost a system call.
+ */
+static void dispositions(const struct server *s, uint64_t ignored)
+{
+	struct sigaction sa = { 0 };
+
+	for (int sig = 1; sig < 65 && sig < NSIG; sig++) {
+		uint64_t bit = 1ull << (sig - 1);
+		if ((ignored ^ s->ignored) & bit) {
+			sa.sa_handler = (ignored & bit) ? SIG_IGN : SIG_DFL;
+			sigaction(sig, &sa, NULL);
+		}
+	}
+}
+
+/* Returns the string after the one at p, which ends before end. */
+static char *next(char *p, const char *end)
+{
+	return p + gons_strnlen(p, end - p) + 1;
+}
+
+/*
+ * Checks an exec request of len bytes in buf, with nfds descriptors, and
+ * splits its strings into ptrs: the arguments, NULL-terminated, then the
+ * variables and the environment, NULL-terminated, into *env. ptrs holds
+ * a pointer for each byte of a message and two: every string has a NUL.
+ * Returns the request, or NULL when it is malformed.
+ */
+static struct gons_fs_exec *check_exec(char *buf, ssize_t len, int nfds, char **ptrs, char ***env,
+                                       char **name)
+{
+	struct gons_fs_exec *req = (struct gons_fs_exec *)buf;
+	char *vars = buf + sizeof(*req), *end = buf + len, *p = vars;
+	char **out = ptrs;
+	uint32_t i;
+
+	if (len <= (ssize_t)sizeof(*req) || req->hdr.len != (uint32_t)len || req->nfds < 3 ||
+	    req->nfds + 1 != (uint32_t)nfds || end[-1] != '\0')
+		return NULL;
+	for (i = 0; i < req->nvars && p < end; i++)
+		p = next(p, end);
+	if (i < req->nvars || p >= end)
+		return NULL;
+	*name = p;
+	for (p = next(p, end), i = 0; i < req->nargs && p < end; i++, p = next(p, end))
+		*out++ = p;
+	if (i < req->nargs)
+		return NULL;
+	*out++ = NULL;
+	*env = out;
+	for (char *q = vars; q < *name; q = next(q, end))
+		*out++ = q;
+	for (; p < end; p = next(p, end))
+		*out++ = p;
+	*out = NULL;
+	return req;
+}
+
+/*
+ * The child of an exec request: as a spawn request's, then the
+ * dispositions of the call, no parent-death signal (an os/exec child has
+ * none), and package nsexec's step, which executes the program or writes
+ * why not to its error pipe. Never returns.
+ */
+static void exec_child(const struct server *s, struct gons_fs_exec *req, int *fds, int nfds, char **env,
+                       const char *name, char *const *argv)
+{
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (syscall(SYS_getppid) != s->program)
+		_exit(127);
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	dispositions(s, req->ignored);
+	sigprocmask(SIG_SETMASK, &s->mask, NULL);
+	syscall(SYS_close, s->chan);
+	gons_forkserver_fd = gons_forkserver_pid = 0;
+	memset(&gons_record, 0, offsetof(struct gons_record, path));
+	gons_record.path[0] = gons_record.detail[0] = '\0';
+	gons_record.ran = 1;
+	gons_record.type = -1;
+	/* A failure here is reported through the error pipe, as the steps' are. */
+	if (syscall(SYS_fchdir, fds[nfds - 1]) < 0) {
+		int err = errno;
+		gons_fail(&gons_record, GONS_OP_CHDIR, -1, err, NULL);
+	} else if (install(fds, nfds - 1) < 0) {
+		int err = errno;
+		gons_fail(&gons_record, GONS_OP_EXEC, -1, err, NULL);
+	}
+	gons_exec_forked(env, name, argv, &gons_record);
+}
+
+/* Serves an exec request: forks its child and replies. */
+static void serve_exec(const struct server *s, char *buf, ssize_t n, int *fds, int nfds)
+{
+	static char *ptrs[GONS_FS_MAX_MSG + 2]; /* in .bss, which costs the binary nothing */
+	char *name, **env;
+	struct gons_fs_exec *req = check_exec(buf, n, nfds, ptrs, &env, &name);
+
+	int pidfd;
+
+	if (req == NULL || gons_exec_forked == NULL) {
+		close_all(fds, nfds);
+		reply(s->chan, 0, req == NULL ? EPROTO : ENOSYS, -1);
+		return;
+	}
+	pid_t pid = clone_child(s->tid, &pidfd);
+	if (pid == 0)
+		exec_child(s, req, fds, nfds, env, name, ptrs);
+	int err = errno;
+	close_all(fds, nfds);
+	if (pid <= 0)
+		pidfd = -1;
+	reply(s->chan, pid > 0 ? pid : 0, pid > 0 ? 0 : err, pidfd);
+	if (pidfd >= 0)
+		syscall(SYS_close, pidfd);
+}
+
 /*
  * Serves spawn requests until the program closes its end or dies.
  * Returns 0 in a child, which goes on as the program; the server itself
@@ -343,6 +484,10 @@ static int serve(const struct server *s)
 		ssize_t n = receive(s->chan, buf, sizeof(buf), fds, &nfds);
 		if (n == 0 || (n < 0 && errno != EMSGSIZE))
 			_exit(0); /* the program is gone */
+		if (n > 0 && ((struct gons_fs_hdr *)buf)->kind == GONS_FS_EXEC) {
+			serve_exec(s, buf, n, fds, nfds);
+			continue;
+		}
 		struct gons_fs_spawn *req = n > 0 ? check_spawn(buf, n, nfds) : NULL;
 		if (req == NULL) {
 			close_all(fds, nfds);
@@ -385,6 +530,7 @@ static int server(struct server *s)
 	if (syscall(SYS_chdir, "/") < 0)
 		_exit(0);
 	s->tid = tid_record();
+	s->ignored = ignored_now();
 	return serve(s);
 }
 

@@ -136,6 +136,13 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 		return none, err
 	}
 	rights := unix.UnixRights(append(req.FDs[:len(req.FDs):len(req.FDs)], req.Dir)...)
+	return roundTrip(ctx, msg, rights)
+}
+
+// roundTrip sends a request, msg with the descriptors of rights, and
+// reads the reply, as Spawn describes; SpawnExec shares it.
+func roundTrip(ctx context.Context, msg, rights []byte) (Child, error) {
+	none := Child{PidFD: -1}
 	select {
 	case turn <- struct{}{}:
 	case <-ctx.Done():

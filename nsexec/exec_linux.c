@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "exec.h"
@@ -328,6 +329,22 @@ void gons_exec_forked(char **env, const char *name, char *const *argv, struct go
 	gons_exec_run(env, name, argv, &x, rec);
 }
 
+/*
+ * Returns 1 when the marker's error pipe is one: whoever sets a program's
+ * environment could set the marker too, and a pipe at that descriptor is
+ * harder to come by (package reexec's constructor check asks the same of
+ * its socket). 0 otherwise, and the marker is not this package's.
+ */
+static int is_pipe(const char *value)
+{
+	struct gons_exec x;
+	struct gons_statx stx;
+
+	return gons_exec_parse(value, &x) == 0 &&
+	       syscall(SYS_statx, x.errfd, "", AT_EMPTY_PATH, GONS_STATX_TYPE, &stx) == 0 &&
+	       (stx.mode & S_IFMT) == S_IFIFO;
+}
+
 void gons_exec_start(struct gons_record *rec)
 {
 	char **m = environ;
@@ -335,7 +352,7 @@ void gons_exec_start(struct gons_record *rec)
 
 	while (*m != NULL && after(*m, marker) == NULL)
 		m++;
-	if (*m == NULL)
+	if (*m == NULL || !is_pipe(*m + sizeof(marker) - 1))
 		return;
 	char **argv = initial_argv(&argc);
 	if (argc < 2)

@@ -146,7 +146,18 @@ func forkable() (ignored uint64, ok bool) {
 		return 0, false
 	}
 	self, ignored, err := readState(0)
-	return ignored, err == nil && self == server.st
+	if err != nil {
+		return 0, false
+	}
+	// Go raises its soft limit of open files to one below the hard one
+	// as it starts, and os/exec gives children the limit from before
+	// while it is still that (package syscall, rlimit.go): so has the
+	// server, which forked before the runtime started.
+	nofile, srv := &self.limits[unix.RLIMIT_NOFILE], server.st.limits[unix.RLIMIT_NOFILE]
+	if srv.Max > 0 && srv.Cur < srv.Max-1 && *nofile == (unix.Rlimit{Cur: srv.Max - 1, Max: srv.Max}) {
+		*nofile = srv
+	}
+	return ignored, self == server.st
 }
 
 // execOnly makes every Start exec, for tests that compare both ways.

@@ -1,7 +1,12 @@
 package nsexec_test
 
 import (
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/nsexec"
 )
@@ -20,5 +25,54 @@ func TestForkServerUsed(t *testing.T) {
 	out, err := nsexec.Command("echo", "hi").Output()
 	if err != nil || string(out) != "hi\n" {
 		t.Fatalf("%q %v", out, err)
+	}
+}
+
+// A caller whose state differs from the fork server's, which its child
+// would start with, execs: a umask, a resource limit, a nice value.
+func TestForkServerFallsBack(t *testing.T) {
+	if !nsexec.Forkable() {
+		t.Fatal("not forkable to begin with")
+	}
+	old := unix.Umask(0o077)
+	forkable := nsexec.Forkable()
+	c := nsexec.Command("sh", "-c", "umask")
+	out, err := c.Output()
+	unix.Umask(old)
+	if forkable || nsexec.Forked(c) || err != nil || string(out) != "0077\n" {
+		t.Fatalf("umask: forkable %v, forked %v, %q %v", forkable, nsexec.Forked(c), out, err)
+	}
+	var lim unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+	low := lim
+	low.Cur--
+	unix.Setrlimit(unix.RLIMIT_NOFILE, &low)
+	forkable = nsexec.Forkable()
+	unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
+	if forkable {
+		t.Fatal("forkable with another RLIMIT_NOFILE")
+	}
+	if !nsexec.Forkable() {
+		t.Fatal("not forkable once the state is back")
+	}
+}
+
+// The Go runtime raises its soft limit of open files as it starts, and
+// os/exec gives children the limit from before, as the fork server's
+// children have it: a program started with a low soft limit still forks.
+func TestForkServerWithRaisedNofile(t *testing.T) {
+	if os.Getenv("NSEXEC_TEST_NOFILE") != "" {
+		c := nsexec.Command("sh", "-c", "ulimit -Sn")
+		out, err := c.Output()
+		if err != nil || string(out) != "512\n" || !nsexec.Forked(c) {
+			t.Fatalf("%q %v, forked %v", out, err, nsexec.Forked(c))
+		}
+		return
+	}
+	cmd := exec.Command("sh", "-c", `ulimit -Sn 512 && exec "$0" "$@"`, os.Args[0], "-test.run=^TestForkServerWithRaisedNofile$", "-test.v")
+	cmd.Env = append(os.Environ(), "NSEXEC_TEST_NOFILE=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }

@@ -5,9 +5,11 @@ package nsexec
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,76 +20,151 @@ import (
 	"github.com/gonsproject/gons/internal/handoff"
 )
 
-// statusFields are the lines of /proc/PID/status that a process passes on
-// to a child, across execve(2), and that the fork server's child must
-// share with the caller's thread at the call.
-var statusFields = []string{"Umask:", "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:",
-	"CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:", "Cpus_allowed_list:",
-	"Mems_allowed_list:"}
-
-var nsNames = []string{"cgroup", "ipc", "mnt", "net", "pid_for_children", "time_for_children", "user", "uts"}
-
 // state is what a child inherits from a process or thread, as far as the
 // fork server's child would have it from the server rather than from the
 // caller: the server's is read once (it never changes it), the caller's
-// at each call.
+// at each call, through system calls and descriptors of its /proc files
+// kept open (see procFiles), which spare the path lookups.
 type state struct {
-	status string // the statusFields lines
-	ns     string
+	status string // the statusFields lines: umask, seccomp filters, cpusets
+	ns     [8]string
 	root   [2]uint64
 	cgroup string
 	oom    string
 	attr   string
+	uids   [3]int
+	gids   [3]int
+	groups string
+	caps   [2]unix.CapUserData
+	nnp    int
+	secc   int
+	cpus   unix.CPUSet
 	limits [16]unix.Rlimit
 	nice   int
 	pers   int
 	ioprio int
 }
 
-// readState reads the state of process pid, or of the calling thread for
-// 0, and the signals that are ignored, as bits sig - 1.
-func readState(pid int) (st state, ignored uint64, err error) {
-	proc, task := "/proc/"+strconv.Itoa(pid), "/proc/"+strconv.Itoa(pid)
-	if pid == 0 {
-		proc, task = "/proc/self", "/proc/thread-self"
+// statusFields are the lines of /proc/PID/status that no system call
+// reads: the umask, the number of seccomp filters, the memory nodes.
+var statusFields = []string{"Umask:", "Seccomp_filters:", "Mems_allowed_list:"}
+
+var nsNames = []string{"cgroup", "ipc", "mnt", "net", "pid_for_children", "time_for_children", "user", "uts"}
+
+// procFiles are descriptors of a thread's /proc files, kept open: reading
+// them again (pread, readlinkat) costs no path lookup.
+type procFiles struct {
+	status, attr, nsDir, task int
+}
+
+// proc holds the procFiles of the threads that called Start, and those of
+// the process.
+var proc struct {
+	sync.Mutex
+	threads        map[int]*procFiles
+	cgroup, oomAdj int
+}
+
+// open opens the /proc files of thread tid of this process (pid 0) or of
+// process pid.
+func openProc(pid, tid int) (*procFiles, error) {
+	dir := "/proc/self/task/" + strconv.Itoa(tid)
+	if pid != 0 {
+		dir = "/proc/" + strconv.Itoa(pid)
 	}
-	b, err := os.ReadFile(task + "/status")
+	var f procFiles
+	var err error
+	if f.task, err = unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		return nil, err
+	}
+	f.status, err = unix.Openat(f.task, "status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		f.nsDir, err = unix.Openat(f.task, "ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		unix.Close(f.task)
+		return nil, err
+	}
+	f.attr, _ = unix.Openat(f.task, "attr/current", unix.O_RDONLY|unix.O_CLOEXEC, 0) // -1: no LSM
+	var b [64]byte
+	if _, err := unix.Pread(f.attr, b[:], 0); err == unix.EINVAL {
+		unix.Close(f.attr) // no LSM that keeps a label
+		f.attr = -1
+	}
+	return &f, nil
+}
+
+func (f *procFiles) close() {
+	for _, fd := range []int{f.status, f.attr, f.nsDir, f.task} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+// pread reads the whole of the /proc file fd, from its start.
+func pread(fd int, buf []byte) (string, error) {
+	if fd < 0 {
+		return "", nil
+	}
+	n, err := unix.Pread(fd, buf, 0)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+// readState reads the state of process pid through f, or, for pid 0, of
+// the calling thread, and the signals ignored, as bits sig - 1.
+func readState(pid int, f *procFiles, cgroup, oomAdj int) (st state, ignored uint64, err error) {
+	var buf [4096]byte
+	status, err := pread(f.status, buf[:])
 	if err != nil {
 		return st, 0, err
 	}
 	var sb strings.Builder
-	for _, line := range strings.Split(string(b), "\n") {
-		for _, f := range statusFields {
-			if strings.HasPrefix(line, f) {
+	for _, line := range strings.Split(status, "\n") {
+		for _, fl := range statusFields {
+			if strings.HasPrefix(line, fl) {
 				sb.WriteString(line + "\n")
 			}
 		}
 		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
 			ignored, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 		}
+		if pid == 0 {
+			continue
+		}
+		// The server's IDs, groups and capabilities: no system call
+		// reads another process's.
+		for _, k := range []string{"Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:", "NoNewPrivs:", "Seccomp:"} {
+			if strings.HasPrefix(line, k) {
+				sb.WriteString(line + "\n")
+			}
+		}
 	}
 	st.status = sb.String()
-	var ns strings.Builder
-	for _, n := range nsNames {
-		l, err := os.Readlink(task + "/ns/" + n)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+	for i, n := range nsNames {
+		l := make([]byte, 64)
+		k, err := unix.Readlinkat(f.nsDir, n, l)
+		if err != nil && err != unix.ENOENT {
 			return st, 0, err
 		}
-		ns.WriteString(l + " ")
+		st.ns[i] = string(l[:max(k, 0)])
 	}
-	st.ns = ns.String()
 	var s unix.Stat_t
-	if err := unix.Stat(proc+"/root/", &s); err != nil {
+	if err := unix.Fstatat(f.task, "root/", &s, 0); err != nil {
 		return st, 0, err
 	}
 	st.root = [2]uint64{s.Dev, s.Ino}
-	for i, f := range []*string{&st.cgroup, &st.oom, &st.attr} {
-		name := []string{"/cgroup", "/oom_score_adj", "/attr/current"}[i]
-		b, err := os.ReadFile(proc + name)
-		if err != nil && !(i == 2 && (errors.Is(err, unix.EINVAL) || errors.Is(err, os.ErrNotExist))) {
-			return st, 0, err
-		}
-		*f = string(b)
+	if st.cgroup, err = pread(cgroup, buf[:]); err != nil {
+		return st, 0, err
+	}
+	if st.oom, err = pread(oomAdj, buf[:]); err != nil {
+		return st, 0, err
+	}
+	if st.attr, err = pread(f.attr, buf[:]); err != nil && err != unix.EINVAL {
+		return st, 0, err
 	}
 	for r := range st.limits {
 		if err := unix.Prlimit(pid, r, nil, &st.limits[r]); err != nil {
@@ -97,27 +174,77 @@ func readState(pid int) (st state, ignored uint64, err error) {
 	if st.nice, err = unix.Getpriority(unix.PRIO_PROCESS, pid); err != nil {
 		return st, 0, err
 	}
-	if pid == 0 {
-		p, _, e := unix.Syscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
-		if e != 0 {
-			return st, 0, e
-		}
-		st.pers = int(p)
-	} else {
-		b, err := os.ReadFile(proc + "/personality")
-		if err != nil {
-			return st, 0, err
-		}
-		v, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 16, 32)
-		st.pers = int(v)
-	}
 	p, _, e := unix.Syscall(unix.SYS_IOPRIO_GET, 1, uintptr(pid), 0) // IOPRIO_WHO_PROCESS
 	if e != 0 {
 		return st, 0, e
 	}
 	st.ioprio = int(p)
+	if err := unix.SchedGetaffinity(pid, &st.cpus); err != nil {
+		return st, 0, err
+	}
+	if pid != 0 {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/personality")
+		if err != nil {
+			return st, 0, err
+		}
+		v, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 16, 32)
+		st.pers = int(v)
+		st.status = sortLines(st.status)
+		return st, ignored, nil
+	}
+	// The calling thread's IDs, groups, capabilities and flags, by
+	// system call, in the form the server's status lines have.
+	st.uids[0], st.uids[1], st.uids[2] = unix.Getresuid()
+	st.gids[0], st.gids[1], st.gids[2] = unix.Getresgid()
+	groups, err := unix.Getgroups()
+	if err != nil {
+		return st, 0, err
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	if err := unix.Capget(&hdr, &st.caps[0]); err != nil {
+		return st, 0, err
+	}
+	nnp, err := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
+	if err != nil {
+		return st, 0, err
+	}
+	secc, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
+	if err != nil {
+		secc = 2 // in a filter that refuses the question
+	}
+	pers, _, e := unix.Syscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	if e != 0 {
+		return st, 0, e
+	}
+	st.pers = int(pers)
+	var g strings.Builder
+	for i, x := range groups {
+		g.WriteString(strings.Repeat(" ", min(i, 1)) + strconv.Itoa(x))
+	}
+	g.WriteString(" ") // the kernel's trailing blank
+	st.status += fmt.Sprintf("Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\nGroups:\t%s\n"+
+		"CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nNoNewPrivs:\t%d\nSeccomp:\t%d\n",
+		st.uids[0], st.uids[1], st.uids[2], fsuid(), st.gids[0], st.gids[1], st.gids[2], fsgid(), g.String(),
+		uint64(st.caps[1].Inheritable)<<32|uint64(st.caps[0].Inheritable),
+		uint64(st.caps[1].Permitted)<<32|uint64(st.caps[0].Permitted),
+		uint64(st.caps[1].Effective)<<32|uint64(st.caps[0].Effective), nnp, secc)
+	st.uids, st.gids, st.caps = [3]int{}, [3]int{}, [2]unix.CapUserData{}
+	st.status = sortLines(st.status)
 	return st, ignored, nil
 }
+
+// sortLines returns the lines of s, sorted, so that the same lines in
+// another order compare equal.
+func sortLines(s string) string {
+	l := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	sort.Strings(l)
+	return strings.Join(l, "\n")
+}
+
+// fsuid and fsgid return the file system IDs, which setfsuid(2) with an
+// invalid ID reports without changing.
+func fsuid() int { r, _, _ := unix.RawSyscall(unix.SYS_SETFSUID, ^uintptr(0), 0, 0); return int(r) }
+func fsgid() int { r, _, _ := unix.RawSyscall(unix.SYS_SETFSGID, ^uintptr(0), 0, 0); return int(r) }
 
 // server is the fork server's state, read once.
 var server struct {
@@ -140,12 +267,24 @@ func forkable() (ignored uint64, ok bool) {
 	}
 	server.once.Do(func() {
 		server.pid = pid
-		server.st, _, server.err = readState(pid)
+		server.err = errors.New("no state")
+		f, err := openProc(pid, 0)
+		if err != nil {
+			return
+		}
+		defer f.close()
+		cg, err1 := unix.Open("/proc/"+strconv.Itoa(pid)+"/cgroup", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		oom, err2 := unix.Open("/proc/"+strconv.Itoa(pid)+"/oom_score_adj", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err1 == nil && err2 == nil {
+			server.st, _, server.err = readState(pid, f, cg, oom)
+		}
+		unix.Close(cg)
+		unix.Close(oom)
 	})
 	if server.err != nil || server.pid != pid {
 		return 0, false
 	}
-	self, ignored, err := readState(0)
+	self, ignored, err := selfState()
 	if err != nil {
 		return 0, false
 	}
@@ -158,6 +297,43 @@ func forkable() (ignored uint64, ok bool) {
 		*nofile = srv
 	}
 	return ignored, self == server.st
+}
+
+// selfState reads the calling thread's state through its procFiles,
+// opened on its first call.
+func selfState() (state, uint64, error) {
+	proc.Lock()
+	defer proc.Unlock()
+	if proc.threads == nil {
+		var err error
+		if proc.cgroup, err = unix.Open("/proc/self/cgroup", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			return state{}, 0, err
+		}
+		if proc.oomAdj, err = unix.Open("/proc/self/oom_score_adj", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+			unix.Close(proc.cgroup)
+			return state{}, 0, err
+		}
+		proc.threads = map[int]*procFiles{}
+	}
+	tid := unix.Gettid()
+	for try := 0; try < 2; try++ {
+		f := proc.threads[tid]
+		if f == nil {
+			var err error
+			if f, err = openProc(0, tid); err != nil {
+				return state{}, 0, err
+			}
+			proc.threads[tid] = f
+		}
+		st, ignored, err := readState(0, f, proc.cgroup, proc.oomAdj)
+		if err == nil {
+			return st, ignored, nil
+		}
+		// A thread that ended, whose ID a new one took: open again.
+		f.close()
+		delete(proc.threads, tid)
+	}
+	return state{}, 0, errors.New("no state")
 }
 
 // execOnly makes every Start exec, for tests that compare both ways.

@@ -34,10 +34,7 @@ type state struct {
 	attr   string
 	uids   [3]int
 	gids   [3]int
-	groups string
 	caps   [2]unix.CapUserData
-	nnp    int
-	secc   int
 	cpus   unix.CPUSet
 	limits [16]unix.Rlimit
 	nice   int
@@ -342,10 +339,9 @@ var execOnly bool
 // forked is what Start keeps of a child the fork server started: the
 // copying of its standard streams, as exec.Cmd does it.
 type forked struct {
-	copies  sync.WaitGroup
-	pipes   []*os.File // this process's ends, closed once copied or given up
-	done    chan struct{}
-	waitErr error
+	copies sync.WaitGroup
+	pipes  []*os.File // this process's ends, closed once copied or given up
+	done   chan struct{}
 }
 
 // startForked starts the child through the fork server, with the

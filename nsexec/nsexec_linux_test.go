@@ -99,7 +99,7 @@ func testExitStatusIsTheProgramsOwn(t *testing.T) {
 	c := nsexec.Command("sh", "-c", "kill -TERM $$")
 	err := c.Run()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGTERM {
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != unix.SIGTERM {
 		t.Fatalf("death by signal: %v", err)
 	}
 	out, err := nsexec.Command("sh", "-c", "echo oops >&2; exit 3").Output()
@@ -203,8 +203,8 @@ func testArgumentSizes(t *testing.T) {
 func TestHygiene(t *testing.T) { bothWays(t, testHygiene) }
 
 func testHygiene(t *testing.T) {
-	signal.Ignore(syscall.SIGHUP)
-	defer signal.Reset(syscall.SIGHUP)
+	signal.Ignore(unix.SIGHUP)
+	defer signal.Reset(unix.SIGHUP)
 	extra, err := os.Open("/dev/null")
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func testContextKills(t *testing.T) {
 	defer cancel()
 	c := nsexec.CommandContext(ctx, "sleep", "60")
 	err := c.Run()
-	if ctx.Err() == nil || c.ProcessState == nil || c.ProcessState.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+	if ctx.Err() == nil || c.ProcessState == nil || c.ProcessState.Sys().(syscall.WaitStatus).Signal() != unix.SIGKILL {
 		t.Fatalf("%v, %v", err, c.ProcessState)
 	}
 	c = nsexec.CommandContext(ctx, "/bin/true")
@@ -368,7 +368,7 @@ func testPID(t *testing.T) {
 	c = nsexec.Command("sh", "-c", "kill -KILL $$")
 	c.Target = &nsexec.Target{PID: p, Types: []string{"pid"}}
 	err = c.Run()
-	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != unix.SIGKILL {
 		t.Fatalf("signal through the relay: %v", err)
 	}
 }

@@ -199,7 +199,7 @@ func Err() error {
 // nil when there is none. It is defined here and declared without a body
 // where it is used, as record is, so that status exports nothing for it.
 //
-//go:linkname decodeRecord
+//go:linkname decodeRecord github.com/gonsproject/gons/status.decodeRecord
 func decodeRecord(p unsafe.Pointer) error { return decode((*cRecord)(p)) }
 
 // decode turns the failure of r, if any, into an *Error.

@@ -394,9 +394,9 @@ func main() {
 		os.Exit(1)
 	}
 	// The terminal sends these to the program too; others are passed on.
-	signal.Ignore(syscall.SIGINT, syscall.SIGQUIT)
+	signal.Ignore(unix.SIGINT, unix.SIGQUIT)
 	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGPIPE)
 	if err := c.Start(); err != nil {
 		fmt.Fprintf(os.Stderr, "gons-nsenter: %v\n", err)
 		os.Exit(exitCode(err))

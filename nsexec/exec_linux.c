@@ -264,8 +264,7 @@ void gons_exec_run(char **env, const char *name, char *const *argv, const struct
 	}
 	compact(env);
 	if (pid && !(x->flags & GONS_EXEC_NOFORK)) {
-		/* The relay keeps nothing of the program's but its standard streams. */
-		gons_relay_close_from = 3;
+		/* The relay closes its copies of the error pipe and the rest (relay_linux.c). */
 		gons_fork_into_pid(pid_self, rec);
 		if (rec->op != GONS_OP_NONE)
 			fail(x, rec);

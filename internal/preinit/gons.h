@@ -328,14 +328,9 @@ int gons_steps(char **env, struct gons_record *rec, int *pid_self);
  * self is an fd of the PID namespace the process was in, or -1, which it
  * closes. When the fork fails, it records that in rec (unless rec holds a
  * failure already), leaves the PID namespace again and returns, or exits
- * with 127 where it cannot leave.
+ * with 127 where it cannot leave. The relay closes every descriptor from
+ * 3 up: it holds none of the program's open.
  */
 void gons_fork_into_pid(int self, struct gons_record *rec);
-/*
- * 0, or the lowest descriptor that the relay closes, with all above it,
- * before it waits: package nsexec's step sets it, so that the relay holds
- * neither its error pipe nor the program's descriptors.
- */
-extern int gons_relay_close_from;
 
 #endif

@@ -35,8 +35,6 @@
 #define SYS_close_range 436
 #endif
 
-int gons_relay_close_from;
-
 /* The child of the PID relay, for the signal handler. */
 static volatile pid_t relay_child;
 
@@ -182,9 +180,13 @@ GONS_HOT void gons_fork_into_pid(int self, struct gons_record *rec)
 	if (child > 0) {
 		if (self >= 0)
 			gons_close(self);
-		/* The exec step's: its error pipe reads EOF once the child's execve succeeds. */
-		if (gons_relay_close_from > 0)
-			syscall(SYS_close_range, gons_relay_close_from, ~0u, 0);
+		/*
+		 * The relay needs no descriptor but the standard streams: it
+		 * holds none of the program's open, a pipe that must see its end
+		 * once the child exits or executes (nsexec's error pipe) among
+		 * them.
+		 */
+		syscall(SYS_close_range, 3, ~0u, 0);
 		relay(child);
 	}
 	if (child < 0) {

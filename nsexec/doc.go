@@ -77,9 +77,10 @@
 //
 // A child of the fork server starts with the server's state, which is the
 // program's at its start; an exec'd child with the calling thread's at the
-// call. Start therefore compares them at each call (one read of
-// /proc/thread-self/status and a few system calls, some 30 µs) and execs
-// when anything differs. The tests run every case both ways.
+// call. Start therefore runs package reexec's check at each call (the one
+// its own fork server path runs; see the table in
+// [github.com/gonsproject/gons/reexec/forkserver]) and execs when anything
+// differs. The tests run every case both ways.
 //
 //	property                                     exec path             fork server path
 //	-------------------------------------------  --------------------  -------------------------------
@@ -89,21 +90,19 @@
 //	                                                                   of the program apply alike
 //	environment, arguments                       exactly Env, Args     the same
 //	descriptors                                  0, 1, 2, ExtraFiles   the same
-//	signal mask; ignored signals                 the start's; call's   the same (the call's ignored
-//	                                                                   set travels with the request)
 //	parent; Process, Wait, Cancel, WaitDelay     the caller            the caller (CLONE_PARENT)
-//	uid, gid, groups, capabilities               the caller thread's   checked*: the server's
-//	no_new_privs, seccomp, umask, LSM label      the caller thread's   checked*
-//	namespaces, root, cgroup                     the caller thread's   checked*
-//	rlimits, nice, I/O priority, personality,    the caller thread's   checked*
-//	CPU and memory affinity, oom_score_adj
+//	parent-death signal                          none                  none
 //	working directory                            the caller's          passed with the request
+//	credentials and groups, capabilities,        the calling thread's  checked*: the server's
+//	securebits, no_new_privs, seccomp, umask,
+//	signal mask and ignored signals, namespaces,
+//	root, cgroup, rlimits, scheduling, I/O
+//	priority, affinity, oom_score_adj, LSM
+//	attributes, personality
 //	Stdin that is no *os.File                    copied by os/exec     exec path instead
 //	arguments and environment over 64 KiB        any up to ARG_MAX     exec path instead
 //
-// * checked: equal to the caller thread's at the call, or the call execs.
-// Securebits are not read: a program that changes them while it runs
-// should not import the fork server.
+// * checked: equal to the calling thread's at the call, or the call execs.
 //
 // # Requirements
 //

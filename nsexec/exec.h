@@ -49,7 +49,7 @@ void gons_exec_run(char **env, const char *name, char *const *argv, const struct
 void gons_exec_forked(char **env, const char *name, char *const *argv, struct gons_record *rec)
         __attribute__((noreturn));
 
-/* Called by early's constructor; see preinit_linux.c. */
+/* Called by this package's constructor, ahead of early's (exec_linux.c). */
 void gons_exec_start(struct gons_record *rec);
 
 #endif

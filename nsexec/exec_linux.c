@@ -344,6 +344,19 @@ static int is_pipe(const char *value)
 	       (stx.mode & S_IFMT) == S_IFIFO;
 }
 
+/*
+ * The exec step's own constructor, in the programs that import this
+ * package only, ahead of early's (priority 101 runs before the default):
+ * in a child this package started, the steps and the program's execve
+ * happen here, and neither early's constructor nor the Go runtime ever
+ * runs; elsewhere it returns after a scan of the environment.
+ */
+__attribute__((constructor(101))) static void gons_exec_ctor(void)
+{
+	if (environ != NULL)
+		gons_exec_start(&gons_record);
+}
+
 void gons_exec_start(struct gons_record *rec)
 {
 	char **m = environ;

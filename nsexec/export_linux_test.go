@@ -10,4 +10,4 @@ func SetExecOnly(on bool) { execOnly = on }
 func Forked(c *Cmd) bool { return c.fork != nil }
 
 // Forkable reports whether a Start now could go through the fork server.
-func Forkable() bool { _, ok := forkable(); return ok }
+func Forkable() bool { return forkable() }

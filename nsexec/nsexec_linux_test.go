@@ -3,6 +3,7 @@ package nsexec_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -203,8 +204,6 @@ func testArgumentSizes(t *testing.T) {
 func TestHygiene(t *testing.T) { bothWays(t, testHygiene) }
 
 func testHygiene(t *testing.T) {
-	signal.Ignore(unix.SIGHUP)
-	defer signal.Reset(unix.SIGHUP)
 	extra, err := os.Open("/dev/null")
 	if err != nil {
 		t.Fatal(err)
@@ -253,6 +252,36 @@ func inherited(t *testing.T) []int {
 		}
 	}
 	return fds
+}
+
+// A signal the caller ignores at the call is ignored in the program, as in
+// an os/exec child; the fork server's child, which starts with the
+// program's dispositions at its start, is not used then. It runs in a
+// child process: Go leaves an ignored signal ignored after signal.Reset.
+func TestIgnoredSignal(t *testing.T) {
+	if os.Getenv("NSEXEC_TEST_IGNORE") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestIgnoredSignal$", "-test.v")
+		cmd.Env = append(os.Environ(), "NSEXEC_TEST_IGNORE=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
+	signal.Ignore(unix.SIGHUP)
+	for _, way := range []bool{true, false} {
+		nsexec.SetExecOnly(way)
+		c := nsexec.Command("grep", "^SigIgn", "/proc/self/status")
+		out, err := c.Output()
+		var ign uint64
+		if err == nil {
+			_, err = fmt.Sscanf(string(out), "SigIgn:\t%x", &ign)
+		}
+		if err != nil || ign&(1<<(unix.SIGHUP-1)) == 0 || nsexec.Forked(c) {
+			t.Fatalf("exec only %v: %q %v, forked %v", way, out, err, nsexec.Forked(c))
+		}
+	}
+	nsexec.SetExecOnly(false)
 }
 
 func TestContextKills(t *testing.T) { bothWays(t, testContextKills) }

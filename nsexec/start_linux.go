@@ -279,9 +279,9 @@ func (c *Cmd) Start() error {
 	}
 	env = append(env, "GONS_EXEC="+strconv.Itoa(errfd)+","+strconv.Itoa(flags)+","+strconv.Itoa(progfd)+cred)
 
-	if ignored, ok := forkable(); ok {
+	if forkable() {
 		vars, progEnv := splitVars(env)
-		started, err := c.startForked(vars, progEnv, files, ignored)
+		started, err := c.startForked(vars, progEnv, files)
 		if err != nil {
 			return err
 		}

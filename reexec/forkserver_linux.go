@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/forkhook"
 	"github.com/gonsproject/gons/reexec/internal/hook"
 	"github.com/gonsproject/gons/reexec/internal/spawn"
 )
@@ -129,6 +130,7 @@ var forkServer func(c *child) error
 func enableForkServer() {
 	readStartup()
 	forkServer = startForked
+	forkhook.InheritsAsExec = inheritsAsExec // package nsexec's fork server path checks the same
 }
 
 // forkedChild is called by package reexec/forkserver's init in a child of

@@ -190,7 +190,7 @@ func Err() error {
 		}
 		return nil
 	}
-	return decode(r)
+	return decodeRecord(unsafe.Pointer(r))
 }
 
 // decodeRecord returns the failure recorded in p, a struct gons_record
@@ -198,12 +198,13 @@ func Err() error {
 // before it executes its program), as [Err] returns the constructor's:
 // nil when there is none. It is defined here and declared without a body
 // where it is used, as record is, so that status exports nothing for it.
+// Err decodes the constructor's record with it too: one function for both
+// costs a program less than two.
 //
-//go:linkname decodeRecord github.com/gonsproject/gons/status.decodeRecord
-func decodeRecord(p unsafe.Pointer) error { return decode((*cRecord)(p)) }
+//go:linkname decodeRecord
+func decodeRecord(p unsafe.Pointer) error {
+	r := (*cRecord)(p)
 
-// decode turns the failure of r, if any, into an *Error.
-func decode(r *cRecord) error {
 	if r.op == opNone {
 		return nil
 	}

@@ -4,8 +4,6 @@
 // complete once package initialisation is over. It is not part of the API.
 package handoff
 
-import "context"
-
 // ReexecFDPlus1 is GONS_REEXEC_FD's value plus one, as the constructor
 // records it; 0: none. Only package status sets it. A variable rather than
 // a setter: every program that imports early runs that store, and a
@@ -17,25 +15,3 @@ var ReexecFDPlus1 int32
 // linking, another system); then the variable, if any, is still in the
 // environment.
 func ReexecFD() (fd int, ok bool) { return int(ReexecFDPlus1) - 1, ReexecFDPlus1 > 0 }
-
-// SpawnExec, when the program runs a fork server (package
-// reexec/forkserver sets it in its init), asks the server for a child
-// that executes a program: package nsexec's fast path. Its arguments are
-// those of reexec/internal/spawn.ExecRequest, which this package cannot
-// name; nil: no server.
-var SpawnExec func(ctx context.Context, req *ExecRequest) (pid, pidfd int, err error)
-
-// ForkServerPID returns the fork server's PID, or 0 once it is gone.
-var ForkServerPID func() int
-
-// ExecRequest is a child that executes a program; see
-// reexec/internal/spawn.ExecRequest.
-type ExecRequest = struct {
-	Vars    []string
-	Name    string
-	Args    []string
-	Env     []string
-	FDs     []int
-	Dir     int
-	Ignored uint64
-}

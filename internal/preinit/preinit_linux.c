@@ -32,13 +32,6 @@ struct gons_record gons_record;
  * package it is NULL, and this costs a program one test.
  */
 extern void gons_forkserver_start(struct gons_record *rec) __attribute__((weak));
-/*
- * Defined by package nsexec, when the program imports it: in a child that
- * package started to run a program (its marker in the environment), it
- * runs the steps and executes the program, never returning; elsewhere it
- * returns at once. Weak, as gons_forkserver_start.
- */
-extern void gons_exec_start(struct gons_record *rec) __attribute__((weak));
 
 /*
  * Defined by package early (early/optin_linux.c), when the program imports
@@ -138,9 +131,6 @@ GONS_HOT __attribute__((constructor)) static void gons_preinit(void)
 	 */
 	gons_record.ran = &gons_early != NULL || (present && reexec_child(environ)) ? GONS_RAN_STEERED
 	                                                                            : GONS_RAN_IGNORED;
-	/* A child that package nsexec started: it executes its program here. */
-	if (gons_exec_start != NULL && environ != NULL)
-		gons_exec_start(&gons_record);
 	if (present && gons_record.ran == GONS_RAN_STEERED)
 		run(environ, &gons_record);
 	if (gons_forkserver_start != NULL)

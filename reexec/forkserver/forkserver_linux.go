@@ -13,7 +13,7 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/gonsproject/gons/internal/handoff"
+	"github.com/gonsproject/gons/internal/forkhook"
 	_ "github.com/gonsproject/gons/internal/preinit" // the constructor, and the steps a child runs
 	_ "github.com/gonsproject/gons/reexec"           // defines enableForkServer
 	"github.com/gonsproject/gons/reexec/internal/spawn"
@@ -62,6 +62,6 @@ func init() {
 	if C.gons_forkserver_fd > 0 {
 		spawn.Serve(int(C.gons_forkserver_fd)-1, int(C.gons_forkserver_pid))
 		enableForkServer()
-		handoff.SpawnExec, handoff.ForkServerPID = spawn.SpawnExec, spawn.PID
+		forkhook.SpawnExec, forkhook.ServerPID = spawn.SpawnExec, spawn.PID
 	}
 }

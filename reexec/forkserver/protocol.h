@@ -47,7 +47,6 @@ struct gons_fs_exec {
 	uint32_t nvars;
 	uint32_t nargs;
 	uint32_t pad;
-	uint64_t ignored; /* bit sig - 1: the signals the caller ignores at the call */
 };
 
 /*

@@ -60,11 +60,10 @@ int gons_forkserver_child;
 
 /* What the server keeps of the program it serves. */
 struct server {
-	int chan;         /* the server's end of the channel */
-	pid_t program;    /* the program's PID, the parent of every child */
-	sigset_t mask;    /* the signal mask the program started with */
-	int *tid;         /* the C library's record of the thread's ID; NULL: unknown */
-	uint64_t ignored; /* bit sig - 1: the signals ignored when the program started */
+	int chan;      /* the server's end of the channel */
+	pid_t program; /* the program's PID, the parent of every child */
+	sigset_t mask; /* the signal mask the program started with */
+	int *tid;      /* the C library's record of the thread's ID; NULL: unknown */
 };
 
 /*
@@ -337,37 +336,6 @@ static struct gons_fs_spawn *check_spawn(char *buf, ssize_t len, int nfds)
 	return req;
 }
 
-/* The signals ignored now, as bits sig - 1. */
-static uint64_t ignored_now(void)
-{
-	struct sigaction sa;
-	uint64_t bits = 0;
-
-	for (int sig = 1; sig < 65 && sig < NSIG; sig++)
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
-			bits |= 1ull << (sig - 1);
-	return bits;
-}
-
-/*
- * Gives the child the dispositions an os/exec child of the program would
- * have at the call: the signals the program ignores then ignored, the
- * others at their default. Only those that differ from the program's
- * start, which the server kept, cost a system call.
- */
-static void dispositions(const struct server *s, uint64_t ignored)
-{
-	struct sigaction sa = { 0 };
-
-	for (int sig = 1; sig < 65 && sig < NSIG; sig++) {
-		uint64_t bit = 1ull << (sig - 1);
-		if ((ignored ^ s->ignored) & bit) {
-			sa.sa_handler = (ignored & bit) ? SIG_IGN : SIG_DFL;
-			sigaction(sig, &sa, NULL);
-		}
-	}
-}
-
 /* Returns the string after the one at p, which ends before end. */
 static char *next(char *p, const char *end)
 {
@@ -412,19 +380,20 @@ static struct gons_fs_exec *check_exec(char *buf, ssize_t len, int nfds, char **
 }
 
 /*
- * The child of an exec request: as a spawn request's, then the
- * dispositions of the call, no parent-death signal (an os/exec child has
- * none), and package nsexec's step, which executes the program or writes
- * why not to its error pipe. Never returns.
+ * The child of an exec request: as a spawn request's, but with no
+ * parent-death signal (an os/exec child has none), and package nsexec's
+ * step, which executes the program or writes why not to its error pipe.
+ * Its signal dispositions are the program's as it started, which the
+ * caller checked are the calling thread's (reexec's inheritsAsExec).
+ * Never returns.
  */
-static void exec_child(const struct server *s, struct gons_fs_exec *req, int *fds, int nfds, char **env,
-                       const char *name, char *const *argv)
+static void exec_child(const struct server *s, int *fds, int nfds, char **env, const char *name,
+                       char *const *argv)
 {
 	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (syscall(SYS_getppid) != s->program)
 		_exit(127);
 	syscall(SYS_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
-	dispositions(s, req->ignored);
 	sigprocmask(SIG_SETMASK, &s->mask, NULL);
 	syscall(SYS_close, s->chan);
 	gons_forkserver_fd = gons_forkserver_pid = 0;
@@ -459,7 +428,7 @@ static void serve_exec(const struct server *s, char *buf, ssize_t n, int *fds, i
 	}
 	pid_t pid = clone_child(s->tid, &pidfd);
 	if (pid == 0)
-		exec_child(s, req, fds, nfds, env, name, ptrs);
+		exec_child(s, fds, nfds, env, name, ptrs);
 	int err = errno;
 	close_all(fds, nfds);
 	if (pid <= 0)
@@ -530,7 +499,6 @@ static int server(struct server *s)
 	if (syscall(SYS_chdir, "/") < 0)
 		_exit(0);
 	s->tid = tid_record();
-	s->ignored = ignored_now();
 	return serve(s);
 }
 

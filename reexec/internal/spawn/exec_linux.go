@@ -7,22 +7,21 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gonsproject/gons/internal/handoff"
+	"github.com/gonsproject/gons/internal/forkhook"
 )
 
 // The exec request of protocol.h.
 const (
 	KindExec = 3  // program: fork a child that executes a program
-	ExecSize = 32 // header, nfds, nvars, nargs, pad, ignored
+	ExecSize = 24 // header, nfds, nvars, nargs, pad
 )
 
 // ExecRequest is a child that executes a program (package nsexec): its
 // gons_* variables and nsexec's marker (Vars), the program's name, Args
-// and Env, its descriptors 0, 1, 2 and on (FDs), a descriptor of the
-// working directory it starts in (Dir), and the signals ignored at the
-// call, bit sig - 1 (Ignored). The type is handoff's, which package
-// nsexec fills.
-type ExecRequest = handoff.ExecRequest
+// and Env, its descriptors 0, 1, 2 and on (FDs), and a descriptor of the
+// working directory it starts in (Dir). The type is forkhook's, which
+// package nsexec fills.
+type ExecRequest = forkhook.ExecRequest
 
 // SpawnExec asks the server for a child as req says and returns it, as
 // [Spawn] does, with the same errors; [ErrTooLarge] also when the strings
@@ -47,7 +46,6 @@ func SpawnExec(ctx context.Context, req *ExecRequest) (pid, pidfd int, err error
 	binary.NativeEndian.PutUint32(msg[8:], uint32(len(req.FDs)))
 	binary.NativeEndian.PutUint32(msg[12:], uint32(len(req.Vars)))
 	binary.NativeEndian.PutUint32(msg[16:], uint32(len(req.Args)))
-	binary.NativeEndian.PutUint64(msg[24:], req.Ignored)
 	for _, s := range req.Vars {
 		msg = append(append(msg, s...), 0)
 	}

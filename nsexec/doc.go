@@ -110,5 +110,6 @@
 // package early: without them Start returns an error wrapping
 // [errors.ErrUnsupported]. Importing this package does not steer the
 // program by gons_* variables (that is package early's opt-in); it links
-// the constructor that runs the exec step in its children.
+// a constructor of its own, which runs the exec step in its children and
+// returns after a scan of the environment elsewhere, and early's steps.
 package nsexec

@@ -10,8 +10,9 @@
  *
  * It runs in two kinds of process: a child exec'd from /proc/self/exe
  * with the marker GONS_EXEC in its environment (gons_exec_start, called
- * by early's constructor), and a child of the fork server (gons_exec_run,
- * called by the server with what the request holds). No allocation, no
+ * by this file's constructor, ahead of early's), and a child of the fork
+ * server (gons_exec_forked, called by the server with what the request
+ * holds). No allocation, no
  * stdio, no getenv: both run before any runtime.
  */
 #define _GNU_SOURCE

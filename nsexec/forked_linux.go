@@ -59,17 +59,23 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 			h.Close()
 		}
 	}()
-	var null *os.File
+	null := -1
+	defer func() {
+		if null >= 0 {
+			unix.Close(null)
+		}
+	}()
 	for i, s := range []any{c.Stdin, c.Stdout, c.Stderr} {
 		switch s := s.(type) {
 		case nil:
-			if null == nil {
-				if null, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
-					return true, err
+			if null < 0 {
+				// A plain descriptor: an *os.File would try the poller.
+				if null, err = unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
+					f.closePipes()
+					return true, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
 				}
-				held = append(held, null)
 			}
-			fds = append(fds, int(null.Fd()))
+			fds = append(fds, null)
 		case *os.File:
 			fds = append(fds, int(s.Fd()))
 		case io.Writer:

@@ -225,11 +225,14 @@ func (c *Cmd) Start() error {
 		}
 	}()
 	files := append([]*os.File(nil), c.ExtraFiles...)
-	r, w, err := os.Pipe()
-	if err != nil {
-		return &status.Error{Op: "exec", Err: err}
+	// A blocking pipe, read by a plain read(2) as os/exec reads its own:
+	// the runtime's poller would cost a wake-up through it.
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return &status.Error{Op: "exec", Err: os.NewSyscallError("pipe2", err)}
 	}
-	defer r.Close()
+	r, w := p[0], os.NewFile(uintptr(p[1]), "|1")
+	defer unix.Close(r)
 	toClose = append(toClose, w)
 	errfd := 3 + len(files)
 	files = append(files, w)
@@ -346,22 +349,34 @@ func (c *Cmd) Start() error {
 	return nil
 }
 
-// readFailure reads the error pipe: EOF alone when the program runs, a
+// readFailure reads the error pipe r: EOF alone when the program runs, a
 // record when a step failed.
-func readFailure(r *os.File) error {
+func readFailure(r int) error {
 	var rec C.struct_gons_record
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&rec)), recordSize)
-	n, err := io.ReadFull(r, buf)
+	n := 0
+	var err error
+	for n < len(buf) {
+		k, e := unix.Read(r, buf[n:])
+		if e == unix.EINTR {
+			continue
+		}
+		if e != nil || k == 0 {
+			err = e
+			break
+		}
+		n += k
+	}
 	switch {
-	case n == 0 && err == io.EOF:
+	case n == 0 && err == nil:
 		return nil
 	case n == recordSize:
 		if err := decodeRecord(unsafe.Pointer(&rec)); err != nil {
 			return err
 		}
 		return &status.Error{Op: "exec", Err: errors.New("the child reported a failure without a step")}
-	case err != nil && n > 0:
-		return &status.Error{Op: "exec", Err: fmt.Errorf("the child's report ended after %d bytes: %w", n, err)}
+	case err == nil:
+		err = io.ErrUnexpectedEOF
 	}
-	return &status.Error{Op: "exec", Err: err}
+	return &status.Error{Op: "exec", Err: fmt.Errorf("the child's report ended after %d bytes: %w", n, os.NewSyscallError("read", err))}
 }

@@ -110,3 +110,48 @@ func testHostBinary(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+func TestTargetExitsDuringCall(t *testing.T) { bothWays(t, testTargetExitsDuringCall) }
+
+// A target that exits while the call joins it: the program runs in all of
+// its namespaces (joined at once through the pidfd) or Start fails with
+// ESRCH, never in some of them, never another error.
+func testTargetExitsDuringCall(t *testing.T) {
+	testutil.RequireRoot(t)
+	unshare := testutil.RequireTool(t, "unshare")
+	outcomes := map[string]int{}
+	for i := range 20 {
+		target := exec.Command(unshare, "--net", "--uts", "--fork", "sleep", "0.0"+strconv.Itoa(i%5))
+		if err := target.Start(); err != nil {
+			t.Fatal(err)
+		}
+		child := 0
+		for range 1000 {
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(target.Process.Pid) + "/task/" + strconv.Itoa(target.Process.Pid) + "/children")
+			if child, _ = strconv.Atoi(strings.TrimSpace(string(b))); child != 0 {
+				break
+			}
+		}
+		if child == 0 {
+			target.Wait()
+			continue
+		}
+		c := nsexec.Command("readlink", "/proc/self/ns/net", "/proc/self/ns/uts")
+		c.Target = &nsexec.Target{PID: child, Types: []string{"net", "uts"}}
+		out, err := c.Output()
+		target.Wait()
+		net, _ := os.Readlink("/proc/self/ns/net")
+		uts, _ := os.Readlink("/proc/self/ns/uts")
+		switch lines := strings.Split(strings.TrimSpace(string(out)), "\n"); {
+		case err == nil && len(lines) == 2 && lines[0] != net && lines[1] != uts:
+			outcomes["joined"]++
+		case err == nil && len(lines) == 2 && lines[0] == net && lines[1] == uts:
+			outcomes["none to join: unshare had not made them yet"]++
+		case errors.Is(err, unix.ESRCH):
+			outcomes["ESRCH"]++
+		default:
+			t.Fatalf("target %d: %q, %v", child, out, err)
+		}
+	}
+	t.Log(outcomes)
+}

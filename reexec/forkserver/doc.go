@@ -177,7 +177,8 @@
 //     set, which the check sees unless the program started with it, or
 //     CAP_SYS_ADMIN. In those two cases the check cannot see the domain,
 //     and the server's children would start outside it: such a program
-//     should not import this package.
+//     calls [Stop] once it has restricted itself, and every later call
+//     execs.
 //   - TestInherit in this package changes the properties in a running
 //     program and compares what its two children inherit.
 //   - The check reads /proc/thread-self/status, seven namespace links

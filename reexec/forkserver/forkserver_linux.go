@@ -65,3 +65,5 @@ func init() {
 		forkhook.SpawnExec, forkhook.ServerPID = spawn.SpawnExec, spawn.PID
 	}
 }
+
+func stop() { spawn.Stop() }

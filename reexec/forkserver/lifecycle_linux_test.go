@@ -225,6 +225,28 @@ func TestServerKilled(t *testing.T) {
 	}
 }
 
+// TestStop stops the fork server: the next calls exec, and the server is
+// gone, reaped by the program, while a child it started before runs on.
+func TestStop(t *testing.T) {
+	s := start(t, subjectPath(t))
+	if o := s.do(t, "fork"); o.Spawned != 1 || o.Err != "" {
+		t.Fatalf("the fork server started %d children (%s), want 1", o.Spawned, o.Err)
+	}
+	s.in.Write([]byte("hang fork\n"))
+	if !s.out.Scan() || !strings.HasPrefix(s.out.Text(), "child ") {
+		t.Fatalf("the hanging child said %q, want its PID", s.out.Text())
+	}
+	child := strings.TrimPrefix(s.out.Text(), "child ")
+	for range 2 {
+		if o := s.do(t, "stop"); o.Spawned != 2 || o.Err != "" {
+			t.Fatalf("after Stop, %d children came from the server (%s), want 2: the call forked", o.Spawned, o.Err)
+		}
+	}
+	if c := children(t, s.cmd.Process.Pid); len(c) != 1 || c[0] != child {
+		t.Errorf("the program has children %v after Stop, want only the child started before, %s: the server not reaped?", c, child)
+	}
+}
+
 // TestNothingShared checks that the server holds only its socket, which
 // no child inherits, and that the program's end is close-on-exec.
 func TestNothingShared(t *testing.T) {

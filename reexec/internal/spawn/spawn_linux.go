@@ -490,3 +490,33 @@ func reap(pidfd int, kill bool) {
 	}
 	unix.Close(pidfd)
 }
+
+// Stop ends the server for good, once the call whose request is on the
+// channel has its reply (and a reply read in the background is in): the
+// server is killed and reaped, through its pidfd where there is one, and
+// every later call finds no server ([ErrUnavailable]) and starts its
+// child by exec. The children it started before are the program's, and
+// live on. Stop is safe to call more than once, and from any goroutine.
+func Stop() {
+	turn <- struct{}{}
+	defer func() { <-turn }()
+	server.mu.Lock()
+	conn, pid, pidfd := server.conn, server.pid, server.pidfd
+	server.conn, server.pidfd = nil, -1
+	server.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	conn.Close()
+	if pidfd >= 0 {
+		reap(pidfd, true) // no request is on the channel: no child is owed
+		return
+	}
+	unix.Kill(pid, unix.SIGKILL)
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
+			return
+		}
+	}
+}

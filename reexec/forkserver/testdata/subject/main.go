@@ -39,7 +39,7 @@ import (
 	"strings"
 
 	"github.com/gonsproject/gons/reexec"
-	_ "github.com/gonsproject/gons/reexec/forkserver"
+	"github.com/gonsproject/gons/reexec/forkserver"
 	"github.com/gonsproject/gons/reexec/internal/spawn"
 	"golang.org/x/sys/unix"
 )
@@ -112,6 +112,9 @@ func main() {
 		command, how, _ := strings.Cut(sc.Text(), " ")
 		if command == "exec" || how == "exec" {
 			opts = append(opts, reexec.Environment([]string{"GOGC=" + strconv.Itoa(101+os.Getpid()%7)}))
+		}
+		if command == "stop" {
+			forkserver.Stop()
 		}
 		if command == "hang" {
 			go hang.Run(context.Background(), struct{}{}, append(opts, reexec.Stdout(os.Stdout))...)

@@ -124,6 +124,9 @@ func runChild() int {
 	if a == nil {
 		return fail(kindUnknown, fmt.Errorf("%w %q", ErrUnknownAction, req.Name))
 	}
+	if a.serve != nil {
+		return a.serve(conn)
+	}
 	os.Args = append(os.Args[:1:1], req.Args...)
 	if req.Stdin && param != nil {
 		if err := paramToStdin(param); err != nil {

@@ -1,0 +1,202 @@
+package reexec
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// A standing child speaks the protocol of every child until it is ready,
+// then frames of its own, each carrying the ID of the call it belongs to:
+//
+//	parent: 'A' request (of standingName), 'N'
+//	child:  'S', then 'D' ready or 'E' error (the switch failed)
+//	then, in any order and any number:
+//	parent: 'C' call: ID, action name, parameter
+//	child:  'V' value: ID, JSON result; or 'F' failure: ID, JSON wireError
+//
+// The child serves each call on a goroutine of its own and answers calls
+// in the order they end. It exits when the parent shuts its side of the
+// socket down (Close) or the socket breaks; a malformed frame makes it
+// exit with status 1.
+const (
+	tagCall    = 'C' // parent: a call
+	tagValue   = 'V' // child: a call's result
+	tagFailure = 'F' // child: a call's error
+)
+
+// standingName is the name of the internal action that a standing child
+// runs, and the Action of the errors of Start. A program that registers
+// an action under it panics at its start, as with any name taken twice.
+const standingName = "reexec.Start"
+
+func init() {
+	registry[standingName] = &entry{serve: serveStanding}
+}
+
+// Errors of calls in a [Standing] child, for use with [errors.Is].
+var (
+	// ErrGone: the standing child ended while the call ran or before it
+	// was made: it crashed, was killed, or the context given to [Start]
+	// ended. The error also wraps the cause: the child's exit
+	// ([*os/exec.ExitError]) or the context's error.
+	ErrGone = errors.New("the standing child is gone")
+	// ErrClosed: the call was made after [Standing.Close], or was in
+	// flight when Close or [IdleTimeout] ended the child.
+	ErrClosed = errors.New("the standing child was closed")
+)
+
+// IdleTimeout is an option of [Start] alone: it closes the standing child
+// once no call has been in flight for d, as [Standing.Close] would; later
+// calls fail with [ErrClosed]. A d of 0 or less means never, the default.
+func IdleTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d < 0 {
+			d = 0
+		}
+		o.idle = d
+		if d == 0 {
+			o.idle = -1 // set, for collect's check, and never
+		}
+		return nil
+	}
+}
+
+// RunIn runs the action in the standing child s, which started once in
+// its namespaces, rather than in a child of its own, and returns its
+// result. It is safe to call from many goroutines at once: the child runs
+// each call on a goroutine of its own, concurrently. The parameter and
+// the result travel as in [Func.Run], and errors are the same [*Error]s
+// with the same Op; [Standing] says what else differs from a run in a
+// fresh child.
+//
+// When ctx ends first, RunIn returns at once with an error that wraps
+// ctx.Err(); the call goes on in the child to its end, and its result is
+// dropped. A call that the child's end interrupts, or that is made after
+// it, fails with [ErrGone] or [ErrClosed].
+func (f *Func[P, R]) RunIn(ctx context.Context, s *Standing, param P) (R, error) {
+	var r R
+	if s == nil {
+		return r, &Error{Action: f.name, Op: "option", Err: errors.New("RunIn: a nil *Standing")}
+	}
+	b, err := s.call(ctx, f.name, param)
+	if err != nil {
+		return r, err
+	}
+	if err := decodeStrict(b, &r); err != nil {
+		return r, &Error{Action: f.name, Op: "result", Err: fmt.Errorf("malformed: %w", err)}
+	}
+	return r, nil
+}
+
+// encodeCall returns the payload of a call's frame: the ID and the name
+// as in a request (see encodeRequest), then the JSON parameter.
+func encodeCall(id uint64, name string, param []byte) []byte {
+	b := make([]byte, 0, 2*binary.MaxVarintLen64+len(name)+len(param))
+	b = binary.AppendUvarint(b, id)
+	b = appendString(b, name)
+	return append(b, param...)
+}
+
+// decodeCall decodes a call's payload.
+func decodeCall(b []byte) (id uint64, name string, param []byte, err error) {
+	d := reqDecoder{b: b}
+	id = d.uvarint("call ID")
+	name = d.string("action name")
+	if d.err != nil {
+		return 0, "", nil, d.err
+	}
+	if name == "" {
+		return 0, "", nil, errors.New("no action name")
+	}
+	return id, name, d.b, nil
+}
+
+// encodeAnswer returns the payload of a value or failure frame: the ID,
+// then the JSON result or wireError.
+func encodeAnswer(id uint64, body []byte) []byte {
+	b := make([]byte, 0, binary.MaxVarintLen64+len(body))
+	return append(binary.AppendUvarint(b, id), body...)
+}
+
+// decodeAnswer decodes the payload of a value or failure frame.
+func decodeAnswer(b []byte) (id uint64, body []byte, err error) {
+	d := reqDecoder{b: b}
+	id = d.uvarint("call ID")
+	return id, d.b, d.err
+}
+
+// serveStanding serves calls on conn, in the standing child, until the
+// parent closes its side, and returns the exit status.
+func serveStanding(conn *os.File) int {
+	var mu sync.Mutex // one frame at a time
+	send := func(tag byte, payload []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err := writeFrame(conn, tag, payload); err != nil {
+			fmt.Fprintf(os.Stderr, "reexec: standing child: sending an answer: %v\n", err)
+		}
+	}
+	send(tagDone, nil)
+	for {
+		_, b, err := expectFrame(conn, tagCall)
+		if errors.Is(err, errNoFrame) {
+			return 0 // Close
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "reexec: standing child: %v\n", err)
+			return 1
+		}
+		id, name, param, err := decodeCall(b)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "reexec: standing child: malformed call: %v\n", err)
+			return 1
+		}
+		go serveCall(id, name, param, send)
+	}
+}
+
+// serveCall runs one call and sends its answer. A panic becomes the
+// call's error, with its stack on standard error, as in a child of its
+// own; so does runtime.Goexit, which ends this goroutine alone.
+func serveCall(id uint64, name string, param []byte, send func(byte, []byte)) {
+	var result []byte
+	var err error
+	returned := false
+	defer func() {
+		if !returned {
+			if r := recover(); r != nil {
+				fmt.Fprintf(os.Stderr, "panic: %v\n\n%s", r, debug.Stack())
+				err = &wireErr{kind: kindPanic, err: fmt.Errorf("%v", r)}
+			} else {
+				err = &wireErr{kind: kindAction, err: ErrGoexit}
+			}
+		}
+		if err == nil {
+			send(tagValue, encodeAnswer(id, result))
+			return
+		}
+		kind := kindAction
+		if w, ok := as[*wireErr](err); ok {
+			kind, err = w.kind, w.err
+		}
+		b, _ := json.Marshal(toWire(kind, err))
+		send(tagFailure, encodeAnswer(id, b))
+	}()
+	a := lookup(name)
+	switch {
+	case a == nil:
+		err = &wireErr{kind: kindUnknown, err: fmt.Errorf("%w %q", ErrUnknownAction, name)}
+	case a.run == nil:
+		err = &wireErr{kind: kindUnknown, err: fmt.Errorf("%q is no action of RegisterFunc", name)}
+	default:
+		result, err = a.run(param)
+	}
+	returned = true
+}

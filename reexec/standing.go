@@ -1,11 +1,13 @@
 package reexec
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -135,6 +137,15 @@ func decodeAnswer(b []byte) (id uint64, body []byte, err error) {
 // serveStanding serves calls on conn, in the standing child, until the
 // parent closes its side, and returns the exit status.
 func serveStanding(conn *os.File) int {
+	// The socket is blocking, as every child gets it: a read then holds
+	// its thread, and the goroutines of calls wait on it until the
+	// runtime takes their processor back, up to milliseconds. A
+	// non-blocking copy, in the runtime's poller, frees it at once.
+	conn, err := pollable(conn)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "reexec: standing child: %v\n", err)
+		return 2
+	}
 	var mu sync.Mutex // one frame at a time
 	send := func(tag byte, payload []byte) {
 		mu.Lock()
@@ -144,22 +155,34 @@ func serveStanding(conn *os.File) int {
 		}
 	}
 	send(tagDone, nil)
-	for {
-		_, b, err := expectFrame(conn, tagCall)
-		if errors.Is(err, errNoFrame) {
-			return 0 // Close
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "reexec: standing child: %v\n", err)
-			return 1
-		}
-		id, name, param, err := decodeCall(b)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "reexec: standing child: malformed call: %v\n", err)
-			return 1
-		}
-		go serveCall(id, name, param, send)
+	status := make(chan int, 1)
+	go readCalls(bufio.NewReaderSize(conn, readChunk), send, status)
+	return <-status
+}
+
+// readCalls reads a call, then hands the reading of the next one to a new
+// goroutine and serves this one itself: the call runs at once on the
+// thread that read it. It reports the exit status on status, once the
+// parent has closed its side (0) or broken the protocol (1).
+func readCalls(r io.Reader, send func(byte, []byte), status chan<- int) {
+	_, b, err := expectFrame(r, tagCall)
+	if errors.Is(err, errNoFrame) {
+		status <- 0 // Close
+		return
 	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "reexec: standing child: %v\n", err)
+		status <- 1
+		return
+	}
+	id, name, param, err := decodeCall(b)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "reexec: standing child: malformed call: %v\n", err)
+		status <- 1
+		return
+	}
+	go readCalls(r, send, status)
+	serveCall(id, name, param, send)
 }
 
 // serveCall runs one call and sends its answer. A panic becomes the

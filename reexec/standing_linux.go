@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -356,4 +357,18 @@ func (s *Standing) PID() int {
 		return s.c.fork.proc.Pid
 	}
 	return s.c.cmd.Process.Pid
+}
+
+// pollable returns a non-blocking copy of the standing child's socket, in
+// the runtime's poller (see serveStanding).
+func pollable(conn *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(conn.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(fd), "reexec-standing"), nil
 }

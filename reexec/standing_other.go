@@ -5,6 +5,7 @@ package reexec
 import (
 	"context"
 	"errors"
+	"os"
 )
 
 // Standing is a standing child; outside Linux none starts.
@@ -24,3 +25,6 @@ func (s *Standing) PID() int { return 0 }
 func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, error) {
 	return nil, &Error{Action: name, Op: "start", Err: errors.ErrUnsupported}
 }
+
+// pollable refuses: off Linux no child is started.
+func pollable(*os.File) (*os.File, error) { return nil, errors.ErrUnsupported }

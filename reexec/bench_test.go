@@ -61,3 +61,16 @@ func BenchmarkStanding(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFuncResultFirst runs a typed action with a small parameter and
+// result, returning once the result is in (ResultFirst).
+func BenchmarkFuncResultFirst(b *testing.B) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := echo.Run(ctx, payload{Text: "ping"}, reexec.ResultFirst()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reexec.WaitBackground()
+}

@@ -65,6 +65,10 @@
 // crash fails the calls in flight with [ErrGone], as it does every later
 // call.
 //
+// With [ResultFirst], a run of a typed action returns as soon as its result
+// is in, and the child is reaped in the background; what only its exit
+// status would have shown is lost.
+//
 // # The child
 //
 // The child is /proc/self/exe with os.Args[0] unchanged and no further

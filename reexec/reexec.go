@@ -157,19 +157,20 @@ type Namespace struct {
 type Option func(*options) error
 
 type options struct {
-	namespaces []Namespace
-	target     int      // PID whose namespaces to join; 0: none
-	targetNS   []string // the types to join of the target; nil: all
-	root, dir  string   // gons_root, gons_wd; "": unset
-	uid, gid   int      // gons_uid, gons_gid; -1: unset
-	param      any
-	paramSet   bool
-	result     any
-	env        []string
-	stdout     io.Writer
-	stderr     io.Writer
-	inProcess  bool          // InProcess: run a typed action through nsthread where it can
-	idle       time.Duration // IdleTimeout, for Start alone
+	namespaces  []Namespace
+	target      int      // PID whose namespaces to join; 0: none
+	targetNS    []string // the types to join of the target; nil: all
+	root, dir   string   // gons_root, gons_wd; "": unset
+	uid, gid    int      // gons_uid, gons_gid; -1: unset
+	param       any
+	paramSet    bool
+	result      any
+	env         []string
+	stdout      io.Writer
+	stderr      io.Writer
+	inProcess   bool          // InProcess: run a typed action through nsthread where it can
+	idle        time.Duration // IdleTimeout, for Start alone
+	resultFirst bool          // ResultFirst
 }
 
 func collect(name string, opts []Option) (*options, error) {

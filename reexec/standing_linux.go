@@ -157,7 +157,11 @@ func (s *Standing) read(done chan<- struct{}) {
 				continue
 			}
 		}
-		if !errors.Is(err, errNoFrame) && !errors.Is(err, unix.ECONNRESET) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		// The end of the child, or reap's Close of the socket that a
+		// process the action started kept open, ends reading; anything
+		// else breaks the protocol.
+		if !errors.Is(err, errNoFrame) && !errors.Is(err, unix.ECONNRESET) && !errors.Is(err, io.ErrUnexpectedEOF) &&
+			!errors.Is(err, os.ErrClosed) {
 			s.c.broken.Store(true)
 			s.c.ferr = err
 			s.c.kill()

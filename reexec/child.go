@@ -124,10 +124,10 @@ func runChild() int {
 	if a == nil {
 		return fail(kindUnknown, fmt.Errorf("%w %q", ErrUnknownAction, req.Name))
 	}
+	os.Args = append(os.Args[:1:1], req.Args...)
 	if a.serve != nil {
 		return a.serve(conn)
 	}
-	os.Args = append(os.Args[:1:1], req.Args...)
 	if req.Stdin && param != nil {
 		if err := paramToStdin(param); err != nil {
 			return fail(kindParam, fmt.Errorf("making the parameter standard input: %w", err))

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -20,11 +21,14 @@ import (
 //	parent: 'A' request (of standingName), 'N'
 //	child:  'S', then 'D' ready or 'E' error (the switch failed)
 //	then, in any order and any number:
-//	parent: 'C' call: ID, action name, parameter
+//	parent: 'C' call: ID, action name, flags, parameter
 //	child:  'V' value: ID, JSON result; or 'F' failure: ID, JSON wireError
 //
 // The child serves each call on a goroutine of its own and answers calls
-// in the order they end. It exits when the parent shuts its side of the
+// in the order they end; a call sent while no other was outstanding may
+// be served by the goroutine that read it (see serveStanding). The
+// parent writes a byte to a second socket, the bell, when it sends a
+// call while others are outstanding. It exits when the parent shuts its side of the
 // socket down (Close) or the socket breaks; a malformed frame makes it
 // exit with status 1.
 const (
@@ -97,27 +101,41 @@ func (f *Func[P, R]) RunIn(ctx context.Context, s *Standing, param P) (R, error)
 	return r, nil
 }
 
+// Flags of a call.
+const (
+	// callAlone: the parent had no other call outstanding (sent, not
+	// answered) when it sent this one, and rings the bell for any call
+	// it sends before this one is answered: the child may serve it on
+	// the goroutine that read it, which reads no further call meanwhile.
+	callAlone = 1 << iota
+)
+
 // encodeCall returns the payload of a call's frame: the ID and the name
-// as in a request (see encodeRequest), then the JSON parameter.
-func encodeCall(id uint64, name string, param []byte) []byte {
-	b := make([]byte, 0, 2*binary.MaxVarintLen64+len(name)+len(param))
+// as in a request (see encodeRequest), the flags, then the JSON parameter.
+func encodeCall(id uint64, flags byte, name string, param []byte) []byte {
+	b := make([]byte, 0, 2*binary.MaxVarintLen64+1+len(name)+len(param))
 	b = binary.AppendUvarint(b, id)
 	b = appendString(b, name)
+	b = append(b, flags)
 	return append(b, param...)
 }
 
 // decodeCall decodes a call's payload.
-func decodeCall(b []byte) (id uint64, name string, param []byte, err error) {
+func decodeCall(b []byte) (id uint64, flags byte, name string, param []byte, err error) {
 	d := reqDecoder{b: b}
 	id = d.uvarint("call ID")
 	name = d.string("action name")
-	if d.err != nil {
-		return 0, "", nil, d.err
+	switch {
+	case d.err != nil:
+		return 0, 0, "", nil, d.err
+	case name == "":
+		return 0, 0, "", nil, errors.New("no action name")
+	case len(d.b) == 0:
+		return 0, 0, "", nil, errors.New("no flags")
+	case d.b[0]&^callAlone != 0:
+		return 0, 0, "", nil, fmt.Errorf("unknown flags %#x", d.b[0])
 	}
-	if name == "" {
-		return 0, "", nil, errors.New("no action name")
-	}
-	return id, name, d.b, nil
+	return id, d.b[0], name, d.b[1:], nil
 }
 
 // encodeAnswer returns the payload of a value or failure frame: the ID,
@@ -136,59 +154,115 @@ func decodeAnswer(b []byte) (id uint64, body []byte, err error) {
 
 // serveStanding serves calls on conn, in the standing child, until the
 // parent closes its side, and returns the exit status.
+//
+// One goroutine at a time holds the reading of calls. It serves a call
+// that came alone (callAlone) itself, letting go of the reading meanwhile,
+// and starts a goroutine for any other: a call served where it was read
+// spares the child the start of a goroutine, and the thread that the
+// runtime wakes for it, which on a busy machine is most of the cost of a
+// call. A call that the parent sends while others are outstanding rings
+// the bell (the descriptor named in os.Args[1]), whose goroutine starts a
+// reader: if the last one is busy serving a call alone, this one reads.
 func serveStanding(conn *os.File) int {
+	var bell *os.File
+	if len(os.Args) == 2 {
+		if fd, err := strconv.Atoi(os.Args[1]); err == nil && fd > 2 {
+			bell = os.NewFile(uintptr(fd), "reexec-bell")
+		}
+	}
+	os.Args = os.Args[:1]
 	// The socket is blocking, as every child gets it: a read then holds
 	// its thread, and the goroutines of calls wait on it until the
 	// runtime takes their processor back, up to milliseconds. A
 	// non-blocking copy, in the runtime's poller, frees it at once.
 	conn, err := pollable(conn)
+	if err == nil && bell != nil {
+		bell, err = pollable(bell)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "reexec: standing child: %v\n", err)
 		return 2
 	}
-	var mu sync.Mutex // one frame at a time
-	send := func(tag byte, payload []byte) {
-		mu.Lock()
-		defer mu.Unlock()
+	sc := &standingChild{r: bufio.NewReaderSize(conn, readChunk), status: make(chan int, 1), bell: bell != nil}
+	sc.send = func(tag byte, payload []byte) {
+		sc.wmu.Lock()
+		defer sc.wmu.Unlock()
 		if err := writeFrame(conn, tag, payload); err != nil {
 			fmt.Fprintf(os.Stderr, "reexec: standing child: sending an answer: %v\n", err)
 		}
 	}
-	send(tagDone, nil)
-	status := make(chan int, 1)
-	go readCalls(bufio.NewReaderSize(conn, readChunk), send, status)
-	return <-status
+	sc.send(tagDone, nil)
+	if bell != nil {
+		go sc.ring(bell)
+	}
+	go sc.read()
+	return <-sc.status
 }
 
-// readCalls reads a call, then hands the reading of the next one to a new
-// goroutine and serves this one itself: the call runs at once on the
-// thread that read it. It reports the exit status on status, once the
-// parent has closed its side (0) or broken the protocol (1).
-func readCalls(r io.Reader, send func(byte, []byte), status chan<- int) {
-	_, b, err := expectFrame(r, tagCall)
-	if errors.Is(err, errNoFrame) {
-		status <- 0 // Close
-		return
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "reexec: standing child: %v\n", err)
-		status <- 1
-		return
-	}
-	id, name, param, err := decodeCall(b)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "reexec: standing child: malformed call: %v\n", err)
-		status <- 1
-		return
-	}
-	go readCalls(r, send, status)
-	serveCall(id, name, param, send)
+// standingChild is the serving side of a standing child.
+type standingChild struct {
+	rmu    sync.Mutex // held by the goroutine that reads calls
+	r      io.Reader
+	wmu    sync.Mutex // one answer at a time
+	send   func(tag byte, payload []byte)
+	status chan int // the exit status, once the parent closed its side (0) or broke the protocol
+	bell   bool     // calls may be served alone
 }
 
-// serveCall runs one call and sends its answer. A panic becomes the
-// call's error, with its stack on standard error, as in a child of its
-// own; so does runtime.Goexit, which ends this goroutine alone.
-func serveCall(id uint64, name string, param []byte, send func(byte, []byte)) {
+// read reads calls, as long as no other goroutine does.
+func (sc *standingChild) read() {
+	for sc.rmu.TryLock() {
+		_, b, err := expectFrame(sc.r, tagCall)
+		var id uint64
+		var flags byte
+		var name string
+		var param []byte
+		if err == nil {
+			id, flags, name, param, err = decodeCall(b)
+			if err != nil {
+				err = fmt.Errorf("malformed call: %w", err)
+			}
+		}
+		sc.rmu.Unlock()
+		switch {
+		case errors.Is(err, errNoFrame):
+			sc.exit(0) // Close
+			return
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "reexec: standing child: %v\n", err)
+			sc.exit(1)
+			return
+		case flags&callAlone != 0 && sc.bell:
+			sc.serve(id, name, param, true)
+		default:
+			go sc.serve(id, name, param, false)
+		}
+	}
+}
+
+func (sc *standingChild) exit(status int) {
+	select {
+	case sc.status <- status:
+	default:
+	}
+}
+
+// ring starts a reader each time the bell rings.
+func (sc *standingChild) ring(bell *os.File) {
+	var buf [64]byte
+	for {
+		if _, err := bell.Read(buf[:]); err != nil {
+			return
+		}
+		go sc.read()
+	}
+}
+
+// serve runs one call and sends its answer. A panic becomes the call's
+// error, with its stack on standard error, as in a child of its own; so
+// does runtime.Goexit, which ends this goroutine alone: one that reads
+// calls (alone) starts another to read on.
+func (sc *standingChild) serve(id uint64, name string, param []byte, reader bool) {
 	var result []byte
 	var err error
 	returned := false
@@ -199,10 +273,13 @@ func serveCall(id uint64, name string, param []byte, send func(byte, []byte)) {
 				err = &wireErr{kind: kindPanic, err: fmt.Errorf("%v", r)}
 			} else {
 				err = &wireErr{kind: kindAction, err: ErrGoexit}
+				if reader {
+					go sc.read()
+				}
 			}
 		}
 		if err == nil {
-			send(tagValue, encodeAnswer(id, result))
+			sc.send(tagValue, encodeAnswer(id, result))
 			return
 		}
 		kind := kindAction
@@ -210,7 +287,7 @@ func serveCall(id uint64, name string, param []byte, send func(byte, []byte)) {
 			kind, err = w.kind, w.err
 		}
 		b, _ := json.Marshal(toWire(kind, err))
-		send(tagFailure, encodeAnswer(id, b))
+		sc.send(tagFailure, encodeAnswer(id, b))
 	}()
 	a := lookup(name)
 	switch {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -58,15 +59,19 @@ type Standing struct {
 	startCx context.Context
 	idle    time.Duration
 
-	wmu sync.Mutex // one frame at a time on c.conn
+	wmu  sync.Mutex // one frame at a time on c.conn
+	bell int        // the parent's end of the bell, non-blocking; closed by reap
 
-	mu       sync.Mutex
-	next     uint64
-	pending  map[uint64]chan answer
-	err      error // set once the child is gone: what calls fail with
-	closing  bool
-	inFlight int
-	timer    *time.Timer // IdleTimeout
+	mu      sync.Mutex
+	next    uint64
+	pending map[uint64]chan answer
+	// outstanding: calls sent and not yet answered, cancelled ones too,
+	// which the child may still be running.
+	outstanding int
+	err         error // set once the child is gone: what calls fail with
+	closing     bool
+	inFlight    int
+	timer       *time.Timer // IdleTimeout
 
 	closeOnce sync.Once
 	closeErr  error
@@ -101,6 +106,24 @@ func Start(ctx context.Context, opts ...Option) (*Standing, error) {
 		return nil, err
 	}
 	c.mayFork = true
+	// The bell: a socket whose child end the child finds by the number
+	// in its os.Args[1] (see serveStanding).
+	bells, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err == nil {
+		if err = unix.SetNonblock(bells[0], true); err != nil {
+			unix.Close(bells[0])
+			unix.Close(bells[1])
+		}
+	}
+	if err != nil {
+		c.release()
+		c.conn.Close()
+		return nil, c.fail("start", os.NewSyscallError("socketpair", err))
+	}
+	bellPeer := os.NewFile(uintptr(bells[1]), "reexec-bell")
+	c.passed = append(c.passed, bellPeer)
+	c.cmd.ExtraFiles = append(c.cmd.ExtraFiles, bellPeer)
+	c.req.Args = []string{strconv.Itoa(childFD + len(c.cmd.ExtraFiles) - 1)}
 	out, errOut := o.stdout, o.stderr
 	if out != nil && sameWriter(out, errOut) {
 		l := &lockedWriter{w: out}
@@ -112,19 +135,21 @@ func Start(ctx context.Context, opts ...Option) (*Standing, error) {
 		c.cmd.Stderr = io.MultiWriter(c.stderr, errOut)
 	}
 	if err := c.start(); err != nil {
+		unix.Close(bells[0])
 		return nil, err
 	}
 	// The child answers the request with 'D' once it serves calls: the
 	// outcome of a run, read as for any other.
 	c.io.Wait()
 	if c.ferr != nil || c.tag != tagDone {
+		unix.Close(bells[0])
 		if _, err := c.wait(nil); err != nil {
 			return nil, err
 		}
 		return nil, c.fail("result", errors.New("the standing child ended before it served calls"))
 	}
 	c.conn.SetDeadline(time.Time{})
-	s := &Standing{c: c, stderr: c.stderr, startCx: ctx, idle: o.idle,
+	s := &Standing{c: c, stderr: c.stderr, startCx: ctx, idle: o.idle, bell: bells[0],
 		pending: map[uint64]chan answer{}, reaped: make(chan struct{})}
 	readerDone := make(chan struct{})
 	go s.read(readerDone)
@@ -150,6 +175,7 @@ func (s *Standing) read(done chan<- struct{}) {
 				s.mu.Lock()
 				ch := s.pending[id]
 				delete(s.pending, id)
+				s.outstanding--
 				s.mu.Unlock()
 				if ch != nil { // nil: the call was cancelled
 					ch <- answer{tag: tag, body: b}
@@ -189,6 +215,10 @@ func (s *Standing) reap(readerDone <-chan struct{}) {
 	}
 	timer.Stop()
 	s.c.conn.Close()
+	s.wmu.Lock() // no call rings it any more
+	unix.Close(s.bell)
+	s.bell = -1
+	s.wmu.Unlock()
 
 	s.mu.Lock()
 	var cause error
@@ -229,7 +259,7 @@ func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, er
 	if err != nil {
 		return nil, fail("param", err)
 	}
-	payload := encodeCall(0, name, p) // its size, give or take the ID
+	payload := encodeCall(0, 0, name, p) // its size, give or take the ID
 	if uint64(len(payload))+binaryMaxID > maxPayload {
 		return nil, fail("param", fmt.Errorf("%w of %d bytes", errFrameTooLarge, maxPayload))
 	}
@@ -243,6 +273,8 @@ func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, er
 	s.next++
 	id := s.next
 	s.pending[id] = ch
+	alone := s.outstanding == 0
+	s.outstanding++
 	s.inFlight++
 	if s.timer != nil {
 		s.timer.Stop()
@@ -250,10 +282,20 @@ func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, er
 	s.mu.Unlock()
 	defer s.ended(id)
 
+	var flags byte
+	if alone {
+		flags = callAlone
+	}
 	s.wmu.Lock()
-	err = writeFrame(s.c.conn, tagCall, encodeCall(id, name, p))
+	if !alone && s.bell >= 0 {
+		// The goroutine that read the last call may be serving it
+		// alone: another is to read this one, and is to be reading
+		// before a large frame fills the socket. A full bell has rung.
+		unix.Write(s.bell, []byte{0})
+	}
+	_ = writeFrame(s.c.conn, tagCall, encodeCall(id, flags, name, p))
 	s.wmu.Unlock()
-	_ = err // a child that cannot read the call is gone: reap says so
+	// A child that cannot read the call is gone: reap says so.
 	select {
 	case a := <-ch:
 		return s.decode(name, a)
@@ -321,7 +363,7 @@ func (s *Standing) decode(name string, a answer) ([]byte, error) {
 }
 
 // Close ends the child: it shuts the socket down, which makes the child
-// exit at once, and waits for it, killing it after a grace period of 2 s
+// exit at once, even while calls run, and waits for it, killing it after a grace period of 2 s
 // if it does not. Calls in flight fail with [ErrClosed], as do later
 // ones. It returns the child's exit error if the child ended badly
 // because of Close, nil otherwise, and nil when called again.
@@ -341,6 +383,13 @@ func (s *Standing) Close() error {
 		if rc, err := s.c.conn.SyscallConn(); err == nil {
 			rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_WR) })
 		}
+		// A call served alone may keep the child's reader busy: the
+		// bell starts one that sees the end.
+		s.wmu.Lock()
+		if s.bell >= 0 {
+			unix.Write(s.bell, []byte{0})
+		}
+		s.wmu.Unlock()
 		timer := time.NewTimer(grace)
 		select {
 		case <-s.reaped:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,17 @@ var (
 		return 0, nil
 	})
 )
+
+// blocker opens the FIFO it is given for reading, which blocks until the
+// test opens it for writing.
+var blocker = reexec.RegisterFunc("standing-block", func(fifo string) (int, error) {
+	fmt.Fprintln(os.Stderr, "marker:blocker ready")
+	f, err := os.Open(fifo)
+	if err != nil {
+		return 0, err
+	}
+	return 0, f.Close()
+})
 
 // startStanding starts a standing child that the test closes when it
 // ends.
@@ -395,8 +407,8 @@ func standingCloseInFlight(t *testing.T) {
 func TestStandingIdle(t *testing.T) {
 	noLeaks(t)
 	ctx := context.Background()
-	s := startStanding(t, ctx, reexec.IdleTimeout(50*time.Millisecond))
-	if _, err := napper.RunIn(ctx, s, 100); err != nil {
+	s := startStanding(t, ctx, reexec.IdleTimeout(time.Second))
+	if _, err := napper.RunIn(ctx, s, 1500); err != nil {
 		t.Fatalf("a call longer than the idle timeout: %v", err)
 	}
 	if !settle(func() bool { return unix.Kill(s.PID(), 0) == unix.ESRCH }) {
@@ -457,5 +469,49 @@ func TestStandingDiesWithProgram(t *testing.T) {
 				t.Fatalf("the standing child %d outlived the program (%v)", pid, err)
 			}
 		})
+	}
+}
+
+// TestStandingBlockedCall leaves a call blocked in the child, abandoned by
+// its caller: the next call, sent while it still runs, is served all the
+// same.
+func TestStandingBlockedCall(t *testing.T) { forEachPath(t, standingBlockedCall) }
+
+func standingBlockedCall(t *testing.T) {
+	noLeaks(t)
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, ready := readyOn("ready")
+	s := startStanding(t, context.Background(), reexec.Stderr(w))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-ready
+		cancel()
+	}()
+	// Abandoned once it runs.
+	if _, err := blocker.RunIn(ctx, s, fifo); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the abandoned call: %v", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range 3 {
+		if _, err := whoAmI.RunIn(ctx, s, struct{}{}); err != nil {
+			t.Fatalf("a call while another blocks: %v", err)
+		}
+	}
+	// A frame larger than the socket holds.
+	big := payload{Bytes: make([]byte, 4<<20)}
+	if got, err := echo.RunIn(ctx, s, big); err != nil || len(got.Bytes) != len(big.Bytes) {
+		t.Fatalf("a large call while another blocks: %d bytes, %v", len(got.Bytes), err)
+	}
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if err := s.Close(); err != nil {
+		t.Errorf("Close: %v", err)
 	}
 }

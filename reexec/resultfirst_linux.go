@@ -22,15 +22,16 @@ func (c *child) finish(stdout *resultWriter, o *options) ([]byte, error) {
 		c.io.Wait()
 		close(outcome)
 	}()
+	var w waited
 	select {
 	case <-outcome:
 		// The reader has ended; what it read is c's to read now.
 		if c.ferr == nil && c.tag == tagResult && !c.broken.Load() {
 			return c.payload, nil
 		}
-	case <-done:
+		w = <-done
+	case w = <-done:
 		// The child ended first: that error, or that result.
 	}
-	w := <-done
 	return w.result, w.err
 }

@@ -199,6 +199,15 @@ var details = func() []detail {
 		col("fork server/thediveo", "fork/thediveo-throughput-ratio", ratio3),
 		col("exec/thediveo", "exec/thediveo-throughput-ratio", ratio3),
 	}})
+	d = append(d, detail{"Standing child (`reexec.Start`, `Func.RunIn`): a call, next to the fork server's round trip, glibc-dynamic-znow", "Standing/%s", []string{"none", "net", "user+mnt"}, []detailCol{
+		col("standing call", "standing-ns/op", micro), col("fork server round trip", "fork-ns/op", milli),
+		col("exec floor", "floor-ns/op", milli),
+		col("standing/fork server", "standing/fork-ratio", ratio3), col("standing/floor", "standing/floor-ratio", ratio3),
+	}})
+	d = append(d, detail{"Standing child: 16 goroutines at once, calls per second", "Standing/%s", []string{"throughput"}, []detailCol{
+		col("standing", "standing-calls/s", count), col("fork server", "fork-calls/s", count),
+		col("standing/fork server", "standing/fork-throughput-ratio", ratio3),
+	}})
 	d = append(d, detail{"Fork server: what importing it costs a program", "ForkServer/%s", []string{"startup"}, []detailCol{
 		col("exec, with", "with-ns/exec", milli), col("exec, without", "without-ns/exec", milli),
 		col("with/without", "with/without-ratio", ratio3),

@@ -44,3 +44,33 @@ func BenchmarkFunc(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStanding runs a typed action with a small parameter and result
+// in a standing child.
+func BenchmarkStanding(b *testing.B) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	s, err := reexec.Start(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for b.Loop() {
+		if _, err := echo.RunIn(ctx, s, payload{Text: "ping"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFuncResultFirst runs a typed action with a small parameter and
+// result, returning once the result is in (ResultFirst).
+func BenchmarkFuncResultFirst(b *testing.B) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := echo.Run(ctx, payload{Text: "ping"}, reexec.ResultFirst()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reexec.WaitBackground()
+}

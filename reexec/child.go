@@ -125,6 +125,9 @@ func runChild() int {
 		return fail(kindUnknown, fmt.Errorf("%w %q", ErrUnknownAction, req.Name))
 	}
 	os.Args = append(os.Args[:1:1], req.Args...)
+	if a.serve != nil {
+		return a.serve(conn)
+	}
 	if req.Stdin && param != nil {
 		if err := paramToStdin(param); err != nil {
 			return fail(kindParam, fmt.Errorf("making the parameter standard input: %w", err))

@@ -54,6 +54,21 @@
 // same options. It is what moby/sys/reexec.Command and
 // containers/storage/pkg/reexec.Command give, with typed errors.
 //
+// # Standing children
+//
+// [Start] starts a child once, in the namespaces and with the options of a
+// run, and [Func.RunIn] runs typed actions in it, many times and from many
+// goroutines at once, until [Standing.Close]: a call then costs a message
+// each way instead of a process, a few per cent of a run's round trip. All
+// calls share that one process, and what earlier calls left in it;
+// [Standing] has the table of what differs from a run in a fresh child. A
+// crash fails the calls in flight with [ErrGone], as it does every later
+// call.
+//
+// With [ResultFirst], a run of a typed action returns as soon as its result
+// is in, and the child is reaped in the background; what only its exit
+// status would have shown is lost.
+//
 // # The child
 //
 // The child is /proc/self/exe with os.Args[0] unchanged and no further

@@ -54,12 +54,14 @@ type Error struct {
 	//	target  the process that Target names could not be opened (pidfd_open:
 	//	        ESRCH when it is gone); nothing was started
 	//	start   the child could not be started, or ended before it reached
-	//	        CheckAction (ErrUnknownAction, ErrNotChecked, ErrTooDeep, exec errors)
+	//	        CheckAction (ErrUnknownAction, ErrNotChecked, ErrTooDeep, exec errors);
+	//	        the standing child of RunIn had ended before the call (ErrGone, ErrClosed)
 	//	switch  the child could not join its namespaces (wraps a *status.Error)
 	//	param   the parameter could not be encoded or decoded
 	//	action  the action returned an error, or called runtime.Goexit (ErrGoexit)
 	//	panic   the action panicked (ErrPanic)
-	//	exit    the child exited unsuccessfully or died by a signal (wraps an *exec.ExitError)
+	//	exit    the child exited unsuccessfully or died by a signal (wraps an *exec.ExitError);
+	//	        the standing child of RunIn ended while the call ran (ErrGone, ErrClosed)
 	//	result  the result is missing (ErrNoResult) or malformed, or the child
 	//	        broke the protocol (the child was killed)
 	//	context the context was done first; the child was killed (wraps ctx.Err())

@@ -9,3 +9,11 @@ func SetFrameLimits(t interface{ Cleanup(func()) }, max uint64, stallFor time.Du
 	maxPayload, stall = max, stallFor
 	t.Cleanup(func() { maxPayload, stall = oldMax, oldStall })
 }
+
+// Background returns how many children of ResultFirst runs are being
+// reaped in the background.
+func Background() int {
+	background.mu.Lock()
+	defer background.mu.Unlock()
+	return background.n
+}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
+	"time"
 )
 
 // envFD names the descriptor of the protocol socket in the child: the only
@@ -31,6 +33,9 @@ type entry struct {
 	// run decodes the parameter (nil: none was given), calls the typed
 	// function and returns its encoded result.
 	run func(param []byte) ([]byte, error)
+	// serve, in the entry of a standing child alone, takes over the
+	// protocol socket and returns the exit status (see standing.go).
+	serve func(conn *os.File) int
 }
 
 func register(name string, a *entry) {
@@ -160,18 +165,20 @@ type optionFunc func(*options) error
 func (f optionFunc) apply(o *options) error { return f(o) }
 
 type options struct {
-	namespaces []Namespace
-	target     int      // PID whose namespaces to join; 0: none
-	targetNS   []string // the types to join of the target; nil: all
-	root, dir  string   // gons_root, gons_wd; "": unset
-	uid, gid   int      // gons_uid, gons_gid; -1: unset
-	param      any
-	paramSet   bool
-	result     any
-	env        []string
-	stdout     io.Writer
-	stderr     io.Writer
-	inProcess  bool // InProcess: run a typed action through nsthread where it can
+	namespaces  []Namespace
+	target      int      // PID whose namespaces to join; 0: none
+	targetNS    []string // the types to join of the target; nil: all
+	root, dir   string   // gons_root, gons_wd; "": unset
+	uid, gid    int      // gons_uid, gons_gid; -1: unset
+	param       any
+	paramSet    bool
+	result      any
+	env         []string
+	stdout      io.Writer
+	stderr      io.Writer
+	inProcess   bool          // InProcess: run a typed action through nsthread where it can
+	idle        time.Duration // IdleTimeout, for Start alone
+	resultFirst bool          // ResultFirst
 }
 
 func collect(name string, opts []Option) (*options, error) {
@@ -183,6 +190,9 @@ func collect(name string, opts []Option) (*options, error) {
 		if err := opt.apply(o); err != nil {
 			return nil, &Error{Action: name, Op: "option", Err: err}
 		}
+	}
+	if o.idle != 0 && name != standingName {
+		return nil, &Error{Action: name, Op: "option", Err: errors.New("IdleTimeout is an option of Start alone")}
 	}
 	return o, nil
 }

@@ -183,7 +183,7 @@ func run(ctx context.Context, name string, o *options) error {
 	if err := c.start(); err != nil {
 		return err
 	}
-	result, err := c.wait(stdout)
+	result, err := c.finish(stdout, o) // c.wait(stdout), unless ResultFirst
 	if err != nil || o.result == nil {
 		return err
 	}

@@ -57,6 +57,21 @@
 //     program's file has been replaced since. On Linux an exec'd child
 //     does too: /proc/self/exe names the file the program runs, even when
 //     it has been unlinked or renamed over.
+//   - With glibc, the child's C library keeps a single malloc arena, as
+//     with M_ARENA_MAX=1 (mallopt(3)), set in the server and inherited,
+//     where an exec'd child makes one per thread up to the default limit
+//     or that of MALLOC_ARENA_MAX and GLIBC_TUNABLES: C code in an action
+//     that allocates from many threads at once contends for one lock. The
+//     program's own arenas are as they were.
+//   - With glibc, the first call of pthread_getattr_np(3) on the child's
+//     main thread, runtime/cgo's as the runtime starts, is answered from
+//     what the server learned of the same stack, without reading
+//     /proc/self/maps; the attributes carry the stack and its guard size
+//     alone, not the thread's CPU affinity. The linker sends every call of
+//     pthread_getattr_np in a program that imports this package through a
+//     wrapper (-Wl,--wrap); every other call, and every call in the
+//     program, goes to the C library. With musl neither applies: runtime/cgo
+//     asks musl nothing, and its mallopt does nothing.
 //   - [reexec.Command] always execs: its [os/exec.Cmd] is the caller's to
 //     use as package os/exec defines it.
 //   - The C library keeps a record of each thread's ID. The server clones

@@ -58,6 +58,9 @@ int gons_forkserver_child;
 #define PR_GET_TID_ADDRESS 40
 #endif
 
+/* One arena and the main thread's stack for the children (inherit_linux.c). */
+void gons_fs_inherit_prepare(void);
+
 /* What the server keeps of the program it serves. */
 struct server {
 	int chan;      /* the server's end of the channel */
@@ -499,6 +502,7 @@ static int server(struct server *s)
 	if (syscall(SYS_chdir, "/") < 0)
 		_exit(0);
 	s->tid = tid_record();
+	gons_fs_inherit_prepare();
 	return serve(s);
 }
 

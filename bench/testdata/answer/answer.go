@@ -10,6 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/gonsproject/gons/bench/testdata/driver"
 	"github.com/gonsproject/gons/reexec"
@@ -32,6 +34,33 @@ func init() {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
+	})
+}
+
+// ServeStanding serves the driver's requests with the typed action in a
+// standing child (reexec.Start), one for each set of namespaces, started
+// at the first request that names it and kept for the process's life.
+func ServeStanding() {
+	var mu sync.Mutex
+	standing := map[string]*reexec.Standing{}
+	driver.Serve(func(ns []string, p driver.Param) (driver.Result, error) {
+		key := strings.Join(ns, " ")
+		mu.Lock()
+		s := standing[key]
+		if s == nil {
+			var list []reexec.Namespace
+			for i := 0; i+1 < len(ns); i += 2 {
+				list = append(list, reexec.Namespace{Type: ns[i], Path: ns[i+1]})
+			}
+			var err error
+			if s, err = reexec.Start(context.Background(), reexec.Namespaces(list)); err != nil {
+				mu.Unlock()
+				return driver.Result{}, err
+			}
+			standing[key] = s
+		}
+		mu.Unlock()
+		return typedAction.RunIn(context.Background(), s, p)
 	})
 }
 

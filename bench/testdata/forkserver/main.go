@@ -1,7 +1,8 @@
 // Command forkserver serves the fork server benchmark's requests (see
 // package driver) as testdata/reexec does, with the fork server of
 // package reexec/forkserver: a typed action (RegisterFunc), or, with the
-// argument "plain", a plain one. With "-floor PATH" the floor executes
+// argument "plain", a plain one, or, with "standing", the typed one in a
+// standing child (reexec.Start) for each set of namespaces. With "-floor PATH" the floor executes
 // PATH, a build of testdata/reexec, which has no fork server, rather than
 // itself, whose every exec'd copy would start a server of its own.
 package main
@@ -17,15 +18,21 @@ import (
 
 func main() {
 	reexec.CheckAction()
-	plain := false
+	plain, standing := false, false
 	for i := 1; i < len(os.Args); i++ {
 		switch os.Args[i] {
 		case "plain":
 			plain = true
+		case "standing":
+			standing = true
 		case "-floor":
 			i++
 			driver.FloorExe = os.Args[i]
 		}
+	}
+	if standing {
+		answer.ServeStanding()
+		return
 	}
 	answer.Serve(!plain)
 }

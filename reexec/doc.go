@@ -127,7 +127,12 @@
 // ([runtime.LockOSThread]) may have changed that thread (joined a network
 // namespace, say) for the child to inherit: its exec'd child is forked
 // from that thread, as from a plain fork, inherits the thread's state,
-// and dies when that thread ends.
+// and dies when that thread ends. The PID namespace is the exception: a
+// thread whose children start in another one than its own (setns(2)
+// into one, or unshare(2) once its first child has exited) cannot start
+// a child there, which does not see its parent and so takes it for dead;
+// such a call fails with Op "start" and [ErrThreadPIDNamespace], naming
+// both namespaces. [Namespaces] with a pid entry runs the action in one.
 //
 // # Errors
 //

@@ -35,6 +35,16 @@ var (
 	// on the [exec.Cmd] embedded in a [Cmd], which would start a child
 	// that never learns what to run, instead of on the Cmd itself.
 	ErrEmbeddedStart = errors.New("reexec: start the reexec.Cmd (cmd.Start, cmd.Run, cmd.Output), not its embedded exec.Cmd")
+	// ErrThreadPIDNamespace: the caller's goroutine is locked to a thread
+	// whose children start in another PID namespace than the thread's
+	// own (it joined one with setns(2), or unshared one and its first
+	// child has exited), where the child cannot start: package os/exec
+	// kills a child that does not see its parent, as a child in a
+	// namespace below its parent's does not, and a namespace whose first
+	// process has exited takes no more. The message names the
+	// namespaces. Run the action in a PID namespace with [Namespaces]
+	// from a thread whose children start in its own.
+	ErrThreadPIDNamespace = errors.New("the calling thread's children start in another PID namespace")
 )
 
 // MaxDepth is how many children deep actions may run actions: a child of a

@@ -236,6 +236,10 @@ type child struct {
 	mayFork bool
 	// anyTarget: the PID of a Target without types, for untyped.
 	anyTarget int
+	// pidNS is set when the child was exec'd from a thread whose
+	// children start in another PID namespace than its own (see
+	// threadPIDNS): why such a child may fail to start.
+	pidNS error
 
 	req      request
 	param    []byte
@@ -392,6 +396,9 @@ func (c *child) start() error {
 		err = forkServer(c)
 	}
 	if c.fork == nil && err == nil {
+		if lockedOSThread() { // the child is forked from this thread
+			c.pidNS = threadPIDNS()
+		}
 		err = startExec(c.cmd)
 	}
 	c.release()
@@ -399,6 +406,9 @@ func (c *child) start() error {
 		c.conn.Close()
 		if cerr := c.ctx.Err(); cerr != nil {
 			return c.fail("context", cerr)
+		}
+		if c.pidNS != nil && errors.Is(err, unix.ENOMEM) {
+			return c.fail("start", c.pidNS) // its first process has exited
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			// The deadline passed, a moment before ctx says so.
@@ -484,6 +494,10 @@ func (c *child) wait(stdout *resultWriter) ([]byte, error) {
 	}
 	if !c.started {
 		if exitErr, ok := as[*exec.ExitError](werr); ok && !exitErr.Exited() {
+			if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signal() == unix.SIGKILL && c.pidNS != nil {
+				// os/exec's child killed itself, not seeing its parent.
+				return nil, c.fail("start", c.pidNS)
+			}
 			return nil, c.fail("exit", werr) // killed before it got there
 		}
 		how := "exit status 0"
@@ -624,4 +638,24 @@ func (w *resultWriter) bytes() []byte {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.Bytes()
+}
+
+// threadPIDNS returns an error wrapping [ErrThreadPIDNamespace] when the
+// calling thread's children start in another PID namespace than the
+// thread's own, nil when they do not or it cannot tell. A child forked
+// from it then does not see its parent, and os/exec, which reexec has set
+// the parent-death signal of, takes that for the parent's death: the
+// child kills itself before execve(2), unless it is the first process of
+// a namespace the thread has just unshared, which ignores the signal; a
+// namespace whose first process has exited refuses more (fork: ENOMEM).
+func threadPIDNS() error {
+	var own, kids [64]byte
+	a := readlinkAt(unix.AT_FDCWD, "/proc/thread-self/ns/pid", own[:])
+	b := readlinkAt(unix.AT_FDCWD, "/proc/thread-self/ns/pid_for_children", kids[:])
+	if a == nil || b == nil || string(a) == string(b) {
+		return nil
+	}
+	return fmt.Errorf("%w: the thread is in %s, its children start in %s (pid_for_children), "+
+		"where os/exec's child cannot start; join the namespace with reexec.Namespaces "+
+		"(type pid) from a thread whose children start in its own", ErrThreadPIDNamespace, a, b)
 }

@@ -116,7 +116,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		ctx = context.Background()
 	}
 	pid, pidfd, err := forkhook.SpawnExec(ctx, &forkhook.ExecRequest{Vars: vars, Name: c.Path, Args: argv, Env: env,
-		FDs: fds, Dir: dir})
+		FDs: fds, Dir: dir, Share: !c.mayRelay()})
 	if pidfd >= 0 {
 		defer unix.Close(pidfd) // os.FindProcess opens its own
 	}
@@ -138,6 +138,32 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		go c.watch(f)
 	}
 	return true, nil
+}
+
+// mayRelay reports whether the child may fork before it executes the
+// program: after a PID namespace join, unless NoFork, it forks into the
+// namespace and stays as the relay. A child that cannot fork may share the
+// server's memory until its execve, as a vfork(2) child does.
+func (c *Cmd) mayRelay() bool {
+	if c.NoFork {
+		return false
+	}
+	for _, ns := range c.Namespaces {
+		if strings.TrimPrefix(ns.Type, "!") == "pid" {
+			return true
+		}
+	}
+	if t := c.Target; t != nil {
+		if t.Types == nil {
+			return true // every type that differs, pid among them
+		}
+		for _, typ := range t.Types {
+			if strings.TrimPrefix(typ, "!") == "pid" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // failedForked reaps a child of the fork server that reported a failure.

@@ -17,18 +17,26 @@ import (
 	"github.com/gonsproject/gons/internal/forkhook"
 )
 
+// serverPID returns the fork server's PID when Start may try it: 0 when
+// there is none, or every Start execs.
+func serverPID() int {
+	if forkhook.SpawnExec == nil || forkhook.InheritsAsExec == nil || execOnly {
+		return 0
+	}
+	return forkhook.ServerPID()
+}
+
 // forkable reports whether the fork server may start the child: it runs,
 // and a child of it would inherit what a child exec'd from the calling
 // thread would, by package reexec's check (reexec/forkserver hands it
 // over), which compares the thread's credentials, capabilities,
 // securebits, no_new_privs, seccomp, umask, ignored signals, affinity,
 // scheduling, I/O priority, rlimits, namespaces, root, cgroup,
-// oom_score_adj and LSM attributes with the server's.
+// oom_score_adj and LSM attributes with the server's. Start runs the
+// check while the server clones the child, which waits for its outcome
+// (see startForked).
 func forkable() bool {
-	if forkhook.SpawnExec == nil || forkhook.InheritsAsExec == nil || execOnly {
-		return false
-	}
-	pid := forkhook.ServerPID()
+	pid := serverPID()
 	return pid != 0 && forkhook.InheritsAsExec(pid)
 }
 
@@ -45,11 +53,16 @@ type forked struct {
 
 // startForked starts the child through the fork server, with the
 // descriptors, variables and environment Start prepared. It returns
-// ok false, with nothing started, when the server cannot (it went, or the
-// request is too large): Start then execs.
-func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err error) {
+// ok false when the server cannot (it went, or the request is too large),
+// or when the check of forkable fails: Start then execs. The check runs on
+// the calling thread while the server clones the child, which waits for a
+// go-ahead on a pipe, its last descriptor, once its steps are done: a byte
+// when the check passed; EOF, and it exits unseen, when not. dirty
+// reports that a child was started and reaped that may have written to
+// the error pipe, which Start then replaces.
+func (c *Cmd) startForked(srv int, vars, env []string, files []*os.File) (ok, dirty bool, err error) {
 	if _, isFile := c.Stdin.(*os.File); c.Stdin != nil && !isFile {
-		return false, nil
+		return false, false, nil
 	}
 	f := &forked{done: make(chan struct{})}
 	var fds []int
@@ -72,7 +85,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 				// A plain descriptor: an *os.File would try the poller.
 				if null, err = unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
 					f.closePipes()
-					return true, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
+					return true, false, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
 				}
 			}
 			fds = append(fds, null)
@@ -86,7 +99,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 			r, w, err := os.Pipe()
 			if err != nil {
 				f.closePipes()
-				return true, err
+				return true, false, err
 			}
 			held, f.pipes = append(held, w), append(f.pipes, r)
 			fds = append(fds, int(w.Fd()))
@@ -100,14 +113,14 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 	for _, x := range files {
 		if x == nil {
 			f.closePipes()
-			return false, nil // a closed slot: exec.Cmd's way
+			return false, false, nil // a closed slot: exec.Cmd's way
 		}
 		fds = append(fds, int(x.Fd()))
 	}
 	dir, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		f.closePipes()
-		return true, os.NewSyscallError("open .", err)
+		return true, false, os.NewSyscallError("open .", err)
 	}
 	defer unix.Close(dir)
 	argv := c.argv()
@@ -115,8 +128,29 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	pid, pidfd, err := forkhook.SpawnExec(ctx, &forkhook.ExecRequest{Vars: vars, Name: c.Path, Args: argv, Env: env,
-		FDs: fds, Dir: dir, Share: !c.mayRelay()})
+	var gate [2]int
+	if err := unix.Pipe2(gate[:], unix.O_CLOEXEC); err != nil {
+		f.closePipes()
+		return true, false, os.NewSyscallError("pipe2", err)
+	}
+	fds = append(fds, gate[0])
+	// The check runs on this thread once the request is sent, while the
+	// server clones the child, and on every path: the gate is closed.
+	inherits, checked := false, false
+	check := func() {
+		checked = true
+		inherits = forkhook.InheritsAsExec(srv)
+		if inherits {
+			unix.Write(gate[1], []byte{1})
+		}
+		unix.Close(gate[1])
+	}
+	pid, pidfd, err := forkhook.SpawnExec(ctx, &forkhook.ExecRequest{Vars: vars, Name: c.Path, Args: argv,
+		Env: env, FDs: fds, Dir: dir, Share: !c.mayRelay(), Gate: true, Sent: check})
+	if !checked {
+		unix.Close(gate[1])
+	}
+	unix.Close(gate[0])
 	if pidfd >= 0 {
 		defer unix.Close(pidfd) // os.FindProcess opens its own
 	}
@@ -124,12 +158,20 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		f.closePipes()
 		var se *os.SyscallError
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return true, err
+			return true, false, err
 		}
 		if errors.As(err, &se) && se.Err == unix.ENOSYS || !errors.As(err, &se) {
-			return false, nil // no server any more, or a request it cannot take
+			return false, false, nil // no server any more, or a request it cannot take
 		}
-		return true, err
+		return true, false, err
+	}
+	if !inherits {
+		// The child exits at EOF on its gate, or has reported a failure
+		// that is not the exec'd child's to report.
+		p, _ := os.FindProcess(pid)
+		p.Wait()
+		f.closePipes()
+		return false, true, nil
 	}
 	c.Process, _ = os.FindProcess(pid) // never fails on Linux
 	c.wait = c.waitForked
@@ -137,7 +179,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 	if c.ctx != nil && c.ctx.Done() != nil {
 		go c.watch(f)
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // mayRelay reports whether the child may fork before it executes the

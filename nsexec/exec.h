@@ -25,7 +25,6 @@ struct gons_exec {
 	int progfd; /* the program, with GONS_EXEC_BYFD */
 	unsigned uid, gid;
 	int ngroups; /* the groups are in exec_linux.c's table */
-	int gate;    /* a pipe to read a byte from before the program runs; -1: none */
 };
 
 /* Parses the marker's value into x. Returns 0, or -1 when malformed. */
@@ -44,14 +43,10 @@ void gons_exec_run(char **env, const char *name, char *const *argv, const struct
 /*
  * Takes package nsexec's marker out of env, which also holds the gons_*
  * variables and the program's environment, and runs gons_exec_run for
- * it; rec may hold a failure already, which is then reported. gate, when
- * not -1, is a pipe the child reads a byte from once the steps are done,
- * before it forks or executes anything: the caller's go-ahead, which it
- * gives once its own check passed; at EOF the child exits (127) without a
- * word. Called by the fork server's child, and with -1 by the
- * constructor. Never returns.
+ * it; rec may hold a failure already, which is then reported. Called by
+ * the fork server's child. Never returns.
  */
-void gons_exec_forked(char **env, const char *name, char *const *argv, int gate, struct gons_record *rec)
+void gons_exec_forked(char **env, const char *name, char *const *argv, struct gons_record *rec)
         __attribute__((noreturn));
 
 /* Called by this package's constructor, ahead of early's (exec_linux.c). */

@@ -248,26 +248,6 @@ static void execute(const char *name, char *const *argv, char *const *env, const
 	gons_fail(rec, GONS_OP_EXEC, -1, err, name);
 }
 
-/*
- * Waits for the caller's go-ahead on x->gate, when there is one: a byte,
- * or EOF, on which the child exits without running anything (the
- * caller's check failed, and it starts the program another way).
- */
-static void gate(const struct gons_exec *x)
-{
-	char b;
-	long n;
-
-	if (x->gate < 0)
-		return;
-	do
-		n = syscall(SYS_read, x->gate, &b, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		_exit(127);
-	syscall(SYS_close, x->gate);
-}
-
 void gons_exec_run(char **env, const char *name, char *const *argv, const struct gons_exec *x,
                    struct gons_record *rec)
 {
@@ -284,7 +264,6 @@ void gons_exec_run(char **env, const char *name, char *const *argv, const struct
 		fail(x, rec);
 	}
 	compact(env);
-	gate(x);
 	if (pid && !(x->flags & GONS_EXEC_NOFORK)) {
 		/* The relay closes its copies of the error pipe and the rest (relay_linux.c). */
 		gons_fork_into_pid(pid_self, rec);
@@ -323,7 +302,7 @@ __attribute__((noreturn)) static void malformed(void)
 	_exit(127);
 }
 
-void gons_exec_forked(char **env, const char *name, char *const *argv, int gate, struct gons_record *rec)
+void gons_exec_forked(char **env, const char *name, char *const *argv, struct gons_record *rec)
 {
 	char **m = env;
 	struct gons_exec x;
@@ -332,7 +311,6 @@ void gons_exec_forked(char **env, const char *name, char *const *argv, int gate,
 		m++;
 	if (*m == NULL || gons_exec_parse(*m + sizeof(marker) - 1, &x) < 0)
 		malformed();
-	x.gate = gate;
 	/* Out of the program's environment, which is then exactly the caller's Cmd.Env. */
 	for (; *m != NULL; m++)
 		m[0] = m[1];
@@ -393,5 +371,5 @@ void gons_exec_start(struct gons_record *rec)
 	if (argc < 2)
 		malformed();
 	/* argv[0] is the program's name or path, the program's own argv follows. */
-	gons_exec_forked(environ, argv[0], argv + 1, -1, rec);
+	gons_exec_forked(environ, argv[0], argv + 1, rec);
 }

@@ -17,26 +17,18 @@ import (
 	"github.com/gonsproject/gons/internal/forkhook"
 )
 
-// serverPID returns the fork server's PID when Start may try it: 0 when
-// there is none, or every Start execs.
-func serverPID() int {
-	if forkhook.SpawnExec == nil || forkhook.InheritsAsExec == nil || execOnly {
-		return 0
-	}
-	return forkhook.ServerPID()
-}
-
 // forkable reports whether the fork server may start the child: it runs,
 // and a child of it would inherit what a child exec'd from the calling
 // thread would, by package reexec's check (reexec/forkserver hands it
 // over), which compares the thread's credentials, capabilities,
 // securebits, no_new_privs, seccomp, umask, ignored signals, affinity,
 // scheduling, I/O priority, rlimits, namespaces, root, cgroup,
-// oom_score_adj and LSM attributes with the server's. Start runs the
-// check while the server clones the child, which waits for its outcome
-// (see startForked).
+// oom_score_adj and LSM attributes with the server's.
 func forkable() bool {
-	pid := serverPID()
+	if forkhook.SpawnExec == nil || forkhook.InheritsAsExec == nil || execOnly {
+		return false
+	}
+	pid := forkhook.ServerPID()
 	return pid != 0 && forkhook.InheritsAsExec(pid)
 }
 
@@ -53,16 +45,11 @@ type forked struct {
 
 // startForked starts the child through the fork server, with the
 // descriptors, variables and environment Start prepared. It returns
-// ok false when the server cannot (it went, or the request is too large),
-// or when the check of forkable fails: Start then execs. The check runs on
-// the calling thread while the server clones the child, which waits for a
-// go-ahead on a pipe, its last descriptor, once its steps are done: a byte
-// when the check passed; EOF, and it exits unseen, when not. dirty
-// reports that a child was started and reaped that may have written to
-// the error pipe, which Start then replaces.
-func (c *Cmd) startForked(srv int, vars, env []string, files []*os.File) (ok, dirty bool, err error) {
+// ok false, with nothing started, when the server cannot (it went, or the
+// request is too large): Start then execs.
+func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err error) {
 	if _, isFile := c.Stdin.(*os.File); c.Stdin != nil && !isFile {
-		return false, false, nil
+		return false, nil
 	}
 	f := &forked{done: make(chan struct{})}
 	var fds []int
@@ -85,7 +72,7 @@ func (c *Cmd) startForked(srv int, vars, env []string, files []*os.File) (ok, di
 				// A plain descriptor: an *os.File would try the poller.
 				if null, err = unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
 					f.closePipes()
-					return true, false, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
+					return true, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
 				}
 			}
 			fds = append(fds, null)
@@ -99,7 +86,7 @@ func (c *Cmd) startForked(srv int, vars, env []string, files []*os.File) (ok, di
 			r, w, err := os.Pipe()
 			if err != nil {
 				f.closePipes()
-				return true, false, err
+				return true, err
 			}
 			held, f.pipes = append(held, w), append(f.pipes, r)
 			fds = append(fds, int(w.Fd()))
@@ -113,14 +100,14 @@ func (c *Cmd) startForked(srv int, vars, env []string, files []*os.File) (ok, di
 	for _, x := range files {
 		if x == nil {
 			f.closePipes()
-			return false, false, nil // a closed slot: exec.Cmd's way
+			return false, nil // a closed slot: exec.Cmd's way
 		}
 		fds = append(fds, int(x.Fd()))
 	}
 	dir, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		f.closePipes()
-		return true, false, os.NewSyscallError("open .", err)
+		return true, os.NewSyscallError("open .", err)
 	}
 	defer unix.Close(dir)
 	argv := c.argv()
@@ -128,29 +115,8 @@ func (c *Cmd) startForked(srv int, vars, env []string, files []*os.File) (ok, di
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var gate [2]int
-	if err := unix.Pipe2(gate[:], unix.O_CLOEXEC); err != nil {
-		f.closePipes()
-		return true, false, os.NewSyscallError("pipe2", err)
-	}
-	fds = append(fds, gate[0])
-	// The check runs on this thread once the request is sent, while the
-	// server clones the child, and on every path: the gate is closed.
-	inherits, checked := false, false
-	check := func() {
-		checked = true
-		inherits = forkhook.InheritsAsExec(srv)
-		if inherits {
-			unix.Write(gate[1], []byte{1})
-		}
-		unix.Close(gate[1])
-	}
-	pid, pidfd, err := forkhook.SpawnExec(ctx, &forkhook.ExecRequest{Vars: vars, Name: c.Path, Args: argv,
-		Env: env, FDs: fds, Dir: dir, Share: !c.mayRelay(), Gate: true, Sent: check})
-	if !checked {
-		unix.Close(gate[1])
-	}
-	unix.Close(gate[0])
+	pid, pidfd, err := forkhook.SpawnExec(ctx, &forkhook.ExecRequest{Vars: vars, Name: c.Path, Args: argv, Env: env,
+		FDs: fds, Dir: dir, Share: !c.mayRelay()})
 	if pidfd >= 0 {
 		defer unix.Close(pidfd) // os.FindProcess opens its own
 	}
@@ -158,20 +124,12 @@ func (c *Cmd) startForked(srv int, vars, env []string, files []*os.File) (ok, di
 		f.closePipes()
 		var se *os.SyscallError
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return true, false, err
+			return true, err
 		}
 		if errors.As(err, &se) && se.Err == unix.ENOSYS || !errors.As(err, &se) {
-			return false, false, nil // no server any more, or a request it cannot take
+			return false, nil // no server any more, or a request it cannot take
 		}
-		return true, false, err
-	}
-	if !inherits {
-		// The child exits at EOF on its gate, or has reported a failure
-		// that is not the exec'd child's to report.
-		p, _ := os.FindProcess(pid)
-		p.Wait()
-		f.closePipes()
-		return false, true, nil
+		return true, err
 	}
 	c.Process, _ = os.FindProcess(pid) // never fails on Linux
 	c.wait = c.waitForked
@@ -179,7 +137,7 @@ func (c *Cmd) startForked(srv int, vars, env []string, files []*os.File) (ok, di
 	if c.ctx != nil && c.ctx.Done() != nil {
 		go c.watch(f)
 	}
-	return true, false, nil
+	return true, nil
 }
 
 // mayRelay reports whether the child may fork before it executes the

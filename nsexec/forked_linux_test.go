@@ -80,11 +80,10 @@ func TestForkServerWithRaisedNofile(t *testing.T) {
 	}
 }
 
-// A caller that the check sends to exec may see what the server's child
-// does not: here a namespace file that exists only in the calling
-// thread's mount namespace. The child the server cloned while the check
-// ran fails to open it and exits; the exec'd child opens and joins it,
-// and Start reports that child's outcome alone.
+// A caller that the check sends to exec may see what a child of the
+// server would not: here a namespace file that exists only in the calling
+// thread's mount namespace. The exec'd child opens and joins it, and
+// Start reports that child's outcome.
 func TestForkServerFallsBackWhereTheThreadSeesMore(t *testing.T) {
 	testutil.RequireRoot(t)
 	dir := t.TempDir()

@@ -232,8 +232,8 @@ func (c *Cmd) Start() error {
 		return &status.Error{Op: "exec", Err: os.NewSyscallError("pipe2", err)}
 	}
 	r, w := p[0], os.NewFile(uintptr(p[1]), "|1")
-	defer func() { unix.Close(r) }()
-	toClose = append(toClose, w) // toClose[0]
+	defer unix.Close(r)
+	toClose = append(toClose, w)
 	errfd := 3 + len(files)
 	files = append(files, w)
 	if c.Target != nil {
@@ -282,9 +282,9 @@ func (c *Cmd) Start() error {
 	}
 	env = append(env, "GONS_EXEC="+strconv.Itoa(errfd)+","+strconv.Itoa(flags)+","+strconv.Itoa(progfd)+cred)
 
-	if srv := serverPID(); srv != 0 {
+	if forkable() {
 		vars, progEnv := splitVars(env)
-		started, dirty, err := c.startForked(srv, vars, progEnv, files)
+		started, err := c.startForked(vars, progEnv, files)
 		if err != nil {
 			return err
 		}
@@ -299,17 +299,6 @@ func (c *Cmd) Start() error {
 				return err
 			}
 			return nil
-		}
-		if dirty {
-			// The child may have written a record to the error pipe: the
-			// exec'd child gets a fresh one in the same slot.
-			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-				return &status.Error{Op: "exec", Err: os.NewSyscallError("pipe2", err)}
-			}
-			unix.Close(r)
-			w.Close()
-			r, w = p[0], os.NewFile(uintptr(p[1]), "|1")
-			toClose[0], files[errfd-3] = w, w
 		}
 	}
 

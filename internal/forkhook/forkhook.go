@@ -25,11 +25,7 @@ var InheritsAsExec func(server int) bool
 // descriptors 0, 1, 2 and on (FDs), and a descriptor of the working
 // directory it starts in (Dir). Share says that the child forks nothing
 // before it executes the program (it enters no PID namespace), so that the
-// server may clone it sharing its memory, as vfork(2) does. Gate says
-// that the last of FDs is a pipe the child reads a byte from before it
-// runs the program: the caller's go-ahead; at EOF the child exits. Sent,
-// when not nil, is called once the request is sent, before the reply is
-// read, on the calling goroutine.
+// server may clone it sharing its memory, as vfork(2) does.
 type ExecRequest struct {
 	Vars  []string
 	Name  string
@@ -38,6 +34,4 @@ type ExecRequest struct {
 	FDs   []int
 	Dir   int
 	Share bool
-	Gate  bool
-	Sent  func()
 }

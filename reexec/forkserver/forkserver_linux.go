@@ -42,8 +42,6 @@ var (
 	_ [spawn.KindExec - C.GONS_FS_EXEC]struct{}
 	_ [C.GONS_FS_EXEC_SHARE - spawn.ExecShare]struct{}
 	_ [spawn.ExecShare - C.GONS_FS_EXEC_SHARE]struct{}
-	_ [C.GONS_FS_EXEC_GATE - spawn.ExecGate]struct{}
-	_ [spawn.ExecGate - C.GONS_FS_EXEC_GATE]struct{}
 )
 
 // enableForkServer makes package reexec start children through the

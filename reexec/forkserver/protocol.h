@@ -58,14 +58,6 @@ struct gons_fs_exec {
 #define GONS_FS_EXEC_SHARE 1u
 
 /*
- * The last of the child's descriptors is a pipe it reads the caller's
- * go-ahead from before it forks or executes anything (see nsexec/exec.h):
- * the caller runs its check while the server clones and the child takes
- * its steps.
- */
-#define GONS_FS_EXEC_GATE 2u
-
-/*
  * The reply to a spawn or an exec request. With it, as SCM_RIGHTS, the
  * child's pidfd where the kernel made one (CLONE_PIDFD, Linux 5.2).
  */

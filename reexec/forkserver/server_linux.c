@@ -73,8 +73,8 @@ struct server {
  * for the gons_* variables and the marker in env and executes name (see
  * nsexec/exec.h). Without that package, exec requests are refused.
  */
-extern void gons_exec_forked(char **env, const char *name, char *const *argv, int gate,
-                             struct gons_record *rec) __attribute__((weak, noreturn));
+extern void gons_exec_forked(char **env, const char *name, char *const *argv, struct gons_record *rec)
+        __attribute__((weak, noreturn));
 
 /* Closes fds[0..n). */
 static void close_all(const int *fds, int n)
@@ -381,16 +381,6 @@ static struct gons_fs_exec *check_exec(char *buf, ssize_t len, int nfds, char **
 	return req;
 }
 
-/* What the child of an exec request is given: the request, split. */
-struct exec_args {
-	const struct server *s;
-	int *fds, nfds;
-	char **env;
-	const char *name;
-	char *const *argv;
-	int gate; /* the caller's go-ahead, the child's descriptor; -1: none */
-};
-
 /*
  * The child of an exec request: as a spawn request's, but with no
  * parent-death signal (an os/exec child has none), and package nsexec's
@@ -401,10 +391,9 @@ struct exec_args {
  * memory (see clone_shared) leaves the server's record as it is.
  * Never returns.
  */
-__attribute__((noreturn)) static void exec_child(const struct exec_args *a)
+__attribute__((noreturn)) static void exec_child(const struct server *s, int *fds, int nfds, char **env,
+                                                 const char *name, char *const *argv)
 {
-	const struct server *s = a->s;
-	int *fds = a->fds, nfds = a->nfds;
 	struct gons_record rec;
 
 	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -425,12 +414,23 @@ __attribute__((noreturn)) static void exec_child(const struct exec_args *a)
 		int err = errno;
 		gons_fail(&rec, GONS_OP_EXEC, -1, err, NULL);
 	}
-	gons_exec_forked(a->env, a->name, a->argv, a->gate, &rec);
+	gons_exec_forked(env, name, argv, &rec);
 }
+
+/* What clone_shared's child is given. */
+struct exec_args {
+	const struct server *s;
+	int *fds, nfds;
+	char **env;
+	const char *name;
+	char *const *argv;
+};
 
 static int shared_child(void *arg)
 {
-	exec_child(arg);
+	struct exec_args *a = arg;
+
+	exec_child(a->s, a->fds, a->nfds, a->env, a->name, a->argv);
 }
 
 /* The stack of a child that shares the server's memory. */
@@ -506,17 +506,13 @@ static void serve_exec(const struct server *s, char *buf, ssize_t n, int *fds, i
 		reply(s->chan, 0, req == NULL ? EPROTO : ENOSYS, -1);
 		return;
 	}
-	struct exec_args a = { s, fds, nfds, env, name, ptrs, -1 };
-
-	/* The go-ahead is the last of the child's descriptors. */
-	if (req->flags & GONS_FS_EXEC_GATE)
-		a.gate = req->nfds - 1;
+	struct exec_args a = { s, fds, nfds, env, name, ptrs };
 	pid_t pid = req->flags & GONS_FS_EXEC_SHARE ? clone_shared(&a, &pidfd) : 0;
 	/* No stack, or flags the system refuses (emulators): a copy, as for the others. */
 	if (pid <= 0) {
 		pid = clone_child(s->tid, &pidfd);
 		if (pid == 0)
-			exec_child(&a);
+			exec_child(s, fds, nfds, env, name, ptrs);
 	}
 	int err = errno;
 	close_all(fds, nfds);

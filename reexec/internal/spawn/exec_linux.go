@@ -16,7 +16,6 @@ const (
 	ExecSize = 24 // header, nfds, nvars, nargs, flags
 
 	ExecShare = 1 // flag: the child forks nothing before it executes the program
-	ExecGate  = 2 // flag: the last descriptor is the child's go-ahead
 )
 
 // ExecRequest is a child that executes a program (package nsexec): its
@@ -49,14 +48,9 @@ func SpawnExec(ctx context.Context, req *ExecRequest) (pid, pidfd int, err error
 	binary.NativeEndian.PutUint32(msg[8:], uint32(len(req.FDs)))
 	binary.NativeEndian.PutUint32(msg[12:], uint32(len(req.Vars)))
 	binary.NativeEndian.PutUint32(msg[16:], uint32(len(req.Args)))
-	var flags uint32
 	if req.Share {
-		flags |= ExecShare
+		binary.NativeEndian.PutUint32(msg[20:], ExecShare)
 	}
-	if req.Gate {
-		flags |= ExecGate
-	}
-	binary.NativeEndian.PutUint32(msg[20:], flags)
 	for _, s := range req.Vars {
 		msg = append(append(msg, s...), 0)
 	}
@@ -67,6 +61,6 @@ func SpawnExec(ctx context.Context, req *ExecRequest) (pid, pidfd int, err error
 		}
 	}
 	rights := unix.UnixRights(append(req.FDs[:len(req.FDs):len(req.FDs)], req.Dir)...)
-	ch, err := roundTrip(ctx, msg, rights, req.Sent)
+	ch, err := roundTrip(ctx, msg, rights)
 	return ch.PID, ch.PidFD, err
 }

@@ -136,13 +136,12 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 		return none, err
 	}
 	rights := unix.UnixRights(append(req.FDs[:len(req.FDs):len(req.FDs)], req.Dir)...)
-	return roundTrip(ctx, msg, rights, nil)
+	return roundTrip(ctx, msg, rights)
 }
 
 // roundTrip sends a request, msg with the descriptors of rights, and
-// reads the reply, as Spawn describes; SpawnExec shares it. sent, when
-// not nil, is called once the request is sent, before the reply is read.
-func roundTrip(ctx context.Context, msg, rights []byte, sent func()) (Child, error) {
+// reads the reply, as Spawn describes; SpawnExec shares it.
+func roundTrip(ctx context.Context, msg, rights []byte) (Child, error) {
 	none := Child{PidFD: -1}
 	select {
 	case turn <- struct{}{}:
@@ -190,9 +189,6 @@ func roundTrip(ctx context.Context, msg, rights []byte, sent func()) (Child, err
 		// Gone (EPIPE, ECONNRESET), or not reading: stopped or stuck.
 		giveUp()
 		return none, ErrUnavailable
-	}
-	if sent != nil {
-		sent()
 	}
 	ch, err := readReply(rc)
 	unwatch()

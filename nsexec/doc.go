@@ -104,11 +104,8 @@
 //	root, cgroup, rlimits, scheduling, I/O
 //	priority, affinity, oom_score_adj, LSM
 //	attributes, personality
-//	the caller blocks until                      execve(2) took        the same (the server answers
-//	                                             the program           once it did); a call whose
-//	                                                                   execve hangs longer than
-//	                                                                   reexec's hop bound (10 s) has
-//	                                                                   its child killed and execs
+//	Start returns once                           execve(2) took the    the same
+//	                                             program, or failed
 //	Stdin that is no *os.File                    copied by os/exec     exec path instead
 //	arguments and environment over 64 KiB        any up to ARG_MAX     exec path instead
 //

@@ -54,6 +54,9 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 	f := &forked{done: make(chan struct{})}
 	var fds []int
 	var held []*os.File
+	// The copying starts once the child did: a call that execs instead
+	// copies to the same writers.
+	var copies []func()
 	defer func() {
 		for _, h := range held {
 			h.Close()
@@ -90,11 +93,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 			}
 			held, f.pipes = append(held, w), append(f.pipes, r)
 			fds = append(fds, int(w.Fd()))
-			f.copies.Add(1)
-			go func() {
-				defer f.copies.Done()
-				io.Copy(s, r)
-			}()
+			copies = append(copies, func() { io.Copy(s, r) })
 		}
 	}
 	for _, x := range files {
@@ -130,6 +129,13 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 			return false, nil // no server any more, or a request it cannot take
 		}
 		return true, err
+	}
+	for _, cp := range copies {
+		f.copies.Add(1)
+		go func() {
+			defer f.copies.Done()
+			cp()
+		}()
 	}
 	c.Process, _ = os.FindProcess(pid) // never fails on Linux
 	c.wait = c.waitForked

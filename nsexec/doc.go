@@ -23,7 +23,12 @@
 // in its environment (GONS_EXEC, with a pipe at its descriptor), runs the
 // steps and executes the program: two execs, as with nsenter. With the
 // fork server of package [github.com/gonsproject/gons/reexec/forkserver]
-// imported, it is one clone of the server, the steps, one execve.
+// imported, it is one clone of the server, the steps, one execve. A
+// child that forks nothing before its execve (no PID namespace to enter,
+// or NoFork) shares the server's memory until then, as a vfork(2) child
+// does and as os/exec starts its own: no copy of the server's address
+// space is made, and the server takes the next request once the program
+// runs.
 //
 // # Errors and exit statuses
 //
@@ -99,6 +104,8 @@
 //	root, cgroup, rlimits, scheduling, I/O
 //	priority, affinity, oom_score_adj, LSM
 //	attributes, personality
+//	Start returns once                           execve(2) took the    the same
+//	                                             program, or failed
 //	Stdin that is no *os.File                    copied by os/exec     exec path instead
 //	arguments and environment over 64 KiB        any up to ARG_MAX     exec path instead
 //

@@ -54,6 +54,9 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 	f := &forked{done: make(chan struct{})}
 	var fds []int
 	var held []*os.File
+	// The copying starts once the child did: a call that execs instead
+	// copies to the same writers.
+	var copies []func()
 	defer func() {
 		for _, h := range held {
 			h.Close()
@@ -90,11 +93,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 			}
 			held, f.pipes = append(held, w), append(f.pipes, r)
 			fds = append(fds, int(w.Fd()))
-			f.copies.Add(1)
-			go func() {
-				defer f.copies.Done()
-				io.Copy(s, r)
-			}()
+			copies = append(copies, func() { io.Copy(s, r) })
 		}
 	}
 	for _, x := range files {
@@ -116,7 +115,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		ctx = context.Background()
 	}
 	pid, pidfd, err := forkhook.SpawnExec(ctx, &forkhook.ExecRequest{Vars: vars, Name: c.Path, Args: argv, Env: env,
-		FDs: fds, Dir: dir})
+		FDs: fds, Dir: dir, Share: !c.mayRelay()})
 	if pidfd >= 0 {
 		defer unix.Close(pidfd) // os.FindProcess opens its own
 	}
@@ -131,6 +130,13 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		}
 		return true, err
 	}
+	for _, cp := range copies {
+		f.copies.Add(1)
+		go func() {
+			defer f.copies.Done()
+			cp()
+		}()
+	}
 	c.Process, _ = os.FindProcess(pid) // never fails on Linux
 	c.wait = c.waitForked
 	c.fork = f
@@ -138,6 +144,32 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		go c.watch(f)
 	}
 	return true, nil
+}
+
+// mayRelay reports whether the child may fork before it executes the
+// program: after a PID namespace join, unless NoFork, it forks into the
+// namespace and stays as the relay. A child that cannot fork may share the
+// server's memory until its execve, as a vfork(2) child does.
+func (c *Cmd) mayRelay() bool {
+	if c.NoFork {
+		return false
+	}
+	for _, ns := range c.Namespaces {
+		if strings.TrimPrefix(ns.Type, "!") == "pid" {
+			return true
+		}
+	}
+	if t := c.Target; t != nil {
+		if t.Types == nil {
+			return true // every type that differs, pid among them
+		}
+		for _, typ := range t.Types {
+			if strings.TrimPrefix(typ, "!") == "pid" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // failedForked reaps a child of the fork server that reported a failure.

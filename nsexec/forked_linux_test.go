@@ -3,11 +3,14 @@ package nsexec_test
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/nsexec"
 )
 
@@ -74,5 +77,52 @@ func TestForkServerWithRaisedNofile(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS") {
 		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// A caller that the check sends to exec may see what a child of the
+// server would not: here a namespace file that exists only in the calling
+// thread's mount namespace. The exec'd child opens and joins it, and
+// Start reports that child's outcome.
+func TestForkServerFallsBackWhereTheThreadSeesMore(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "net")
+	errc := make(chan error, 1)
+	var forked bool
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
+			errc <- err
+			return
+		}
+		if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			errc <- err
+			return
+		}
+		if err := unix.Mount("none", dir, "tmpfs", 0, ""); err != nil {
+			errc <- err
+			return
+		}
+		if err := os.WriteFile(path, nil, 0o444); err != nil {
+			errc <- err
+			return
+		}
+		if err := unix.Mount("/proc/thread-self/ns/net", path, "", unix.MS_BIND, ""); err != nil {
+			errc <- err
+			return
+		}
+		c := nsexec.Command("/bin/true")
+		c.Namespaces = []nsexec.Namespace{{Type: "net", Path: path}}
+		err := c.Run()
+		forked = nsexec.Forked(c)
+		errc <- err
+	}()
+	if err := <-errc; err != nil || forked {
+		t.Fatalf("forked %v: %v", forked, err)
+	}
+	// What the server's child saw: no such file.
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("%s in the test's mount namespace: %v", path, err)
 	}
 }

@@ -23,12 +23,15 @@ var InheritsAsExec func(server int) bool
 // ExecRequest is a child that executes a program: its gons_* variables
 // and nsexec's marker (Vars), the program's name, Args and Env, its
 // descriptors 0, 1, 2 and on (FDs), and a descriptor of the working
-// directory it starts in (Dir).
+// directory it starts in (Dir). Share says that the child forks nothing
+// before it executes the program (it enters no PID namespace), so that the
+// server may clone it sharing its memory, as vfork(2) does.
 type ExecRequest struct {
-	Vars []string
-	Name string
-	Args []string
-	Env  []string
-	FDs  []int
-	Dir  int
+	Vars  []string
+	Name  string
+	Args  []string
+	Env   []string
+	FDs   []int
+	Dir   int
+	Share bool
 }

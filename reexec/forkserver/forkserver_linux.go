@@ -40,6 +40,8 @@ var (
 	_ [spawn.ExecSize - unsafe.Sizeof(C.struct_gons_fs_exec{})]struct{}
 	_ [C.GONS_FS_EXEC - spawn.KindExec]struct{}
 	_ [spawn.KindExec - C.GONS_FS_EXEC]struct{}
+	_ [C.GONS_FS_EXEC_SHARE - spawn.ExecShare]struct{}
+	_ [spawn.ExecShare - C.GONS_FS_EXEC_SHARE]struct{}
 )
 
 // enableForkServer makes package reexec start children through the

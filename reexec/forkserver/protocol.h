@@ -46,8 +46,16 @@ struct gons_fs_exec {
 	uint32_t nfds;
 	uint32_t nvars;
 	uint32_t nargs;
-	uint32_t pad;
+	uint32_t flags; /* GONS_FS_EXEC_* */
 };
+
+/*
+ * The child of the exec request forks nothing before it executes the
+ * program (it enters no PID namespace): the server may clone it sharing
+ * its memory, and wait until it has executed the program or exited, as
+ * vfork(2) does, without a copy of its address space.
+ */
+#define GONS_FS_EXEC_SHARE 1u
 
 /*
  * The reply to a spawn or an exec request. With it, as SCM_RIGHTS, the

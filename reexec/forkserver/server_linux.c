@@ -21,10 +21,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -388,31 +390,109 @@ static struct gons_fs_exec *check_exec(char *buf, ssize_t len, int nfds, char **
  * step, which executes the program or writes why not to its error pipe.
  * Its signal dispositions are the program's as it started, which the
  * caller checked are the calling thread's (reexec's inheritsAsExec).
+ * Its record is on its own stack: a child that shares the server's
+ * memory (see clone_shared) leaves the server's record as it is.
  * Never returns.
  */
-static void exec_child(const struct server *s, int *fds, int nfds, char **env, const char *name,
-                       char *const *argv)
+__attribute__((noreturn)) static void exec_child(const struct server *s, int *fds, int nfds, char **env,
+                                                 const char *name, char *const *argv)
 {
+	struct gons_record rec;
+
 	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (syscall(SYS_getppid) != s->program)
 		_exit(127);
 	syscall(SYS_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	sigprocmask(SIG_SETMASK, &s->mask, NULL);
 	syscall(SYS_close, s->chan);
-	gons_forkserver_fd = gons_forkserver_pid = 0;
-	memset(&gons_record, 0, offsetof(struct gons_record, path));
-	gons_record.path[0] = gons_record.detail[0] = '\0';
-	gons_record.ran = 1;
-	gons_record.type = -1;
+	memset(&rec, 0, offsetof(struct gons_record, path));
+	rec.path[0] = rec.detail[0] = '\0';
+	rec.ran = 1;
+	rec.type = -1;
 	/* A failure here is reported through the error pipe, as the steps' are. */
 	if (syscall(SYS_fchdir, fds[nfds - 1]) < 0) {
 		int err = errno;
-		gons_fail(&gons_record, GONS_OP_CHDIR, -1, err, NULL);
+		gons_fail(&rec, GONS_OP_CHDIR, -1, err, NULL);
 	} else if (install(fds, nfds - 1) < 0) {
 		int err = errno;
-		gons_fail(&gons_record, GONS_OP_EXEC, -1, err, NULL);
+		gons_fail(&rec, GONS_OP_EXEC, -1, err, NULL);
 	}
-	gons_exec_forked(env, name, argv, &gons_record);
+	gons_exec_forked(env, name, argv, &rec);
+}
+
+/* What clone_shared's child is given. */
+struct exec_args {
+	const struct server *s;
+	int *fds, nfds;
+	char **env;
+	const char *name;
+	char *const *argv;
+};
+
+static int shared_child(void *arg)
+{
+	struct exec_args *a = arg;
+
+	exec_child(a->s, a->fds, a->nfds, a->env, a->name, a->argv);
+}
+
+/* The stack of a child that shares the server's memory. */
+#define SHARED_STACK (256 << 10)
+
+/*
+ * Returns the stack of a child that shares the server's memory, mapped at
+ * the first exec request with a guard page below it, NULL when there is
+ * none: then, or when a signal has a handler, which would run in the
+ * child on the server's memory, the server copies itself for each child.
+ * The handlers are the program's at its start: the C library's
+ * constructors' or none; the server installs none.
+ */
+static char *shared_stack(void)
+{
+	static char *top;
+	static int known;
+	struct sigaction sa;
+
+	if (known)
+		return top;
+	known = 1;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)
+			return NULL;
+	}
+	char *p = mmap(NULL, SHARED_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+	               -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (mprotect(p, 4096, PROT_NONE) < 0) {
+		munmap(p, SHARED_STACK);
+		return NULL;
+	}
+	top = p + SHARED_STACK;
+	return top;
+}
+
+/*
+ * Clones the child of an exec request that forks nothing before it
+ * executes the program, as posix_spawn(3) and os/exec do: it shares the
+ * server's memory and runs on its own stack while the server waits
+ * (CLONE_VM | CLONE_VFORK), until it has executed the program or exited;
+ * no copy of the server's address space is made. It writes nothing of the
+ * server's that the server reads after: its record is its own, the
+ * request's buffer and pointers are not read again. Its ID is not written
+ * to the C library's record (no CLONE_CHILD_SETTID): that is the
+ * server's. Returns the child's PID, -1 with errno set, or 0 when it
+ * cannot be done this way (no stack).
+ */
+static pid_t clone_shared(struct exec_args *a, int *pidfd)
+{
+	char *stack = shared_stack();
+
+	*pidfd = -1;
+	if (stack == NULL)
+		return 0;
+	return clone(shared_child, stack, CLONE_VM | CLONE_VFORK | CLONE_PARENT | CLONE_PIDFD | SIGCHLD, a,
+	             pidfd);
 }
 
 /* Serves an exec request: forks its child and replies. */
@@ -429,9 +509,14 @@ static void serve_exec(const struct server *s, char *buf, ssize_t n, int *fds, i
 		reply(s->chan, 0, req == NULL ? EPROTO : ENOSYS, -1);
 		return;
 	}
-	pid_t pid = clone_child(s->tid, &pidfd);
-	if (pid == 0)
-		exec_child(s, fds, nfds, env, name, ptrs);
+	struct exec_args a = { s, fds, nfds, env, name, ptrs };
+	pid_t pid = req->flags & GONS_FS_EXEC_SHARE ? clone_shared(&a, &pidfd) : 0;
+	/* No stack, or flags the system refuses (emulators): a copy, as for the others. */
+	if (pid <= 0) {
+		pid = clone_child(s->tid, &pidfd);
+		if (pid == 0)
+			exec_child(s, fds, nfds, env, name, ptrs);
+	}
 	int err = errno;
 	close_all(fds, nfds);
 	if (pid <= 0)

@@ -13,7 +13,9 @@ import (
 // The exec request of protocol.h.
 const (
 	KindExec = 3  // program: fork a child that executes a program
-	ExecSize = 24 // header, nfds, nvars, nargs, pad
+	ExecSize = 24 // header, nfds, nvars, nargs, flags
+
+	ExecShare = 1 // flag: the child forks nothing before it executes the program
 )
 
 // ExecRequest is a child that executes a program (package nsexec): its
@@ -46,6 +48,9 @@ func SpawnExec(ctx context.Context, req *ExecRequest) (pid, pidfd int, err error
 	binary.NativeEndian.PutUint32(msg[8:], uint32(len(req.FDs)))
 	binary.NativeEndian.PutUint32(msg[12:], uint32(len(req.Vars)))
 	binary.NativeEndian.PutUint32(msg[16:], uint32(len(req.Args)))
+	if req.Share {
+		binary.NativeEndian.PutUint32(msg[20:], ExecShare)
+	}
 	for _, s := range req.Vars {
 		msg = append(append(msg, s...), 0)
 	}

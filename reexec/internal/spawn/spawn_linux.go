@@ -29,9 +29,10 @@ const (
 
 // HopBound bounds the hop to the server (the request and its reply) of a
 // call whose context has no earlier deadline: the server forks and
-// answers at once, so a server that does not is stopped or stuck, and is
-// given up. Tests that must tell the bound from the call's context raise
-// it before any call.
+// answers at once (to an exec request whose child shares its memory, once
+// the child has executed the program or exited), so a server that does
+// not is stopped or stuck, and is given up. Tests that must tell the
+// bound from the call's context raise it before any call.
 var HopBound = 10 * time.Second
 
 // ErrUnavailable is returned by [Spawn] when there is no server, or no

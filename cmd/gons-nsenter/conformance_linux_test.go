@@ -132,7 +132,8 @@ func TestConformance(t *testing.T) {
 	root := t.TempDir()
 	os.Mkdir(filepath.Join(root, "sub"), 0o755)
 	gcc := testutil.RequireTool(t, "gcc")
-	if out, err := exec.Command(gcc, "-static", "-O2", "-o", filepath.Join(root, "probe"), "testdata/probe.c").CombinedOutput(); err != nil {
+	// The probe of nsexec's tests, which chroot too.
+	if out, err := exec.Command(gcc, "-static", "-O2", "-o", filepath.Join(root, "probe"), "../../nsexec/testdata/probe.c").CombinedOutput(); err != nil {
 		testutil.Unavailable(t, "gcc -static: %v: %s", err, out)
 	}
 	sh := []string{"sh", "-c", probe}

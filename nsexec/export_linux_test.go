@@ -1,3 +1,5 @@
+//go:build cgo
+
 package nsexec
 
 import _ "github.com/gonsproject/gons/reexec/forkserver" // the fast path, tested next to exec

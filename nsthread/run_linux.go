@@ -68,7 +68,7 @@ func idOf(fd int) (nsID, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nsID{}, err
 	}
-	return nsID{st.Dev, st.Ino}, nil
+	return nsID{uint64(st.Dev), st.Ino}, nil
 }
 
 // joined is a namespace type the thread has to go back from: the
@@ -127,7 +127,7 @@ func homeUser() nsID {
 	if unix.Stat("/proc/self/ns/user", &st) != nil {
 		return nsID{}
 	}
-	return nsID{st.Dev, st.Ino}
+	return nsID{uint64(st.Dev), st.Ino}
 }
 
 // lockedOSThread reports whether the calling goroutine is locked to its
@@ -338,7 +338,7 @@ func targetID(pidfd, pid int, typ string) (nsID, error) {
 	if err := alive(pidfd, pid); err != nil {
 		return nsID{}, err
 	}
-	return nsID{st.Dev, st.Ino}, nil
+	return nsID{uint64(st.Dev), st.Ino}, nil
 }
 
 // run calls fn on a locked thread in the namespaces and returns its error.

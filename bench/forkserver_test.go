@@ -100,16 +100,7 @@ func benchForkServer(b *testing.B, l linking, ns string, thediveo bool) {
 func benchForkThroughput(b *testing.B) {
 	_, _, _, all := forkDrivers(b, dynamicGlibc, "burst", true)
 	all = all[1:] // no floor
-	n := measureForks(b, all)
-	rates := map[string]series{}
-	for _, s := range all {
-		r := make(series, len(s.elapsed))
-		for i, ns := range s.elapsed {
-			r[i] = driver.BurstCalls / (ns / 1e9)
-		}
-		rates[s.name] = r
-		figure(b, s.name+"-calls/s", med(r), n, positive)
-	}
+	rates, n := burstRates(b, all)
 	figure(b, "fork/exec-throughput-ratio", over(med(rates["fork"]), med(rates["exec"])), n, ratio)
 	figure(b, "fork/thediveo-throughput-ratio", over(med(rates["fork"]), med(rates["thediveo"])), n, ratio)
 	figure(b, "exec/thediveo-throughput-ratio", over(med(rates["exec"]), med(rates["thediveo"])), n, ratio)
@@ -236,4 +227,21 @@ func countCalls(b *testing.B, strace string, argv []string, req string, runs int
 	}
 	b.Fatalf("no total in strace's summary:\n%s", summary)
 	return 0
+}
+
+// burstRates times the bursts of driver.BurstCalls calls of the subjects
+// in turn, reports each one's calls per second, and returns those rates
+// by subject's name, with the number of iterations.
+func burstRates(b *testing.B, all []*forkSubject) (map[string]series, int) {
+	n := measureForks(b, all)
+	rates := map[string]series{}
+	for _, s := range all {
+		r := make(series, len(s.elapsed))
+		for i, ns := range s.elapsed {
+			r[i] = driver.BurstCalls / (ns / 1e9)
+		}
+		rates[s.name] = r
+		figure(b, s.name+"-calls/s", med(r), n, positive)
+	}
+	return rates, n
 }

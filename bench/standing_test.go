@@ -3,8 +3,6 @@ package bench
 import (
 	"strings"
 	"testing"
-
-	"github.com/gonsproject/gons/bench/testdata/driver"
 )
 
 // BenchmarkStanding times a call of the trivial typed action in a standing
@@ -61,15 +59,6 @@ func benchStanding(b *testing.B, ns string) {
 func benchStandingThroughput(b *testing.B) {
 	_, fork, standing := standingDrivers(b, "burst")
 	all := []*forkSubject{fork, standing}
-	n := measureForks(b, all)
-	rates := map[string]series{}
-	for _, s := range all {
-		r := make(series, len(s.elapsed))
-		for i, ns := range s.elapsed {
-			r[i] = driver.BurstCalls / (ns / 1e9)
-		}
-		rates[s.name] = r
-		figure(b, s.name+"-calls/s", med(r), n, positive)
-	}
+	rates, n := burstRates(b, all)
 	figure(b, "standing/fork-throughput-ratio", over(med(rates["standing"]), med(rates["fork"])), n, positive)
 }

@@ -230,55 +230,7 @@ func benchThreadConcurrent(b *testing.B) {
 			return nil
 		}, opts[g])
 	}
-	var concurrent, sequential series
-	calls := 0
-	rng := rand.New(rand.NewPCG(7, 8))
-	runConcurrent := func() {
-		var wg sync.WaitGroup
-		errs := make(chan error, concurrentGoroutines)
-		start := time.Now()
-		for g := range concurrentGoroutines {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range concurrentCalls {
-					if err := call(g); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		concurrent = append(concurrent, float64(time.Since(start))/(concurrentGoroutines*concurrentCalls))
-		close(errs)
-		for err := range errs {
-			b.Fatal(err)
-		}
-		calls += concurrentGoroutines * concurrentCalls
-	}
-	runSequential := func() {
-		start := time.Now()
-		for i := range concurrentGoroutines * concurrentCalls {
-			if err := call(i % concurrentGoroutines); err != nil {
-				b.Fatal(err)
-			}
-		}
-		sequential = append(sequential, float64(time.Since(start))/(concurrentGoroutines*concurrentCalls))
-	}
-	n := iterate(b, func(int) {
-		if rng.IntN(2) == 0 {
-			runConcurrent()
-			runSequential()
-		} else {
-			runSequential()
-			runConcurrent()
-		}
-	})
-	distribution(b, "concurrent-ns/call", concurrent)
-	distribution(b, "sequential-ns/call", sequential)
-	figure(b, "concurrent/sequential-ratio", over(med(concurrent), med(sequential)), n, ratio)
-	report(b, "checked-calls", "", float64(calls), positive)
+	concurrentBench(b, rand.NewPCG(7, 8), call, (*sync.WaitGroup).Wait)
 }
 
 // benchThreadConcurrentMnt is Thread/concurrent16 into mount namespaces:
@@ -326,9 +278,38 @@ func benchThreadConcurrentMnt(b *testing.B) {
 		return strings.Join(s, " ")
 	}
 	before := home()
+	watched := 0
+	// While the calls run, the process's own cwd, root and mount namespace
+	// are checked, again and again.
+	watch := func(wg *sync.WaitGroup) {
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		for running := true; running; {
+			select {
+			case <-done:
+				running = false
+			default:
+				if now := home(); now != before {
+					b.Fatalf("while the calls run, the process has %s, not %s", now, before)
+				}
+				watched++
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+	}
+	concurrentBench(b, rand.NewPCG(9, 10), call, watch)
+	report(b, "home-checks", "", float64(watched), positive)
+}
+
+// concurrentBench times concurrentCalls calls of call from each of
+// concurrentGoroutines goroutines at once, waited for by wait (wg.Wait, or
+// a loop that checks something while they run), and the same calls one
+// after another, in an order drawn from src for each iteration; it
+// reports the time per call of both, their ratio and the calls checked.
+func concurrentBench(b *testing.B, src rand.Source, call func(g int) error, wait func(*sync.WaitGroup)) {
 	var concurrent, sequential series
-	calls, watched := 0, 0
-	rng := rand.New(rand.NewPCG(9, 10))
+	calls := 0
+	rng := rand.New(src)
 	runConcurrent := func() {
 		var wg sync.WaitGroup
 		errs := make(chan error, concurrentGoroutines)
@@ -345,20 +326,7 @@ func benchThreadConcurrentMnt(b *testing.B) {
 				}
 			}()
 		}
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		for running := true; running; {
-			select {
-			case <-done:
-				running = false
-			default:
-				if now := home(); now != before {
-					b.Fatalf("while the calls run, the process has %s, not %s", now, before)
-				}
-				watched++
-				time.Sleep(100 * time.Microsecond)
-			}
-		}
+		wait(&wg)
 		concurrent = append(concurrent, float64(time.Since(start))/(concurrentGoroutines*concurrentCalls))
 		close(errs)
 		for err := range errs {
@@ -388,5 +356,4 @@ func benchThreadConcurrentMnt(b *testing.B) {
 	distribution(b, "sequential-ns/call", sequential)
 	figure(b, "concurrent/sequential-ratio", over(med(concurrent), med(sequential)), n, ratio)
 	report(b, "checked-calls", "", float64(calls), positive)
-	report(b, "home-checks", "", float64(watched), positive)
 }

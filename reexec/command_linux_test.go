@@ -169,6 +169,14 @@ func TestCommandDiesWithCaller(t *testing.T) {
 	}
 	caller := exec.Command("/proc/self/exe", "-test.run=^TestCommandDiesWithCaller$")
 	caller.Env = append(os.Environ(), "GONS_TEST_COMMAND_CALLER=1")
+	diesWithCaller(t, caller, "the command")
+}
+
+// diesWithCaller starts caller, a copy of the test binary that starts a
+// child, prints "child PID" and sleeps; it kills the caller and checks
+// that what (the child) ends too.
+func diesWithCaller(t *testing.T, caller *exec.Cmd, what string) {
+	t.Helper()
 	out, err := caller.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -189,19 +197,19 @@ func TestCommandDiesWithCaller(t *testing.T) {
 	}
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		t.Fatalf("the command %d: %v", pid, err)
+		t.Fatalf("%s %d: %v", what, pid, err)
 	}
 	defer unix.Close(pidfd)
 	caller.Process.Kill()
-	// The pidfd turns readable when the command ends; an hour would
-	// mean it outlived its caller.
+	// The pidfd turns readable when the child ends; a minute would mean
+	// it outlived its caller.
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 	n, err := unix.Poll(fds, int(time.Minute/time.Millisecond))
 	for err == unix.EINTR { // the runtime's preemption signals
 		n, err = unix.Poll(fds, int(time.Minute/time.Millisecond))
 	}
 	if n != 1 {
-		t.Fatalf("the command %d outlived its caller (%v)", pid, err)
+		t.Fatalf("%s %d outlived its caller (%v)", what, pid, err)
 	}
 }
 

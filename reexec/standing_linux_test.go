@@ -1,7 +1,6 @@
 package reexec_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -436,38 +435,7 @@ func TestStandingDiesWithProgram(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			caller := exec.Command("/proc/self/exe", "-test.run=^TestStandingDiesWithProgram$")
 			caller.Env = append(os.Environ(), "GONS_TEST_STANDING_CALLER="+p.name)
-			out, err := caller.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := caller.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer caller.Wait()
-			defer caller.Process.Kill()
-			r := bufio.NewReader(out)
-			var pid int
-			for pid == 0 {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					t.Fatalf("the caller said nothing of its child: %v", err)
-				}
-				fmt.Sscanf(line, "child %d", &pid)
-			}
-			pidfd, err := unix.PidfdOpen(pid, 0)
-			if err != nil {
-				t.Fatalf("the standing child %d: %v", pid, err)
-			}
-			defer unix.Close(pidfd)
-			caller.Process.Kill()
-			fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-			n, err := unix.Poll(fds, int(time.Minute/time.Millisecond))
-			for err == unix.EINTR {
-				n, err = unix.Poll(fds, int(time.Minute/time.Millisecond))
-			}
-			if n != 1 {
-				t.Fatalf("the standing child %d outlived the program (%v)", pid, err)
-			}
+			diesWithCaller(t, caller, "the standing child")
 		})
 	}
 }

@@ -56,6 +56,7 @@ var headline = []headlineRow{
 	{"Reexec round trip through `reexec/forkserver`/exec floor", "ForkServer/none", dynamicOnly, "fork/floor-ratio", ratio3, "≤ 0.8"},
 	{"Reexec round trip through `reexec/forkserver`/exec floor, net", "ForkServer/net", dynamicOnly, "fork/floor-ratio", ratio3, "≤ 0.8"},
 	{"Reexec round trip through `reexec/forkserver`/thediveo", "ForkServer/none", dynamicOnly, "fork/thediveo-ratio", ratio3, "≤ 1"},
+	{"Reexec round trip through `reexec/forkserver` with `ResultFirst`/exec floor", "ResultFirst/none", dynamicOnly, "resultfirst/floor-ratio", ratio3, "≤ 0.7"},
 	{"Call in a standing child (`reexec.Start`)/round trip through `reexec/forkserver`", "Standing/none", dynamicOnly, "standing/fork-ratio", ratio3, "≤ 0.05"},
 	{"Call in a standing child in a net namespace/round trip through `reexec/forkserver`", "Standing/net", dynamicOnly, "standing/fork-ratio", ratio3, "≤ 0.05"},
 	{"`/bin/true` in a net namespace by `nsexec` through `reexec/forkserver`/exec floor", "Nsexec/net", dynamicOnly, "fork/floor-ratio", ratio3, "≤ 1.05"},
@@ -200,6 +201,11 @@ var details = func() []detail {
 		col("thediveo", "thediveo-ns/op", milli),
 		col("fork server/floor", "fork/floor-ratio", ratio3), col("fork server/exec", "fork/exec-ratio", ratio3),
 		col("fork server/thediveo", "fork/thediveo-ratio", ratio3), col("exec/floor", "exec/floor-ratio", ratio3),
+	}})
+	d = append(d, detail{"Round trip through the fork server with `ResultFirst` (returns once the result is in, reaps in the background), glibc-dynamic-znow", "ResultFirst/%s", []string{"none", "net"}, []detailCol{
+		col("result first", "resultfirst-ns/op", milli), col("fork server", "fork-ns/op", milli), col("exec floor", "floor-ns/op", milli),
+		col("result first/floor", "resultfirst/floor-ratio", ratio3), col("result first/fork server", "resultfirst/fork-ratio", ratio3),
+		col("fork server/floor", "fork/floor-ratio", ratio3),
 	}})
 	d = append(d, detail{"Fork server: 16 goroutines at once, round trips per second", "ForkServer/%s", []string{"throughput"}, []detailCol{
 		col("fork server", "fork-calls/s", count), col("exec", "exec-calls/s", count), col("thediveo", "thediveo-calls/s", count),

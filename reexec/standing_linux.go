@@ -2,11 +2,13 @@ package reexec
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -61,6 +63,16 @@ type Standing struct {
 
 	wmu  sync.Mutex // one frame at a time on c.conn
 	bell int        // the parent's end of the bell, non-blocking; closed by reap
+
+	// There is no reader of answers of its own: a caller waiting for its
+	// answer reads them, for every call, while it holds rtok, and keeps
+	// reading until its own is in. Its goroutine is the one that the
+	// poller wakes when the answer comes, rather than a reader's that
+	// would then wake it: one wake-up a call, not two or three.
+	rtok  chan struct{} // the right to read answers (see lead); gone with reading
+	rend  chan struct{} // closed once reading has ended: the socket's end or a broken protocol
+	rd    frames        // what was read and not yet handed out; the holder of rtok's
+	rdone bool          // reading has ended; the holder of rtok's
 
 	mu      sync.Mutex
 	next    uint64
@@ -150,68 +162,212 @@ func Start(ctx context.Context, opts ...Option) (*Standing, error) {
 	}
 	c.conn.SetDeadline(time.Time{})
 	s := &Standing{c: c, stderr: c.stderr, startCx: ctx, idle: o.idle, bell: bells[0],
-		pending: map[uint64]chan answer{}, reaped: make(chan struct{})}
-	readerDone := make(chan struct{})
-	go s.read(readerDone)
-	go s.reap(readerDone)
+		pending: map[uint64]chan answer{}, reaped: make(chan struct{}),
+		rtok: make(chan struct{}, 1), rend: make(chan struct{})}
+	s.rtok <- struct{}{}
+	go s.reap()
 	s.mu.Lock()
 	s.armIdle()
 	s.mu.Unlock()
 	return s, nil
 }
 
-// read reads answers and hands them to their calls. A frame that breaks
-// the protocol kills the child.
-func (s *Standing) read(done chan<- struct{}) {
-	defer close(done)
-	r := &stallReader{f: s.c.conn}
+// lead reads answers while the caller of call id holds rtok, hands
+// those of other calls to them, and returns its own, with true; or false
+// when ctx ended first or reading ended (then reap answers). It gives rtok
+// back unless reading ended.
+func (s *Standing) lead(ctx context.Context, id uint64, ch <-chan answer) (answer, bool) {
+	defer func() {
+		if !s.rdone {
+			s.rtok <- struct{}{}
+		}
+	}()
+	if ctx.Done() != nil {
+		// A read that the end of ctx interrupts returns a deadline
+		// error; one that a late run of this interrupts, in a later
+		// holder, reads on (see readAnswer).
+		stop := context.AfterFunc(ctx, func() { s.c.conn.SetReadDeadline(longAgo) })
+		defer stop()
+	}
 	for {
-		r.armed = false
-		s.c.conn.SetReadDeadline(time.Time{})
-		tag, b, err := expectFrame(r, tagValue, tagFailure)
-		if err == nil {
-			var id uint64
-			if id, b, err = decodeAnswer(b); err == nil {
-				s.mu.Lock()
-				ch := s.pending[id]
-				delete(s.pending, id)
-				s.outstanding--
-				s.mu.Unlock()
-				if ch != nil { // nil: the call was cancelled
-					ch <- answer{tag: tag, body: b}
-				}
-				continue
-			}
+		select {
+		case a := <-ch: // read by the holder before this one
+			return a, true
+		default:
 		}
-		// The end of the child, or reap's Close of the socket that a
-		// process the action started kept open, ends reading; anything
-		// else breaks the protocol.
-		if !errors.Is(err, errNoFrame) && !errors.Is(err, unix.ECONNRESET) && !errors.Is(err, io.ErrUnexpectedEOF) &&
-			!errors.Is(err, os.ErrClosed) {
-			s.c.broken.Store(true)
-			s.c.ferr = err
-			s.c.kill()
+		got, a, ok := s.readAnswer(ctx)
+		switch {
+		case !ok && (s.rdone || ctx.Err() != nil):
+			return answer{}, false
+		case ok && s.deliver(got, a, id):
+			return a, true
 		}
-		return
 	}
 }
 
-// reap waits for the child to end, for the reader to have read what it
-// sent, then fails the calls still in flight.
-func (s *Standing) reap(readerDone <-chan struct{}) {
+// longAgo is a deadline in the past: it interrupts a read.
+var longAgo = time.Unix(1, 0)
+
+// deliver forgets call id, now answered, and hands a to its caller if it
+// still waits; it reports true instead when id is own, the reader's call
+// (IDs start at 1: 0 is no call's).
+func (s *Standing) deliver(id uint64, a answer, own uint64) bool {
+	s.mu.Lock()
+	ch := s.pending[id]
+	delete(s.pending, id)
+	s.outstanding--
+	s.mu.Unlock()
+	switch {
+	case id == own:
+		return true
+	case ch != nil: // nil: the call was cancelled
+		ch <- a
+	}
+	return false
+}
+
+// readAnswer reads the next answer, for the holder of rtok, and returns
+// its call's ID and the answer, with true; false when ctx ended or the
+// read was interrupted first, or reading ended (s.rdone). A frame that
+// breaks the protocol, or stops arriving for the stall period half-way,
+// kills the child.
+func (s *Standing) readAnswer(ctx context.Context) (uint64, answer, bool) {
+	for {
+		tag, b, err := s.rd.next()
+		if err == nil && b != nil {
+			var id uint64
+			if id, b, err = decodeAnswer(b); err == nil {
+				return id, answer{tag: tag, body: b}, true
+			}
+		}
+		if err != nil {
+			s.breakOff(err)
+			return 0, answer{}, false
+		}
+		// Half a frame may stall no longer than stall; none may wait
+		// for ever. Reset at each read: a deadline in the past, set
+		// for an earlier holder's ctx, is not this one's.
+		partial := s.rd.partial()
+		var armed time.Time
+		if partial {
+			armed = time.Now()
+			s.c.conn.SetReadDeadline(armed.Add(stall))
+		} else {
+			s.c.conn.SetReadDeadline(time.Time{})
+		}
+		if ctx.Err() != nil {
+			return 0, answer{}, false
+		}
+		n, err := s.c.conn.Read(s.rd.space())
+		s.rd.buf = s.rd.buf[:len(s.rd.buf)+n]
+		switch {
+		case n > 0 || err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if partial && time.Since(armed) >= stall {
+				s.breakOff(fmt.Errorf("a frame stalled half-way for %v: %w", stall, err))
+			}
+			return 0, answer{}, false
+		case errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, os.ErrClosed):
+			// The end of the child, or reap's Close of the socket
+			// that a process the action started kept open.
+			s.end()
+			return 0, answer{}, false
+		default:
+			s.breakOff(err)
+			return 0, answer{}, false
+		}
+	}
+}
+
+// breakOff kills the child that broke the protocol with err, and ends
+// reading.
+func (s *Standing) breakOff(err error) {
+	s.c.broken.Store(true)
+	s.c.ferr = err
+	s.c.kill()
+	s.end()
+}
+
+// end ends reading: the holder of rtok keeps it, and reap answers.
+func (s *Standing) end() {
+	s.rdone = true
+	close(s.rend)
+}
+
+// frames is a buffer of frames that arrive in pieces: a read that ends
+// half-way through a frame loses nothing of it.
+type frames struct {
+	buf []byte // the bytes read; those before off have been handed out
+	off int
+}
+
+// minRead is the room a read gets at least.
+const minRead = 4 << 10
+
+// next returns the next whole frame's tag and payload (a copy), nil when
+// there is none yet, or an error if the frame breaks the protocol.
+func (f *frames) next() (byte, []byte, error) {
+	rest := f.buf[f.off:]
+	if len(rest) < frameHeader {
+		return 0, nil, nil
+	}
+	tag, n := rest[0], binary.BigEndian.Uint64(rest[1:frameHeader])
+	switch {
+	case tag != tagValue && tag != tagFailure:
+		return 0, nil, fmt.Errorf("unexpected frame %q (%d bytes), want one of %q", tag, n, []byte{tagValue, tagFailure})
+	case n > maxPayload:
+		return 0, nil, fmt.Errorf("frame %q of %d bytes: %w of %d bytes", tag, n, errFrameTooLarge, maxPayload)
+	case uint64(len(rest)-frameHeader) < n:
+		return 0, nil, nil
+	}
+	payload := make([]byte, n, n+1) // never nil
+	copy(payload, rest[frameHeader:])
+	f.off += frameHeader + int(n)
+	if f.off == len(f.buf) {
+		f.buf, f.off = f.buf[:0], 0
+		if cap(f.buf) > readChunk {
+			f.buf = nil // a large frame's room
+		}
+	}
+	return tag, payload, nil
+}
+
+// partial reports whether part of a frame has arrived.
+func (f *frames) partial() bool { return f.off < len(f.buf) }
+
+// space returns room to read into, after what the buffer holds: what has
+// arrived is what it grows by, not what a header announces.
+func (f *frames) space() []byte {
+	if cap(f.buf)-len(f.buf) < minRead && f.off > 0 {
+		n := copy(f.buf, f.buf[f.off:])
+		f.buf, f.off = f.buf[:n], 0
+	}
+	if cap(f.buf)-len(f.buf) < minRead {
+		f.buf = slices.Grow(f.buf, max(minRead, min(len(f.buf), readChunk)))
+	}
+	return f.buf[len(f.buf):cap(f.buf)]
+}
+
+// reap waits for the child to end, for what it sent to have been read,
+// then fails the calls still in flight.
+func (s *Standing) reap() {
 	var werr error
 	if s.c.fork != nil {
 		werr = s.c.fork.wait()
 	} else {
 		werr = s.c.cmd.Wait()
 	}
-	timer := time.NewTimer(grace)
+	// A process the action started may hold the socket open.
+	timer := time.AfterFunc(grace, func() { s.c.conn.Close() })
 	select {
-	case <-readerDone:
-	case <-timer.C:
-		// A process the action started holds the socket open.
-		s.c.conn.Close()
-		<-readerDone
+	case <-s.rtok:
+		// No call reads: reap does, until the end.
+		for !s.rdone {
+			if id, a, ok := s.readAnswer(context.Background()); ok {
+				s.deliver(id, a, 0)
+			}
+		}
+	case <-s.rend:
 	}
 	timer.Stop()
 	s.c.conn.Close()
@@ -296,11 +452,21 @@ func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, er
 	_ = writeFrame(s.c.conn, tagCall, encodeCall(id, flags, name, p))
 	s.wmu.Unlock()
 	// A child that cannot read the call is gone: reap says so.
-	select {
-	case a := <-ch:
-		return s.decode(name, a)
-	case <-ctx.Done():
-		return nil, fail("context", ctx.Err())
+	for {
+		select {
+		case a := <-ch:
+			return s.decode(name, a)
+		case <-ctx.Done():
+			return nil, fail("context", ctx.Err())
+		case <-s.rtok:
+			if a, ok := s.lead(ctx, id, ch); ok {
+				return s.decode(name, a)
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, fail("context", err)
+			}
+			// Reading has ended: reap answers.
+		}
 	}
 }
 

@@ -67,9 +67,20 @@ func ServeStanding() {
 // Serve serves the driver's requests (see driver.Serve) with the typed
 // action when typed is set, with the plain one otherwise, each inside the
 // namespaces a request names, given as type and path in turn.
-func Serve(typed bool) {
+func Serve(typed bool) { serve(typed) }
+
+// ServeResultFirst serves the driver's requests as Serve does the typed
+// action's, with reexec.ResultFirst: a run returns once its result is in.
+// Each child's exit is waited for after the request is timed, before the
+// reply (driver.Settle), so that it runs into no other figure.
+func ServeResultFirst() {
+	driver.Settle = reexec.WaitBackground
+	serve(true, reexec.ResultFirst())
+}
+
+func serve(typed bool, extra ...reexec.Option) {
 	driver.Serve(func(ns []string, p driver.Param) (driver.Result, error) {
-		var opts []reexec.Option
+		opts := extra[:len(extra):len(extra)]
 		var list []reexec.Namespace
 		for i := 0; i+1 < len(ns); i += 2 {
 			list = append(list, reexec.Namespace{Type: ns[i], Path: ns[i+1]})

@@ -16,6 +16,9 @@ func SetExecOnly(on bool) { execOnly = on }
 // take it where it applies (false).
 func SetNoDirect(on bool) { nsroute.NoDirect.Store(on) }
 
+// SetForceDirect makes the direct start take what it declines (true).
+func SetForceDirect(on bool) { forceDirect = on }
+
 // Forked reports whether the fork server started c's child.
 func Forked(c *Cmd) bool { return c.fork != nil && !c.direct }
 

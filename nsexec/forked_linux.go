@@ -147,7 +147,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		ctx = context.Background()
 	}
 	pid, pidfd, err := forkhook.SpawnExec(ctx, &forkhook.ExecRequest{Vars: vars, Name: c.Path, Args: argv, Env: env,
-		FDs: fds, Dir: dir, Share: !c.mayRelay()})
+		FDs: fds, Dir: dir, Share: !c.mayRelay() && !c.mayJoin("time")})
 	if pidfd >= 0 {
 		defer unix.Close(pidfd) // os.FindProcess opens its own
 	}
@@ -186,23 +186,27 @@ func (c *Cmd) launched(f *forked, pid int, copies []func()) {
 
 // mayRelay reports whether the child may fork before it executes the
 // program: after a PID namespace join, unless NoFork, it forks into the
-// namespace and stays as the relay. A child that cannot fork may share the
-// server's memory until its execve, as a vfork(2) child does.
+// namespace and stays as the relay. A child that cannot fork, and joins
+// no time namespace (which wants a process alone in its memory), may
+// share the server's memory until its execve, as a vfork(2) child does.
 func (c *Cmd) mayRelay() bool {
-	if c.NoFork {
-		return false
-	}
+	return !c.NoFork && c.mayJoin("pid")
+}
+
+// mayJoin reports whether the child may join a namespace of type typ: it
+// is named, or the Target's types are every one that differs.
+func (c *Cmd) mayJoin(typ string) bool {
 	for _, ns := range c.Namespaces {
-		if strings.TrimPrefix(ns.Type, "!") == "pid" {
+		if strings.TrimPrefix(ns.Type, "!") == typ {
 			return true
 		}
 	}
 	if t := c.Target; t != nil {
 		if t.Types == nil {
-			return true // every type that differs, pid among them
+			return true
 		}
-		for _, typ := range t.Types {
-			if strings.TrimPrefix(typ, "!") == "pid" {
+		for _, x := range t.Types {
+			if strings.TrimPrefix(x, "!") == typ {
 				return true
 			}
 		}

@@ -151,7 +151,7 @@ func TestDirectInheritsAsOSExec(t *testing.T) {
 }
 
 // Many goroutines start at once: every start succeeds, with its own
-// output, and nothing is left behind, neither a descriptor nor a zombie.
+// output and the input copied in from a reader, and nothing is left behind, neither a descriptor nor a zombie.
 func TestDirectConcurrent(t *testing.T) {
 	testutil.RequireRoot(t)
 	pid := testutil.Holder(t, []string{"--net"}, "")
@@ -164,11 +164,11 @@ func TestDirectConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 8 {
-				c := nsexec.Command("sh", "-c", "readlink /proc/self/ns/net; echo $0", strconv.Itoa(g*100+i))
+				c := nsexec.Command("sh", "-c", "readlink /proc/self/ns/net; echo $0; cat", strconv.Itoa(g*100+i))
 				c.Target = &nsexec.Target{PID: pid, Types: []string{"net"}}
-				c.Stdin = strings.NewReader("not read")
+				c.Stdin = strings.NewReader("copied in\n")
 				out, err := c.Output()
-				if err == nil && (string(out) != want+"\n"+strconv.Itoa(g*100+i)+"\n" || nsexec.Route(c) != "direct") {
+				if err == nil && (string(out) != want+"\n"+strconv.Itoa(g*100+i)+"\ncopied in\n" || nsexec.Route(c) != "direct") {
 					err = fmt.Errorf("got %q by %s", out, nsexec.Route(c))
 				}
 				if err != nil {

@@ -25,8 +25,9 @@ import (
 // memory, and with it the exec step's group table and path buffer.
 var directMu sync.Mutex
 
-// forceDirect makes the direct start take what it declines, for a test
-// that the kernel refuses it.
+// forceDirect makes the direct start take what it declines and skip the
+// check of a Target's namespaces, for tests that the kernel refuses it and
+// that Start then takes another route.
 var forceDirect bool
 
 // directRoute reports whether the direct start applies to c, and which
@@ -53,7 +54,7 @@ func (c *Cmd) directRoute() (check int, ok bool) {
 		}
 	}
 	if t := c.Target; t != nil {
-		if t.Types == nil && !forceDirect {
+		if t.Types == nil {
 			check = 1 << C.GONS_TIME
 			if !c.NoFork {
 				check |= 1 << C.GONS_PID
@@ -139,7 +140,7 @@ func (c *Cmd) startDirect(env []string, files []*os.File, pidfd *os.File, check 
 	}
 	b := newBlock(env, c.Path, c.argv(), fds)
 	defer C.free(b.mem)
-	if check != 0 {
+	if check != 0 && !forceDirect {
 		b.d.check, b.d.pidfd, b.d.pid = C.int(check), C.int(pidfd.Fd()), C.int(c.Target.PID)
 	}
 	directMu.Lock()

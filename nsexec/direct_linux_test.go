@@ -349,3 +349,21 @@ func TestDirectTargetWithoutTypes(t *testing.T) {
 		})
 	}
 }
+
+// A target that joins a time namespace after the check on the calling
+// thread: the child's setns(2) of the pidfd fails, all or none, and Start
+// takes another route. The check is skipped here, which leaves the time
+// namespace for the child to find.
+func TestDirectTargetRace(t *testing.T) {
+	testutil.RequireRoot(t)
+	pid := testutil.Holder(t, []string{"--net", "--time"}, "")
+	nsexec.SetForceDirect(true)
+	defer nsexec.SetForceDirect(false)
+	c := nsexec.Command("readlink", "/proc/self/ns/net", "/proc/self/ns/time_for_children")
+	c.Target = &nsexec.Target{PID: pid}
+	out, err := c.Output()
+	want := nsLink(t, strconv.Itoa(pid), "net") + "\n" + nsLink(t, strconv.Itoa(pid), "time") + "\n"
+	if err != nil || string(out) != want || nsexec.Route(c) != "forkserver" {
+		t.Fatalf("%q %v, route %s", out, err, nsexec.Route(c))
+	}
+}

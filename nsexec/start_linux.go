@@ -288,6 +288,18 @@ func (c *Cmd) Start() error {
 		started, err := c.startDirect(env, files, pidfd, check)
 		switch {
 		case started && err == nil:
+			// EOF, where the child's memory was its own after all
+			// (qemu-user makes a fork of a vfork) and the record
+			// could not reach this one.
+			for _, f := range toClose {
+				f.Close()
+			}
+			toClose = nil
+			if err := readFailure(r); err != nil {
+				c.failedForked()
+				c.Process, c.wait = nil, nil
+				return err
+			}
 			return nil
 		case started && !(check != 0 && errors.Is(err, unix.EUSERS)):
 			return err

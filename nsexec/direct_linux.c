@@ -118,6 +118,7 @@ static int child(void *arg)
 {
 	struct gons_direct *d = arg;
 
+	d->shared = 1;
 	default_handlers();
 	restore_nofile();
 	if (arrange(d->fds, d->nfds) < 0) {

@@ -126,12 +126,14 @@ func newBlock(env []string, name string, argv []string, fds []int) *cBlock {
 // environment (variables and marker included) and descriptors Start
 // prepared, pidfd the target's (or nil). It returns ok false, with nothing
 // started, when a namespace of check differs: Start then takes another
-// route.
-func (c *Cmd) startDirect(env []string, files []*os.File, pidfd *os.File, check int) (ok bool, err error) {
+// route. unshared says that the child's memory was its own after all
+// (qemu-user runs a vfork as a fork): a failure is then in the error pipe
+// only.
+func (c *Cmd) startDirect(env []string, files []*os.File, pidfd *os.File, check int) (ok, unshared bool, err error) {
 	f := &forked{done: make(chan struct{})}
 	s, err := c.openStreams(f)
 	if err != nil {
-		return true, err
+		return true, false, err
 	}
 	defer s.close()
 	fds := s.fds
@@ -149,11 +151,11 @@ func (c *Cmd) startDirect(env []string, files []*os.File, pidfd *os.File, check 
 	switch ret {
 	case C.GONS_DIRECT_DECLINED:
 		f.closePipes()
-		return false, nil
+		return false, false, nil
 	case C.GONS_DIRECT_STARTED:
 	default:
 		f.closePipes()
-		return true, &status.Error{Op: "exec", Path: c.Path, Err: os.NewSyscallError("clone", errno)}
+		return true, false, &status.Error{Op: "exec", Path: c.Path, Err: os.NewSyscallError("clone", errno)}
 	}
 	pid := int(b.d.pid)
 	if b.d.rec.op != C.GONS_OP_NONE {
@@ -168,9 +170,9 @@ func (c *Cmd) startDirect(env []string, files []*os.File, pidfd *os.File, check 
 		if err == nil {
 			err = &status.Error{Op: "exec", Err: errors.New("the child reported a failure without a step")}
 		}
-		return true, err
+		return true, false, err
 	}
 	c.launched(f, pid, s.copies)
 	c.direct = true
-	return true, nil
+	return true, b.d.shared == 0, nil
 }

@@ -62,9 +62,10 @@ struct gons_direct {
 	char **argv;
 	int *fds; /* the program's descriptors 0, 1, 2, 3... (the child rearranges them) */
 	int nfds;
-	int check; /* bits (1 << type): decline when the target's namespace of that type differs */
-	int pidfd; /* the target's, for check */
-	int pid;   /* the target's PID, for check; out: the child's */
+	int check;  /* bits (1 << type): decline when the target's namespace of that type differs */
+	int pidfd;  /* the target's, for check */
+	int pid;    /* the target's PID, for check; out: the child's */
+	int shared; /* set by the child: its memory is the caller's (qemu-user makes a fork of it) */
 	struct gons_record rec; /* the child's failure, read in place */
 };
 

@@ -285,12 +285,12 @@ func (c *Cmd) Start() error {
 	env = append(env, "GONS_EXEC="+strconv.Itoa(errfd)+","+strconv.Itoa(flags)+","+strconv.Itoa(progfd)+cred)
 
 	if check, ok := c.directRoute(); ok {
-		started, err := c.startDirect(env, files, pidfd, check)
+		started, unshared, err := c.startDirect(env, files, pidfd, check)
 		switch {
+		case started && err == nil && !unshared:
+			return nil
 		case started && err == nil:
-			// EOF, where the child's memory was its own after all
-			// (qemu-user makes a fork of a vfork) and the record
-			// could not reach this one.
+			// The record could not reach this process: the pipe has it.
 			for _, f := range toClose {
 				f.Close()
 			}

@@ -62,6 +62,8 @@ var headline = []headlineRow{
 	{"`/bin/true` in a net namespace by `nsexec` through `reexec/forkserver`/exec floor", "Nsexec/net", dynamicOnly, "fork/floor-ratio", ratio3, "≤ 1.05"},
 	{"`/bin/true` in a net namespace by `nsexec` through `reexec/forkserver`/`nsenter -n`", "Nsexec/net", dynamicOnly, "fork/nsenter-ratio", ratio3, "≤ 0.6"},
 	{"`/bin/true` in a net namespace by `nsexec` by exec/`nsenter -n`", "Nsexec/net", dynamicOnly, "exec/nsenter-ratio", ratio3, "≤ 1"},
+	{"`/bin/true` in a net namespace by `nsexec` from the calling thread/exec floor", "Nsexec/net", dynamicOnly, "direct/floor-ratio", ratio3, "≤ 1.05"},
+	{"`/bin/true` in a net namespace by `nsexec` from the calling thread/`nsenter -n`", "Nsexec/net", dynamicOnly, "direct/nsenter-ratio", ratio3, "≤ 0.6"},
 	{"`/bin/true` in all namespaces by `nsexec` through `reexec/forkserver`/exec floor", "Nsexec/all", dynamicOnly, "fork/floor-ratio", ratio3, "≤ 1.05"},
 	{"`/bin/true` in all namespaces by `nsexec` through `reexec/forkserver`/`nsenter -a`", "Nsexec/all", dynamicOnly, "fork/nsenter-ratio", ratio3, "≤ 0.6"},
 	{"`/bin/true` in all namespaces by `nsexec` by exec/`nsenter -a`", "Nsexec/all", dynamicOnly, "exec/nsenter-ratio", ratio3, "≤ 1"},

@@ -18,17 +18,21 @@
 //
 // The child never starts a Go runtime. It joins, settles and executes the
 // program in C, with package early's steps (the same code, checks and
-// errors), then execve(2). Without a fork server it is one exec of the
-// caller's own binary (/proc/self/exe), whose C constructor finds a marker
-// in its environment (GONS_EXEC, with a pipe at its descriptor), runs the
-// steps and executes the program: two execs, as with nsenter. With the
-// fork server of package [github.com/gonsproject/gons/reexec/forkserver]
-// imported, it is one clone of the server, the steps, one execve. A
-// child that forks nothing before its execve (no PID namespace to enter,
-// or NoFork) shares the server's memory until then, as a vfork(2) child
-// does and as os/exec starts its own: no copy of the server's address
-// space is made, and the server takes the next request once the program
-// runs.
+// errors), then execve(2). By default it is a clone of the calling thread
+// (CLONE_VM|CLONE_VFORK, as os/exec and posix_spawn(3) start their
+// children), which runs the steps on a stack of its own and shares the
+// caller's memory until its execve; the calling thread waits meanwhile.
+// Where that cannot be (see "Routes" below), with the fork server of
+// package [github.com/gonsproject/gons/reexec/forkserver] imported, it is
+// one clone of the server, the steps, one execve. A child of the server
+// that forks nothing before its execve (no PID namespace to enter, or
+// NoFork) and joins no time namespace shares the server's memory until
+// then, as a vfork(2) child does: no copy of the server's address space is
+// made, and the server takes the next request once the program runs.
+// Without either it is one exec of the caller's own binary
+// (/proc/self/exe), whose C constructor finds a marker in its environment
+// (GONS_EXEC, with a pipe at its descriptor), runs the steps and executes
+// the program: two execs, as with nsenter.
 //
 // # Errors and exit statuses
 //
@@ -38,7 +42,8 @@
 // be executed. Each is Start's error, a [*status.Error] with the op
 // ("open", "setns", "chroot", "chdir", "setgid", "exec", ...), the type,
 // the path and the errno, which [errors.Is] finds; the child reports it
-// through a close-on-exec pipe that reads EOF once execve succeeded. An
+// through a close-on-exec pipe that reads EOF once execve succeeded (a
+// direct child in the memory it shares with the caller). An
 // exit status, 127 included, is always the program's own.
 //
 // # Where the program is found
@@ -78,36 +83,69 @@
 // resumes with the program at a terminal; cancelling the context kills
 // the relay, and the program, which dies with it.
 //
-// # The fork server and exec
+// # Routes
 //
-// A child of the fork server starts with the server's state, which is the
-// program's at its start; an exec'd child with the calling thread's at the
-// call. Start therefore runs package reexec's check at each call (the one
-// its own fork server path runs; see the table in
-// [github.com/gonsproject/gons/reexec/forkserver]) and execs when anything
-// differs. The tests run every case both ways.
+// A direct child is a clone of the calling thread, as an os/exec child
+// is: it starts with what an os/exec child of that thread would. It
+// blocks every signal around the clone, sets each handled signal's
+// disposition to the default (ignored ones stay ignored) before it takes
+// the signal mask the program started with, and gives RLIMIT_NOFILE back
+// as os/exec does, so that no handler of the Go runtime ever runs in it.
+// Starts by this route run one at a time (their children share the exec
+// step's buffers). The kernel refuses a process that shares its memory a
+// time namespace (EUSERS), and a PID namespace entered with a fork needs
+// a relay that cannot share it: Start takes another route for a time
+// namespace named, a PID namespace named without NoFork, a Target without
+// Types whose time or PID namespace differs from the calling thread's
+// (checked through its pidfd on that thread, right before the clone; a
+// target that joins a time namespace in between makes the child fail its
+// setns(2) of the pidfd, all or none, and Start takes another route), and
+// an ExtraFiles slot that is nil.
 //
-//	property                                     exec path             fork server path
-//	-------------------------------------------  --------------------  -------------------------------
-//	joins, root, directory, credentials, errors  early's C steps       the same steps, same records
-//	how the program starts                       execve(2)             execve(2): setuid bits, file
-//	                                                                   capabilities, LSM transitions
-//	                                                                   of the program apply alike
-//	environment, arguments                       exactly Env, Args     the same
-//	descriptors                                  0, 1, 2, ExtraFiles   the same
-//	parent; Process, Wait, Cancel, WaitDelay     the caller            the caller (CLONE_PARENT)
-//	parent-death signal                          none                  none
-//	working directory                            the caller's          passed with the request
-//	credentials and groups, capabilities,        the calling thread's  checked*: the server's
-//	securebits, no_new_privs, seccomp, umask,
-//	signal mask and ignored signals, namespaces,
-//	root, cgroup, rlimits, scheduling, I/O
-//	priority, affinity, oom_score_adj, LSM
+// Otherwise a child of the fork server starts with the server's state,
+// which is the program's at its start; an exec'd child with the calling
+// thread's at the call. Start therefore runs package reexec's check at
+// each call (the one its own fork server path runs; see the table in
+// [github.com/gonsproject/gons/reexec/forkserver]) and execs when
+// anything differs. The tests run every case each way.
+//
+//	property                       exec path             fork server path      direct path
+//	-----------------------------  --------------------  --------------------  ----------------------
+//	joins, root, directory,        early's C steps       the same steps,       the same steps, same
+//	credentials, errors                                  same records          records
+//	how the program starts         execve(2)             execve(2): setuid     execve(2), the same
+//	                                                     bits, file caps, LSM
+//	                                                     transitions alike
+//	environment, arguments         exactly Env, Args     the same              the same
+//	descriptors                    0, 1, 2, ExtraFiles   the same              the same
+//	parent; Process, Wait,         the caller            the caller            the caller
+//	Cancel, WaitDelay                                    (CLONE_PARENT)
+//	parent-death signal            none                  none                  none
+//	working directory              the caller's          passed with the       the calling thread's
+//	                                                     request
+//	credentials and groups,        the calling thread's  checked*: the         the calling thread's
+//	capabilities, securebits,                            server's              (a clone of it)
+//	no_new_privs, seccomp, umask,
+//	ignored signals, namespaces,
+//	root, cgroup, rlimits,
+//	scheduling, I/O priority,
+//	affinity, oom_score_adj, LSM
 //	attributes, personality
-//	Start returns once                           execve(2) took the    the same
-//	                                             program, or failed
-//	Stdin that is no *os.File                    copied by os/exec     exec path instead
-//	arguments and environment over 64 KiB        any up to ARG_MAX     exec path instead
+//	signal mask                    the program's at its  the same              the same (saved by the
+//	                               start (os/exec's)                           constructor)
+//	RLIMIT_NOFILE                  os/exec's: the        checked*              os/exec's, but a soft
+//	                               original while the                          limit the program set
+//	                               runtime's raised one                        to the raised value
+//	                               holds                                       itself is given back
+//	time namespace; PID namespace  joined                joined, the child     fork server or exec
+//	without NoFork                                       not sharing memory    path instead
+//	Start returns once             execve(2) took the    the same              the same
+//	                               program, or failed
+//	Stdin that is no *os.File      copied by os/exec     exec path instead     copied, as os/exec
+//	arguments and environment      any up to ARG_MAX     exec path instead     any up to ARG_MAX
+//	over 64 KiB
+//	ExtraFiles slot that is nil    closed in the program exec path instead     fork server or exec
+//	                                                                           path instead
 //
 // * checked: equal to the calling thread's at the call, or the call execs.
 //

@@ -52,4 +52,37 @@ void gons_exec_forked(char **env, const char *name, char *const *argv, struct go
 /* Called by this package's constructor, ahead of early's (exec_linux.c). */
 void gons_exec_start(struct gons_record *rec);
 
+/*
+ * A start from the calling thread (direct_linux.c): the block Go fills,
+ * in C memory, which the child shares until it executes the program.
+ */
+struct gons_direct {
+	char **env;       /* early's variables, the marker, the program's environment */
+	const char *name; /* the program */
+	char **argv;
+	int *fds; /* the program's descriptors 0, 1, 2, 3... (the child rearranges them) */
+	int nfds;
+	int check;  /* bits (1 << type): decline when the target's namespace of that type differs */
+	int pidfd;  /* the target's, for check */
+	int pid;    /* the target's PID, for check; out: the child's */
+	int shared; /* set by the child: its memory is the caller's (qemu-user makes a fork of it) */
+	struct gons_record rec; /* the child's failure, read in place */
+};
+
+/* Values of gons_direct_start. */
+enum {
+	GONS_DIRECT_STARTED = 0,  /* the program runs, or rec says why not */
+	GONS_DIRECT_DECLINED = 1, /* a type of check differs: nothing was started */
+};
+
+/*
+ * Clones the calling thread, sharing its memory until the child executes
+ * the program or exits, as vfork(2). Returns a GONS_DIRECT_* value, or -1
+ * with errno when the clone failed.
+ */
+int gons_direct_start(struct gons_direct *d);
+
+/* Saves what the program started with, for the direct children (the constructor calls it). */
+void gons_direct_init(void);
+
 #endif

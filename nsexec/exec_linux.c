@@ -354,6 +354,7 @@ static int is_pipe(const char *value)
  */
 __attribute__((constructor(101))) static void gons_exec_ctor(void)
 {
+	gons_direct_init();
 	if (environ != NULL)
 		gons_exec_start(&gons_record);
 }

@@ -43,6 +43,75 @@ type forked struct {
 	done   chan struct{}
 }
 
+// streams are the child's standard streams, opened as exec.Cmd opens
+// them: an *os.File's own descriptor, /dev/null for nil, a pipe whose
+// other end is copied for any other reader or writer.
+type streams struct {
+	fds    []int      // the child's 0, 1, 2
+	held   []*os.File // the child's ends of the pipes, closed once it started
+	null   int        // /dev/null, or -1
+	copies []func()   // started once the child is
+}
+
+// openStreams opens c's streams; the ends this process keeps go to
+// f.pipes. On failure it closes everything it opened.
+func (c *Cmd) openStreams(f *forked) (s *streams, err error) {
+	s = &streams{null: -1}
+	defer func() {
+		if err != nil {
+			s.close()
+			f.closePipes()
+		}
+	}()
+	for i, x := range []any{c.Stdin, c.Stdout, c.Stderr} {
+		switch x := x.(type) {
+		case nil:
+			if s.null < 0 {
+				// A plain descriptor: an *os.File would try the poller.
+				if s.null, err = unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
+					return nil, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
+				}
+			}
+			s.fds = append(s.fds, s.null)
+		case *os.File:
+			s.fds = append(s.fds, int(x.Fd()))
+		default:
+			if i == 2 && sameWriter(c.Stdout, x) {
+				s.fds = append(s.fds, s.fds[1]) // one pipe for both, as exec.Cmd does
+				continue
+			}
+			r, w, err := os.Pipe()
+			if err != nil {
+				return nil, err
+			}
+			if i == 0 {
+				in := x.(io.Reader)
+				s.held, f.pipes = append(s.held, r), append(f.pipes, w)
+				s.fds = append(s.fds, int(r.Fd()))
+				s.copies = append(s.copies, func() { io.Copy(w, in); w.Close() })
+				continue
+			}
+			out := x.(io.Writer)
+			s.held, f.pipes = append(s.held, w), append(f.pipes, r)
+			s.fds = append(s.fds, int(w.Fd()))
+			s.copies = append(s.copies, func() { io.Copy(out, r) })
+		}
+	}
+	return s, nil
+}
+
+// close closes the child's ends, once it started or failed.
+func (s *streams) close() {
+	for _, h := range s.held {
+		h.Close()
+	}
+	s.held = nil
+	if s.null >= 0 {
+		unix.Close(s.null)
+		s.null = -1
+	}
+}
+
 // startForked starts the child through the fork server, with the
 // descriptors, variables and environment Start prepared. It returns
 // ok false, with nothing started, when the server cannot (it went, or the
@@ -51,56 +120,19 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 	if _, isFile := c.Stdin.(*os.File); c.Stdin != nil && !isFile {
 		return false, nil
 	}
-	f := &forked{done: make(chan struct{})}
-	var fds []int
-	var held []*os.File
-	// The copying starts once the child did: a call that execs instead
-	// copies to the same writers.
-	var copies []func()
-	defer func() {
-		for _, h := range held {
-			h.Close()
-		}
-	}()
-	null := -1
-	defer func() {
-		if null >= 0 {
-			unix.Close(null)
-		}
-	}()
-	for i, s := range []any{c.Stdin, c.Stdout, c.Stderr} {
-		switch s := s.(type) {
-		case nil:
-			if null < 0 {
-				// A plain descriptor: an *os.File would try the poller.
-				if null, err = unix.Open(os.DevNull, unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
-					f.closePipes()
-					return true, &os.PathError{Op: "open", Path: os.DevNull, Err: err}
-				}
-			}
-			fds = append(fds, null)
-		case *os.File:
-			fds = append(fds, int(s.Fd()))
-		case io.Writer:
-			if i == 2 && sameWriter(c.Stdout, s) {
-				fds = append(fds, fds[1]) // one pipe for both, as exec.Cmd does
-				continue
-			}
-			r, w, err := os.Pipe()
-			if err != nil {
-				f.closePipes()
-				return true, err
-			}
-			held, f.pipes = append(held, w), append(f.pipes, r)
-			fds = append(fds, int(w.Fd()))
-			copies = append(copies, func() { io.Copy(s, r) })
-		}
-	}
 	for _, x := range files {
 		if x == nil {
-			f.closePipes()
 			return false, nil // a closed slot: exec.Cmd's way
 		}
+	}
+	f := &forked{done: make(chan struct{})}
+	s, err := c.openStreams(f)
+	if err != nil {
+		return true, err
+	}
+	defer s.close()
+	fds := s.fds
+	for _, x := range files {
 		fds = append(fds, int(x.Fd()))
 	}
 	dir, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -115,7 +147,7 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		ctx = context.Background()
 	}
 	pid, pidfd, err := forkhook.SpawnExec(ctx, &forkhook.ExecRequest{Vars: vars, Name: c.Path, Args: argv, Env: env,
-		FDs: fds, Dir: dir, Share: !c.mayRelay()})
+		FDs: fds, Dir: dir, Share: !c.mayRelay() && !c.mayJoin("time")})
 	if pidfd >= 0 {
 		defer unix.Close(pidfd) // os.FindProcess opens its own
 	}
@@ -130,6 +162,13 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 		}
 		return true, err
 	}
+	c.launched(f, pid, s.copies)
+	return true, nil
+}
+
+// launched records the child f of PID pid as c's process, and starts the
+// copying of its streams and the watch of c's context.
+func (c *Cmd) launched(f *forked, pid int, copies []func()) {
 	for _, cp := range copies {
 		f.copies.Add(1)
 		go func() {
@@ -143,28 +182,31 @@ func (c *Cmd) startForked(vars, env []string, files []*os.File) (ok bool, err er
 	if c.ctx != nil && c.ctx.Done() != nil {
 		go c.watch(f)
 	}
-	return true, nil
 }
 
 // mayRelay reports whether the child may fork before it executes the
 // program: after a PID namespace join, unless NoFork, it forks into the
-// namespace and stays as the relay. A child that cannot fork may share the
-// server's memory until its execve, as a vfork(2) child does.
+// namespace and stays as the relay. A child that cannot fork, and joins
+// no time namespace (which wants a process alone in its memory), may
+// share the server's memory until its execve, as a vfork(2) child does.
 func (c *Cmd) mayRelay() bool {
-	if c.NoFork {
-		return false
-	}
+	return !c.NoFork && c.mayJoin("pid")
+}
+
+// mayJoin reports whether the child may join a namespace of type typ: it
+// is named, or the Target's types are every one that differs.
+func (c *Cmd) mayJoin(typ string) bool {
 	for _, ns := range c.Namespaces {
-		if strings.TrimPrefix(ns.Type, "!") == "pid" {
+		if strings.TrimPrefix(ns.Type, "!") == typ {
 			return true
 		}
 	}
 	if t := c.Target; t != nil {
 		if t.Types == nil {
-			return true // every type that differs, pid among them
+			return true
 		}
-		for _, typ := range t.Types {
-			if strings.TrimPrefix(typ, "!") == "pid" {
+		for _, x := range t.Types {
+			if strings.TrimPrefix(x, "!") == typ {
 				return true
 			}
 		}

@@ -17,6 +17,7 @@ import (
 )
 
 func TestForkServerUsed(t *testing.T) {
+	noDirect(t)
 	if !nsexec.Forkable() {
 		t.Fatal("the test binary imports reexec/forkserver, yet a Start would exec")
 	}
@@ -36,6 +37,7 @@ func TestForkServerUsed(t *testing.T) {
 // A caller whose state differs from the fork server's, which its child
 // would start with, execs: a umask, a resource limit, a nice value.
 func TestForkServerFallsBack(t *testing.T) {
+	noDirect(t)
 	if !nsexec.Forkable() {
 		t.Fatal("not forkable to begin with")
 	}
@@ -67,6 +69,7 @@ func TestForkServerFallsBack(t *testing.T) {
 // children have it: a program started with a low soft limit still forks.
 func TestForkServerWithRaisedNofile(t *testing.T) {
 	if os.Getenv("NSEXEC_TEST_NOFILE") != "" {
+		noDirect(t)
 		c := nsexec.Command("sh", "-c", "ulimit -Sn")
 		out, err := c.Output()
 		if err != nil || string(out) != "512\n" || !nsexec.Forked(c) {
@@ -87,6 +90,7 @@ func TestForkServerWithRaisedNofile(t *testing.T) {
 // thread's mount namespace. The exec'd child opens and joins it, and
 // Start reports that child's outcome.
 func TestForkServerFallsBackWhereTheThreadSeesMore(t *testing.T) {
+	noDirect(t)
 	testutil.RequireRoot(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "net")

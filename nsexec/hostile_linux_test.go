@@ -27,10 +27,7 @@ func TestReusedPID(t *testing.T) { bothWays(t, testReusedPID) }
 func testReusedPID(t *testing.T) {
 	testutil.RequireRoot(t)
 	if os.Getenv("NSEXEC_TEST_IN_PIDNS") == "" {
-		way := "exec"
-		if forkServer {
-			way = "forkserver"
-		}
+		way := route
 		cmd := exec.Command(testutil.RequireTool(t, "unshare"), "--pid", "--fork", "--mount-proc", os.Args[0],
 			"-test.run=^TestReusedPID$/^"+way+"$", "-test.v")
 		cmd.Env = append(os.Environ(), "NSEXEC_TEST_IN_PIDNS=1")

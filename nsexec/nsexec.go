@@ -103,7 +103,8 @@ type Cmd struct {
 
 	ctx      context.Context
 	wait     func() error // set by a successful Start
-	fork     *forked      // the child, when the fork server started it
+	fork     *forked      // the child, when the fork server or the direct start started it
+	direct   bool         // the direct start started it
 	started  bool
 	finished bool
 }

@@ -36,37 +36,63 @@ func nsLink(t *testing.T, pid, typ string) string {
 	return l
 }
 
-// forkServer is whether the test runs with the fork server.
-var forkServer bool
+// route is the route the test asks for: "exec", "forkserver" or "direct".
+var route = "direct"
 
-// bothWays runs test by exec and through the fork server.
+// bothWays runs test by exec, through the fork server and by the direct
+// start (which falls back to the fork server where it does not apply).
 func bothWays(t *testing.T, test func(t *testing.T)) {
 	t.Run("exec", func(t *testing.T) {
 		nsexec.SetExecOnly(true)
+		nsexec.SetNoDirect(true)
 		defer nsexec.SetExecOnly(false)
-		forkServer = false
+		defer nsexec.SetNoDirect(false)
+		route = "exec"
+		defer func() { route = "direct" }()
 		test(t)
 	})
 	t.Run("forkserver", func(t *testing.T) {
+		nsexec.SetNoDirect(true)
+		defer nsexec.SetNoDirect(false)
 		if !nsexec.Forkable() {
 			t.Fatal("the test binary imports reexec/forkserver, yet a Start would exec")
 		}
-		forkServer = true
-		defer func() { forkServer = false }()
+		route = "forkserver"
+		defer func() { route = "direct" }()
 		test(t)
 	})
+	t.Run("direct", func(t *testing.T) {
+		route = "direct"
+		test(t)
+	})
+}
+
+// noDirect keeps the test's starts off the direct route.
+func noDirect(t *testing.T) {
+	nsexec.SetNoDirect(true)
+	t.Cleanup(func() { nsexec.SetNoDirect(false) })
+}
+
+// wantRoute is the route c's start takes in the test: the direct start
+// falls back to the fork server where it does not apply.
+func wantRoute(c *nsexec.Cmd) string {
+	if route == "direct" && !nsexec.DirectApplies(c) {
+		return "forkserver"
+	}
+	return route
 }
 
 // output runs c and returns its standard output, trimmed; a failure, or a
 // child started another way than the test asks, fails the test.
 func output(t *testing.T, c *nsexec.Cmd) string {
 	t.Helper()
+	want := wantRoute(c)
 	out, err := c.Output()
 	if err != nil {
 		t.Fatalf("%s: %v", c, err)
 	}
-	if nsexec.Forked(c) != forkServer {
-		t.Fatalf("%s: started by the fork server: %v, want %v", c, nsexec.Forked(c), forkServer)
+	if got := nsexec.Route(c); got != want {
+		t.Fatalf("%s: started by %s, want %s", c, got, want)
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -271,19 +297,24 @@ func TestIgnoredSignal(t *testing.T) {
 		return
 	}
 	signal.Ignore(unix.SIGHUP)
-	for _, way := range []bool{true, false} {
-		nsexec.SetExecOnly(way)
+	for _, way := range []struct {
+		execOnly, noDirect bool
+		route              string
+	}{{true, true, "exec"}, {false, true, "exec"}, {false, false, "direct"}} {
+		nsexec.SetExecOnly(way.execOnly)
+		nsexec.SetNoDirect(way.noDirect)
 		c := nsexec.Command("grep", "^SigIgn", "/proc/self/status")
 		out, err := c.Output()
 		var ign uint64
 		if err == nil {
 			_, err = fmt.Sscanf(string(out), "SigIgn:\t%x", &ign)
 		}
-		if err != nil || ign&(1<<(unix.SIGHUP-1)) == 0 || nsexec.Forked(c) {
-			t.Fatalf("exec only %v: %q %v, forked %v", way, out, err, nsexec.Forked(c))
+		if err != nil || ign&(1<<(unix.SIGHUP-1)) == 0 || nsexec.Route(c) != way.route {
+			t.Fatalf("%+v: %q %v, route %s", way, out, err, nsexec.Route(c))
 		}
 	}
 	nsexec.SetExecOnly(false)
+	nsexec.SetNoDirect(false)
 }
 
 func TestContextKills(t *testing.T) { bothWays(t, testContextKills) }

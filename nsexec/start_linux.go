@@ -232,15 +232,17 @@ func (c *Cmd) Start() error {
 		return &status.Error{Op: "exec", Err: os.NewSyscallError("pipe2", err)}
 	}
 	r, w := p[0], os.NewFile(uintptr(p[1]), "|1")
-	defer unix.Close(r)
+	defer func() { unix.Close(r) }()
 	toClose = append(toClose, w)
 	errfd := 3 + len(files)
 	files = append(files, w)
+	var pidfd *os.File
 	if c.Target != nil {
 		var own *os.File
 		if env, files, own, err = c.target(env, files); err != nil {
 			return err
 		}
+		pidfd = files[errfd-2]
 		if own != nil {
 			toClose = append(toClose, own)
 		}
@@ -282,6 +284,38 @@ func (c *Cmd) Start() error {
 	}
 	env = append(env, "GONS_EXEC="+strconv.Itoa(errfd)+","+strconv.Itoa(flags)+","+strconv.Itoa(progfd)+cred)
 
+	if check, ok := c.directRoute(); ok {
+		started, unshared, err := c.startDirect(env, files, pidfd, check)
+		switch {
+		case started && err == nil && !unshared:
+			return nil
+		case started && err == nil:
+			// The record could not reach this process: the pipe has it.
+			for _, f := range toClose {
+				f.Close()
+			}
+			toClose = nil
+			if err := readFailure(r); err != nil {
+				c.failedForked()
+				c.Process, c.wait = nil, nil
+				return err
+			}
+			return nil
+		case started && !(check != 0 && errors.Is(err, unix.EUSERS)):
+			return err
+		case started:
+			// The target joined a time namespace since the check: the
+			// child joined nothing (setns of a pidfd is all or none),
+			// and another route takes the start, with a fresh pipe.
+			if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+				return &status.Error{Op: "exec", Err: os.NewSyscallError("pipe2", err)}
+			}
+			unix.Close(r)
+			w.Close()
+			r, w = p[0], os.NewFile(uintptr(p[1]), "|1")
+			toClose[0], files[errfd-3] = w, w
+		}
+	}
 	if forkable() {
 		vars, progEnv := splitVars(env)
 		started, err := c.startForked(vars, progEnv, files)

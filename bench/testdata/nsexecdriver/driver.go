@@ -6,7 +6,10 @@
 //	nsenter PID TYPE...     exec.Command("nsenter", "-t", PID, -n..., "/bin/true"),
 //	                        or nsenter -a for the type "all"
 //	nsexec PID TYPE...      nsexec.Command("/bin/true") with Target{PID, types},
-//	                        every type that differs for "all"
+//	                        every type that differs for "all", by the fork
+//	                        server or exec, never the direct start
+//	direct PID TYPE...      the same by nsexec's default route: the direct
+//	                        start where it applies
 //	nsexec                  nsexec.Command("/bin/true"), no namespace
 package nsexecdriver
 
@@ -23,6 +26,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/nsroute"
 	"github.com/gonsproject/gons/nsexec"
 )
 
@@ -69,7 +73,8 @@ func serve(f []string) error {
 		return exec.Command("nsenter", append(args, "/bin/true")...).Run()
 	case len(f) == 1 && f[0] == "nsexec":
 		return nsexec.Command("/bin/true").Run()
-	case len(f) >= 3 && f[0] == "nsexec":
+	case len(f) >= 3 && (f[0] == "nsexec" || f[0] == "direct"):
+		nsroute.NoDirect.Store(f[0] == "nsexec")
 		pid, err := strconv.Atoi(f[1])
 		if err != nil {
 			return err

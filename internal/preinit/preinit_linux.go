@@ -3,7 +3,7 @@
 package preinit
 
 /*
-#cgo CFLAGS: -Wall -Wextra -Os -fno-asynchronous-unwind-tables
+#cgo CFLAGS: -Wall -Wextra -Oz -fno-asynchronous-unwind-tables
 #include "gons.h"
 */
 import "C"

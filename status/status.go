@@ -148,13 +148,16 @@ func (e *Error) Unwrap() error { return e.Err }
 // that imports package reexec but not early links the constructor for
 // its children only: there it is false too, and the program's own gons_*
 // variables are left alone ([Err] says so, if any are set).
-func Ran() bool { return state == stateRan }
+func Ran() bool {
+	s, _ := current()
+	return s == stateRan
+}
 
 // Joined returns the namespace types joined at start-up, in the order they
 // were joined. The caller owns the returned slice.
 func Joined() []string {
 	var names []string
-	if r := crec; r != nil {
+	if _, r := current(); r != nil {
 		for _, t := range r.joined[:min(max(int(r.njoined), 0), len(r.joined))] {
 			names = append(names, typeName(int(t)))
 		}
@@ -166,7 +169,7 @@ func Joined() []string {
 // and the inode of its pidfd (0 before Linux 6.9, whose pidfs gives each
 // process an inode of its own). ok is false when gons_target was not set.
 func Target() (pid int, inode uint64, ok bool) {
-	if r := crec; r != nil && r.targetPID != 0 {
+	if _, r := current(); r != nil && r.targetPID != 0 {
 		return int(r.targetPID), r.targetInode, true
 	}
 	return 0, 0, false
@@ -176,7 +179,7 @@ func Target() (pid int, inode uint64, ok bool) {
 // asked for, and an [*Error] otherwise. When gons_* variables are set but
 // the constructor did not run, it says so and why.
 func Err() error {
-	r := crec
+	state, r := current()
 	if state != stateRan {
 		// gons_* variables with no constructor to act on them.
 		for _, kv := range syscall.Environ() {

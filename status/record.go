@@ -265,19 +265,3 @@ func quote(s string) string {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// utoa formats a uint64. It is not inlined: its callers are cold.
-//
-//go:noinline
-func utoa(n uint64) string {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(buf[i:])
-		}
-	}
-}

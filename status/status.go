@@ -267,23 +267,38 @@ func decodeRecord(p unsafe.Pointer) error {
 					n = f.other
 				}
 				s = typeName(n)
-			case 'i', 'p', 'c':
-				n := f.index
-				if c == 'p' {
-					n = f.targetPID
-				} else if c == 'c' {
-					n = f.code
-				}
-				s = utoa(uint64(n))
-				if n < 0 {
-					s = "-" + utoa(uint64(-n))
-				}
-			case 'n', 'w':
-				n := f.targetInode
+			case 'i', 'p', 'c', 'n', 'w':
+				// In decimal, here rather than in a function of its own,
+				// which would cost a program its pc tables.
+				u, neg := f.targetInode, false
 				if c == 'w' {
-					n = f.wantInode
+					u = f.wantInode
+				} else if c != 'n' {
+					n := f.index
+					if c == 'p' {
+						n = f.targetPID
+					} else if c == 'c' {
+						n = f.code
+					}
+					u, neg = uint64(n), n < 0
+					if neg {
+						u = uint64(-n)
+					}
 				}
-				s = utoa(n)
+				var buf [21]byte
+				j := len(buf)
+				for {
+					j--
+					buf[j] = byte('0' + u%10)
+					if u /= 10; u == 0 {
+						break
+					}
+				}
+				if neg {
+					j--
+					buf[j] = '-'
+				}
+				s = string(buf[j:])
 			case 'e':
 				s = f.errno.Error()
 			case 'x':

@@ -103,7 +103,26 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
-		if h := e.hint(); h >= 0 {
+		// The line of hints that the failure needs, if any; here rather
+		// than in a method of its own, which would cost a program its pc
+		// tables.
+		err := e.Err
+		if u, ok := err.(interface{ Unwrap() error }); ok { // a message around the errno
+			err = u.Unwrap()
+		}
+		n, _ := err.(syscall.Errno)
+		h := -1
+		if n == syscall.EPERM && e.Op == "setns" {
+			h = 0
+			if e.Type == "user" {
+				h = 1
+			} else if e.Type == "mnt" {
+				h = 2
+			}
+		} else if n == syscall.EACCES && e.Op == "open" && len(e.Path) > 6 && e.Path[:6] == "/proc/" {
+			h = 3
+		}
+		if h >= 0 {
 			s += " " + nth(hints, h)
 		}
 	}
@@ -117,26 +136,6 @@ const hints = "(needs CAP_SYS_ADMIN over the owning user namespace)\n" +
 	"(needs CAP_SYS_ADMIN over that user namespace)\n" +
 	"(needs CAP_SYS_ADMIN over the owning user namespace, and CAP_SYS_CHROOT)\n" +
 	"(needs ptrace access to the process: its user, or CAP_SYS_PTRACE)"
-
-// hint returns the line of hints that e's failure needs, or -1.
-func (e *Error) hint() int {
-	err := e.Err
-	if u, ok := err.(interface{ Unwrap() error }); ok { // a message around the errno
-		err = u.Unwrap()
-	}
-	switch {
-	case err == syscall.EPERM && e.Op == "setns":
-		if e.Type == "user" {
-			return 1
-		} else if e.Type == "mnt" {
-			return 2
-		}
-		return 0
-	case err == syscall.EACCES && e.Op == "open" && len(e.Path) > 6 && e.Path[:6] == "/proc/":
-		return 3
-	}
-	return -1
-}
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }

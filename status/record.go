@@ -12,7 +12,7 @@ import (
 
 // States of the record.
 const (
-	stateUnset   = iota // early's Go init never called record: early is not linked in
+	stateUnset   = iota // no constructor's record and no word from record: early is not linked in
 	stateRan            // the constructor ran
 	stateNoCtor         // early is linked, but its constructor did not run (internal linking)
 	stateNoCgo          // early was built with CGO_ENABLED=0
@@ -99,24 +99,39 @@ type cRecord struct {
 	detail                           [256]byte
 }
 
+// state and crec are what record was told, where no constructor is linked
+// (see current).
 var (
 	state int      // one of the states above
-	crec  *cRecord // the constructor's record, in C memory; nil unless it ran
+	crec  *cRecord // a record given to record; nil unless the constructor ran
 )
 
-// record receives the constructor's record from package early, once, in
-// early's Go init. It is defined here and declared without a body in early
-// (the "push" form of go:linkname), so that status needs no cgo and exports
-// no setter, and a program that imports only status still links. It keeps
-// the pointer and hands GONS_REEXEC_FD's descriptor on to package
-// internal/handoff; decoding waits until the program asks.
+// record receives from package internal/preinit, once, in its Go init,
+// why there is no constructor: without cgo or off Linux. It is defined
+// here and declared without a body there (the "push" form of the
+// linkname directive), so that status needs no cgo and exports no setter,
+// and a program that imports only status still links.
 //
 //go:linkname record
 func record(s int, r unsafe.Pointer) {
 	state, crec = s, (*cRecord)(r)
-	if crec != nil {
-		handoff.ReexecFDPlus1 = crec.reexecFD
+}
+
+// current returns the state and the record of the constructor, read in
+// place where the program links it (handoff.Ctor, which the linker fills
+// in): decoding waits until the program asks. A record that ran says
+// GONS_RAN_IGNORED is not this process's (a program that links the
+// constructor through reexec alone): as if early were not linked.
+func current() (int, *cRecord) {
+	if r := (*cRecord)(unsafe.Pointer(handoff.Ctor)); r != nil {
+		switch r.ran {
+		case stateRan:
+			return stateRan, r
+		case 0:
+			return stateNoCtor, nil
+		}
 	}
+	return state, crec
 }
 
 // failure is a failure the constructor recorded, decoded (see Err).
@@ -250,19 +265,3 @@ func quote(s string) string {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// utoa formats a uint64. It is not inlined: its callers are cold.
-//
-//go:noinline
-func utoa(n uint64) string {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(buf[i:])
-		}
-	}
-}

@@ -103,7 +103,26 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
-		if h := e.hint(); h >= 0 {
+		// The line of hints that the failure needs, if any; here rather
+		// than in a method of its own, which would cost a program its pc
+		// tables.
+		err := e.Err
+		if u, ok := err.(interface{ Unwrap() error }); ok { // a message around the errno
+			err = u.Unwrap()
+		}
+		n, _ := err.(syscall.Errno)
+		h := -1
+		if n == syscall.EPERM && e.Op == "setns" {
+			h = 0
+			if e.Type == "user" {
+				h = 1
+			} else if e.Type == "mnt" {
+				h = 2
+			}
+		} else if n == syscall.EACCES && e.Op == "open" && len(e.Path) > 6 && e.Path[:6] == "/proc/" {
+			h = 3
+		}
+		if h >= 0 {
 			s += " " + nth(hints, h)
 		}
 	}
@@ -118,26 +137,6 @@ const hints = "(needs CAP_SYS_ADMIN over the owning user namespace)\n" +
 	"(needs CAP_SYS_ADMIN over the owning user namespace, and CAP_SYS_CHROOT)\n" +
 	"(needs ptrace access to the process: its user, or CAP_SYS_PTRACE)"
 
-// hint returns the line of hints that e's failure needs, or -1.
-func (e *Error) hint() int {
-	err := e.Err
-	if u, ok := err.(interface{ Unwrap() error }); ok { // a message around the errno
-		err = u.Unwrap()
-	}
-	switch {
-	case err == syscall.EPERM && e.Op == "setns":
-		if e.Type == "user" {
-			return 1
-		} else if e.Type == "mnt" {
-			return 2
-		}
-		return 0
-	case err == syscall.EACCES && e.Op == "open" && len(e.Path) > 6 && e.Path[:6] == "/proc/":
-		return 3
-	}
-	return -1
-}
-
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -148,13 +147,16 @@ func (e *Error) Unwrap() error { return e.Err }
 // that imports package reexec but not early links the constructor for
 // its children only: there it is false too, and the program's own gons_*
 // variables are left alone ([Err] says so, if any are set).
-func Ran() bool { return state == stateRan }
+func Ran() bool {
+	s, _ := current()
+	return s == stateRan
+}
 
 // Joined returns the namespace types joined at start-up, in the order they
 // were joined. The caller owns the returned slice.
 func Joined() []string {
 	var names []string
-	if r := crec; r != nil {
+	if _, r := current(); r != nil {
 		for _, t := range r.joined[:min(max(int(r.njoined), 0), len(r.joined))] {
 			names = append(names, typeName(int(t)))
 		}
@@ -166,7 +168,7 @@ func Joined() []string {
 // and the inode of its pidfd (0 before Linux 6.9, whose pidfs gives each
 // process an inode of its own). ok is false when gons_target was not set.
 func Target() (pid int, inode uint64, ok bool) {
-	if r := crec; r != nil && r.targetPID != 0 {
+	if _, r := current(); r != nil && r.targetPID != 0 {
 		return int(r.targetPID), r.targetInode, true
 	}
 	return 0, 0, false
@@ -176,7 +178,7 @@ func Target() (pid int, inode uint64, ok bool) {
 // asked for, and an [*Error] otherwise. When gons_* variables are set but
 // the constructor did not run, it says so and why.
 func Err() error {
-	r := crec
+	state, r := current()
 	if state != stateRan {
 		// gons_* variables with no constructor to act on them.
 		for _, kv := range syscall.Environ() {
@@ -264,23 +266,38 @@ func decodeRecord(p unsafe.Pointer) error {
 					n = f.other
 				}
 				s = typeName(n)
-			case 'i', 'p', 'c':
-				n := f.index
-				if c == 'p' {
-					n = f.targetPID
-				} else if c == 'c' {
-					n = f.code
-				}
-				s = utoa(uint64(n))
-				if n < 0 {
-					s = "-" + utoa(uint64(-n))
-				}
-			case 'n', 'w':
-				n := f.targetInode
+			case 'i', 'p', 'c', 'n', 'w':
+				// In decimal, here rather than in a function of its own,
+				// which would cost a program its pc tables.
+				u, neg := f.targetInode, false
 				if c == 'w' {
-					n = f.wantInode
+					u = f.wantInode
+				} else if c != 'n' {
+					n := f.index
+					if c == 'p' {
+						n = f.targetPID
+					} else if c == 'c' {
+						n = f.code
+					}
+					u, neg = uint64(n), n < 0
+					if neg {
+						u = uint64(-n)
+					}
 				}
-				s = utoa(n)
+				var buf [21]byte
+				j := len(buf)
+				for {
+					j--
+					buf[j] = byte('0' + u%10)
+					if u /= 10; u == 0 {
+						break
+					}
+				}
+				if neg {
+					j--
+					buf[j] = '-'
+				}
+				s = string(buf[j:])
 			case 'e':
 				s = f.errno.Error()
 			case 'x':

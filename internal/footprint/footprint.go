@@ -14,16 +14,16 @@ import "debug/elf"
 // against glibc or musl; TestBudget holds the subjects to them. A size is
 // deterministic for one toolchain, and another links other bytes: they
 // were set with BudgetGo and BudgetGCC (glibc 2.36, musl 1.2.3, of Debian
-// 12) at the figures these gave (early: 10,472 and 10,560 bytes; with the
-// check: 24,492 and 24,580, since its messages say what a failure for want
+// 12) at the figures these gave (early: 9,320 and 9,408 bytes; with the
+// check: 23,234 and 23,290, since its messages say what a failure for want
 // of a privilege needs) plus about 3 %.
 var Budgets = []struct {
 	Subject     string // the program in testdata
 	What        string // what it adds to base
 	Glibc, Musl int64
 }{
-	{"early", "early", 10784, 10816},
-	{"status", "early with a status.Err check", 25216, 25312},
+	{"early", "early", 9600, 9696},
+	{"status", "early with a status.Err check", 23936, 24000},
 }
 
 // The toolchain the budgets were set with.

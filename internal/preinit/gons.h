@@ -35,6 +35,13 @@
 
 #include <stddef.h>
 
+/*
+ * Everything declared here stays inside the program: hidden, GCC calls
+ * and reaches it directly, where -fPIC would otherwise go through the PLT
+ * and the GOT for a symbol another module might interpose.
+ */
+#pragma GCC visibility push(hidden)
+
 /* Namespace types, in the index order of status.typeNames. */
 enum gons_type {
 	GONS_CGROUP,
@@ -332,5 +339,7 @@ int gons_steps(char **env, struct gons_record *rec, int *pid_self);
  * 3 up: it holds none of the program's open.
  */
 void gons_fork_into_pid(int self, struct gons_record *rec);
+
+#pragma GCC visibility pop
 
 #endif

@@ -3,7 +3,7 @@
 package preinit
 
 /*
-#cgo CFLAGS: -Wall -Wextra -Os -fno-asynchronous-unwind-tables
+#cgo CFLAGS: -Wall -Wextra -Oz -fno-asynchronous-unwind-tables
 #include "gons.h"
 */
 import "C"
@@ -30,19 +30,19 @@ var (
 	_ [1 - C.GONS_RAN_STEERED]struct{}
 )
 
-// The record goes to status when the constructor steered this process:
-// in a program that imports early, or in a child that reexec started. In a
-// program that imports only reexec the constructor leaves gons_* variables
-// alone, and status hears nothing, as if early were not linked. Where the
-// constructor did not run at all (internal linking), status hears that.
-func init() {
-	switch C.gons_record.ran {
-	case C.GONS_RAN_STEERED:
-		record(stateRan, unsafe.Pointer(&C.gons_record))
-	case 0:
-		record(stateNoCtor, nil)
-	}
-}
+// ctor is the constructor's record for packages status and reexec,
+// which read it as handoff.Ctor: this defines that variable a second time,
+// with the record's address as its content, which the linker takes over
+// handoff's definition without content. It costs a program no Go init.
+// status and reexec read ran: the record is the process's when it is
+// GONS_RAN_STEERED (a program that imports early, or a child that reexec
+// started); 0 where the constructor did not run (internal linking).
+// __cgo_gons_record is the symbol that cgo declares for C.gons_record
+// (&C.gons_record reads a variable of cgo's, which would take init code):
+// its address is static.
+//
+//go:linkname ctor github.com/gonsproject/gons/internal/handoff.Ctor
+var ctor = unsafe.Pointer(&__cgo_gons_record)
 
 // Ran reports whether the constructor ran in this process, whether or not
 // gons_* variables steered it: the children that package reexec starts

@@ -106,7 +106,7 @@ static void __attribute__((noreturn)) relay(pid_t child)
 		if (sig != SIGCHLD && sig != SIGCONT)
 			sigaction(sig, &sa, NULL);
 	/* Nothing blocked: a signal held back here would never be passed on. */
-	sigprocmask(SIG_SETMASK, &dfl.sa_mask, NULL);
+	pthread_sigmask(SIG_SETMASK, &dfl.sa_mask, NULL);
 	for (;;) {
 		got = syscall(SYS_wait4, child, &status, opts, NULL);
 		/* Every handler has SA_RESTART: wait4 fails only without a child. */
@@ -164,9 +164,13 @@ GONS_HOT void gons_fork_into_pid(int self, struct gons_record *rec)
 {
 	sigset_t all, old;
 
-	/* Blocked until the relay's handlers are in place, so no signal is lost. */
+	/*
+	 * Blocked until the relay's handlers are in place, so no signal is
+	 * lost. pthread_sigmask, which the Go runtime links anyway, does what
+	 * sigprocmask does in a process of one thread, without a copy of its own.
+	 */
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/*
 	 * An ignored SIGCHLD survives execve, and with it the kernel reaps the
 	 * child itself: the relay's wait would fail and lose its status. Reset
@@ -207,5 +211,5 @@ GONS_HOT void gons_fork_into_pid(int self, struct gons_record *rec)
 	}
 	if (self >= 0)
 		gons_close(self);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -102,11 +102,16 @@ GONS_COLD static char *errno_name(char *p, int err)
 
 GONS_COLD void gons_die(const struct gons_spec *spec, const struct gons_record *rec)
 {
-	static const char ops[][10] = { "parse",  "secure", "open",  "check",     "setns",  "fork",
-		                        "target", "chroot", "chdir", "setgroups", "setgid", "setuid" };
+	/* The names of the ops from GONS_OP_PARSE on, one after the other: no padding. */
+	static const char ops[] = "parse\0secure\0open\0check\0setns\0fork\0"
+	                          "target\0chroot\0chdir\0setgroups\0setgid\0setuid";
 	char line[96];
 	int op = rec->op, err = rec->err;
-	char *p = gons_stpcpy(gons_stpcpy(line, "gons: "), ops[op - GONS_OP_PARSE]);
+	const char *name = ops;
+
+	for (int i = GONS_OP_PARSE; i < op; i++)
+		name += gons_strnlen(name, sizeof(ops)) + 1;
+	char *p = gons_stpcpy(gons_stpcpy(line, "gons: "), name);
 
 	if (op == GONS_OP_SETGID || op == GONS_OP_SETUID)
 		p = gons_utoa(gons_stpcpy(p, " "), op == GONS_OP_SETGID ? spec->gid : spec->uid);

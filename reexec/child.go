@@ -28,9 +28,10 @@ var (
 
 // inheritedFD returns the value of GONS_REEXEC_FD. Package early's
 // constructor takes the variable out of the environment, wipes it, and
-// hands its value over; without the constructor (no cgo, internal
-// linking) it is still in the environment. Package early's init, which
-// completes the hand-over, runs before this package's.
+// hands its value over in its record, which the linker makes
+// handoff.Ctor point at, so it is there before any Go code runs; without
+// the constructor (no cgo, internal linking) it is still in the
+// environment.
 func inheritedFD() (fd string, inEnv bool) {
 	if fd, ok := handoff.ReexecFD(); ok {
 		return strconv.Itoa(fd), false

@@ -31,15 +31,38 @@ import (
 // ignored signals, capability sets (inheritable, permitted, effective,
 // bounding, ambient), no_new_privs, the seccomp mode and the number of
 // filters, the speculation controls, CPU and memory-node affinity, and
-// PR_SET_THP_DISABLE. A line the kernel does not have reads as missing on
-// both sides.
+// PR_SET_THP_DISABLE; then the lines compared with the program's first
+// thread as it started rather than with the server (see selfFields). A
+// line the kernel does not have reads as missing on both sides. One read
+// of the file costs less than the system calls that would return what
+// it has.
 var statusFields = [...]string{
 	"Umask", "Uid", "Gid", "Groups", "SigIgn",
 	"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",
 	"NoNewPrivs", "Seccomp", "Seccomp_filters",
 	"Speculation_Store_Bypass", "SpeculationIndirectBranch",
 	"Cpus_allowed_list", "Mems_allowed_list", "THP_enabled",
+	"SigBlk", "NSpgid", "NSsid",
 }
+
+// selfFields is where the lines of statusFields start that are compared
+// with the program's first thread as recordSelf found it: the signal mask
+// (os/exec starts a child with the calling thread's; the server's
+// children with the program's at start-up, where the Go runtime unblocks
+// on every thread the signals it must have, as on the first thread before
+// this records it), the process group and the session, in the PID
+// namespaces of /proc (Linux 4.1; on a kernel without them readSelf asks
+// getpgid(2) and getsid(2)).
+const selfFields = len(statusFields) - 3
+
+// nsPaths are the links of inheritedNS, relative to a /proc/PID
+// directory.
+var nsPaths = func() (p [len(inheritedNS)]string) {
+	for i, t := range inheritedNS {
+		p[i] = "ns/" + t
+	}
+	return p
+}()
 
 // inheritedNS are the namespaces a child of the thread starts in: the
 // thread's own, but for pid and time, where it is the one for children.
@@ -69,16 +92,12 @@ type procState struct {
 }
 
 // selfState is the state that only the thread itself can read: recorded
-// at initialisation, compared at each call.
+// at initialisation, compared at each call. The signal mask, the process
+// group and the session are lines of the status file (see selfFields).
 type selfState struct {
 	securebits, personality, timerslack, mempolicy, mdwe int
 	keyring                                              int // the session keyring's ID
-	sid, pgid                                            int
-	// The signal mask. os/exec starts a child with the calling
-	// thread's; the server's children with the program's at start-up,
-	// where the Go runtime unblocks on every thread the signals it
-	// must have, as on the first thread before this records it.
-	sigmask unix.Sigset_t
+	sid, pgid                                            int // where status has no NSsid, NSpgid
 }
 
 // rootID identifies a root directory: the mount (its unique ID where the
@@ -97,22 +116,27 @@ type rootID struct {
 var inherit struct {
 	self       selfState
 	selfOK     bool
-	dumpableOK bool // an exec'd child would be as dumpable as the server
+	selfStatus [len(statusFields)]string // the first thread's status lines
+	nsIDs      bool                      // status has NSpgid and NSsid
+	dumpableOK bool                      // an exec'd child would be as dumpable as the server
 	once       sync.Once
 	server     procState
 	serverOK   bool
 	hasLSM     bool
-	// The program's /proc/self/oom_score_adj and /proc/self/cgroup, kept
-	// open from initialisation: reading costs one pread, and no call
-	// adds a descriptor to the program.
-	oomFD, cgroupFD int
+	// The program's /proc/self/oom_score_adj, /proc/self/cgroup and
+	// /proc/self/limits, kept open from initialisation: reading costs
+	// one pread, and no call adds a descriptor to the program.
+	oomFD, cgroupFD, limitsFD int
 }
 
 // recordSelf records what only the program can read of itself, on its
 // first thread during initialisation: as it started. It is called by
 // enableForkServer.
 func recordSelf() {
+	statusOK := readStatus("/proc/thread-self/status", &inherit.selfStatus)
+	inherit.nsIDs = inherit.selfStatus[selfFields+1] != "" && inherit.selfStatus[selfFields+2] != ""
 	inherit.self, inherit.selfOK = readSelf()
+	inherit.selfOK = inherit.selfOK && statusOK
 	// execve(2) makes the child dumpable unless it is a secure
 	// execution, in which the program runs too; the server has the
 	// program's flag at start-up, which package early clears before it
@@ -121,6 +145,7 @@ func recordSelf() {
 	inherit.dumpableOK = err == nil && (d == 1 || secureExec())
 	inherit.oomFD = openProc("/proc/self/oom_score_adj")
 	inherit.cgroupFD = openProc("/proc/self/cgroup")
+	inherit.limitsFD = openProc("/proc/self/limits")
 }
 
 // secureExec reports whether the program runs in secure-execution mode,
@@ -177,10 +202,9 @@ func readSelf() (s selfState, ok bool) {
 		k = -int(err.(unix.Errno))
 	}
 	s.keyring = k
-	s.sid, _ = unix.Getsid(0)
-	s.pgid = unix.Getpgrp()
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &s.sigmask); err != nil {
-		ok = false
+	if !inherit.nsIDs {
+		s.sid, _ = unix.Getsid(0)
+		s.pgid = unix.Getpgrp()
 	}
 	return s, ok
 }
@@ -190,15 +214,11 @@ func readServer(pid int) {
 	p := "/proc/" + strconv.Itoa(pid) + "/"
 	s := &inherit.server
 	ok := readStatus(p+"status", &s.status)
-	if ns, err := unix.Open(p+"ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		for i, t := range inheritedNS {
-			var buf [64]byte
-			s.ns[i] = string(readlinkAt(ns, t, buf[:]))
-			ok = ok && s.ns[i] != ""
-		}
-		unix.Close(ns)
-	} else {
-		ok = false
+	copy(s.status[selfFields:], inherit.selfStatus[selfFields:])
+	for i, t := range inheritedNS {
+		var buf [64]byte
+		s.ns[i] = string(readlinkAt(unix.AT_FDCWD, p+"ns/"+t, buf[:]))
+		ok = ok && s.ns[i] != ""
 	}
 	s.root = statRoot(p + "root")
 	ok = ok && s.root.err == 0
@@ -273,11 +293,8 @@ func forkDiffers(server int) string {
 	if ioprio(0) != s.ioprio {
 		return "ioprio"
 	}
-	var l unix.Rlimit // one, which escapes to the heap once
-	for r := range s.rlim {
-		if err := unix.Prlimit(0, r, nil, &l); err != nil || !sameLimit(r, l, s.rlim[r]) {
-			return "rlimit " + strconv.Itoa(r)
-		}
+	if r := limitDiffers(&s.rlim); r >= 0 {
+		return "rlimit " + strconv.Itoa(r)
 	}
 	if statRoot("/") != s.root {
 		return "root"
@@ -292,15 +309,10 @@ func forkDiffers(server int) string {
 	if d := statusDiffers(thread, &s.status); d != "" {
 		return d
 	}
-	ns, err := unix.Openat(thread, "ns", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "unreadable"
-	}
-	defer unix.Close(ns)
 	var buf [1024]byte
-	for i, t := range inheritedNS {
-		if string(readlinkAt(ns, t, buf[:64])) != s.ns[i] {
-			return "namespace " + t
+	for i, p := range nsPaths {
+		if string(readlinkAt(thread, p, buf[:64])) != s.ns[i] {
+			return "namespace " + inheritedNS[i]
 		}
 	}
 	if string(pread(inherit.oomFD, buf[:])) != s.oom {
@@ -339,6 +351,70 @@ func sameLimit(r int, l, srv unix.Rlimit) bool {
 		return true
 	}
 	return l == srv
+}
+
+// limitDiffers returns the first resource whose limit an exec'd child
+// would start with other than the server's, srv, -1 when none does. One
+// read of /proc/self/limits costs less than a prlimit(2) for each: limits
+// are the process's, not the thread's; the file prints each as a number
+// or "unlimited" (RLIM_INFINITY), which is all it takes to compare them.
+func limitDiffers(srv *[rlimits]unix.Rlimit) int {
+	var buf [2048]byte
+	if lim, ok := parseLimits(pread(inherit.limitsFD, buf[:])); ok {
+		for r := range srv {
+			if !sameLimit(r, lim[r], srv[r]) {
+				return r
+			}
+		}
+		return -1
+	}
+	var l unix.Rlimit // one, which escapes to the heap once
+	for r := range srv {
+		if err := unix.Prlimit(0, r, nil, &l); err != nil || !sameLimit(r, l, srv[r]) {
+			return r
+		}
+	}
+	return -1
+}
+
+// parseLimits reads the rlimits first limits of a /proc/PID/limits file,
+// b: a heading, then one line a resource in their order, its name in 25
+// columns, a blank, then the soft and the hard limit. ok is false if b is
+// not that.
+func parseLimits(b []byte) (lim [rlimits]unix.Rlimit, ok bool) {
+	const name = 26
+	_, b, _ = bytes.Cut(b, []byte{'\n'}) // the heading
+	for r := range lim {
+		var line []byte
+		var found bool
+		if line, b, found = bytes.Cut(b, []byte{'\n'}); !found || len(line) < name {
+			return lim, false
+		}
+		line = line[name:]
+		if lim[r].Cur, line, ok = limitField(line); !ok {
+			return lim, false
+		}
+		if lim[r].Max, _, ok = limitField(line); !ok {
+			return lim, false
+		}
+	}
+	return lim, true
+}
+
+// limitField reads the first field of b, after blanks: a limit, or
+// "unlimited".
+func limitField(b []byte) (v uint64, rest []byte, ok bool) {
+	b = bytes.TrimLeft(b, " ")
+	n := bytes.IndexByte(b, ' ')
+	if n < 0 {
+		n = len(b)
+	}
+	f, rest := b[:n], b[n:]
+	if string(f) == "unlimited" {
+		return unix.RLIM_INFINITY, rest, true
+	}
+	v, err := strconv.ParseUint(string(f), 10, 64)
+	return v, rest, err == nil && n > 0
 }
 
 // readStatus reads the statusFields of a status file into out.
@@ -414,6 +490,8 @@ func statusField(key []byte) int {
 
 // readInto reads the file at path, relative to the directory dir, into
 // buf, or a larger buffer if it does not fit, and returns what it read.
+// The files are those of /proc, which give all they have to a read that
+// has room for it: a read that does not fill the buffer is the last.
 func readInto(dir int, path string, buf []byte) ([]byte, bool) {
 	fd, err := unix.Openat(dir, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -432,10 +510,10 @@ func readInto(dir int, path string, buf []byte) ([]byte, bool) {
 		if err != nil {
 			return nil, false
 		}
-		if m == 0 {
+		n += m
+		if m == 0 || n < len(buf) {
 			return buf[:n], true
 		}
-		n += m
 	}
 }
 

@@ -38,3 +38,46 @@ func threadCPU() int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// TestParseLimits checks that the limits read from /proc/self/limits, as
+// each call reads them, are those prlimit(2) returns, for every resource:
+// with the program's own limits, and with one soft limit lowered.
+func TestParseLimits(t *testing.T) {
+	check := func(t *testing.T) {
+		t.Helper()
+		fd := openProc("/proc/self/limits")
+		if fd < 0 {
+			t.Fatal("cannot open /proc/self/limits")
+		}
+		defer unix.Close(fd)
+		var buf [2048]byte
+		got, ok := parseLimits(pread(fd, buf[:]))
+		if !ok {
+			t.Fatalf("cannot parse /proc/self/limits:\n%s", pread(fd, buf[:]))
+		}
+		for r := range got {
+			var want unix.Rlimit
+			if err := unix.Prlimit(0, r, nil, &want); err != nil {
+				t.Fatalf("prlimit %d: %v", r, err)
+			}
+			if got[r] != want {
+				t.Errorf("limit %d: read %+v, prlimit says %+v", r, got[r], want)
+			}
+		}
+	}
+	check(t)
+	var old unix.Rlimit
+	if err := unix.Prlimit(0, unix.RLIMIT_CORE, nil, &old); err != nil {
+		t.Fatal(err)
+	}
+	lower := old
+	lower.Cur = min(old.Max, 4096)
+	if err := unix.Prlimit(0, unix.RLIMIT_CORE, &lower, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Prlimit(0, unix.RLIMIT_CORE, &old, nil) })
+	check(t)
+	if _, ok := parseLimits([]byte("Limit\nMax cpu time\n")); ok {
+		t.Error("a file cut short parsed")
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	_ "unsafe" // go:linkname
+
+	"golang.org/x/sys/unix"
 )
 
 // The parent-death signal of an exec'd child (PR_SET_PDEATHSIG, which
@@ -21,6 +23,11 @@ import (
 // thread (its network namespace, say) for the child to inherit, as an
 // exec'd child inherits the calling thread's state: its child is forked
 // from its own thread, as before, and dies when that thread ends.
+//
+// The program's first thread never ends before the program either: the
+// runtime parks it for good where it would end another (runtime.mexit).
+// A caller that runs on it forks there, which spares the hand-over to a
+// starter and back (BenchmarkStartHandOver).
 
 // maxStarters bounds the starter threads: one forks at a time (the
 // runtime's fork waits for the exec), more would only wait for a CPU.
@@ -44,12 +51,26 @@ var starters = struct {
 //go:linkname lockedOSThread runtime.lockedOSThread
 func lockedOSThread() bool
 
+// firstTID is the thread ID of the program's first thread: its PID.
+var firstTID = unix.Getpid()
+
 // startExec starts cmd, from a starter thread unless the calling
-// goroutine is locked to its own.
+// goroutine is locked to its own or runs on the program's first thread.
 func startExec(cmd *exec.Cmd) error {
 	if lockedOSThread() {
 		return cmd.Start()
 	}
+	runtime.LockOSThread() // where it forks is where it asks
+	if unix.Gettid() == firstTID {
+		defer runtime.UnlockOSThread()
+		return cmd.Start()
+	}
+	runtime.UnlockOSThread()
+	return handOver(cmd)
+}
+
+// handOver starts cmd from a starter thread.
+func handOver(cmd *exec.Cmd) error {
 	j := startJob{cmd: cmd, done: make(chan error, 1)}
 	select {
 	case starters.jobs <- j:

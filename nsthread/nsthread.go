@@ -186,8 +186,17 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// Option says which namespaces to join.
-type Option func(*config) error
+// Option says which namespaces to join, or where the function starts:
+// [Namespaces], [Target], [TargetPidfd] and [Dir] make them. A nil
+// Option is ignored.
+type Option interface {
+	apply(*config) error
+}
+
+// optionFunc is an Option made of a function.
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
 
 // config is what the options say.
 type config struct {
@@ -205,7 +214,7 @@ func collect(opts []Option) (*config, error) {
 		if opt == nil {
 			continue
 		}
-		if err := opt(c); err != nil {
+		if err := opt.apply(c); err != nil {
 			return nil, err
 		}
 	}
@@ -239,13 +248,13 @@ func Namespaces(ns []Namespace) Option {
 		}
 		list = append(list, Namespace{Type: typ, Path: n.Path})
 	}
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if err != nil {
 			return err
 		}
 		c.ns = append(c.ns[:len(c.ns):len(c.ns)], list...)
 		return nil
-	}
+	})
 }
 
 // Target makes the thread join the namespaces of process pid of the given
@@ -271,12 +280,12 @@ func Target(pid int, types ...string) Option {
 	if err == nil && pid <= 0 {
 		err = &Error{Op: "parse", Path: "pid " + strconv.Itoa(pid), Err: errors.New("not a process ID")}
 	}
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if err != nil {
 			return err
 		}
 		return c.target(pid, -1, list)
-	}
+	})
 }
 
 // TargetPidfd is [Target] for a process the caller holds a pidfd of: the
@@ -287,12 +296,12 @@ func TargetPidfd(pidfd int, types ...string) Option {
 	if err == nil && pidfd < 0 {
 		err = &Error{Op: "parse", Path: "pidfd " + strconv.Itoa(pidfd), Err: errors.New("not a descriptor")}
 	}
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if err != nil {
 			return err
 		}
 		return c.target(0, pidfd, list)
-	}
+	})
 }
 
 // targetTypes checks the types given to Target, and returns them without
@@ -336,13 +345,13 @@ func (c *config) target(pid, pidfd int, types []string) error {
 //
 // [unshare(2)]: https://man7.org/linux/man-pages/man2/unshare.2.html
 func Dir(dir string) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if dir == "" {
 			return &Error{Op: "parse", Err: fmt.Errorf("empty directory: %w", status.ErrSyntax)}
 		}
 		c.dir = dir
 		return nil
-	}
+	})
 }
 
 // checkType refuses a type that is unknown, seen before, or not

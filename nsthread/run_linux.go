@@ -478,23 +478,37 @@ func chain(errs ...error) error {
 // the process again: the goroutine stays locked to it and the runtime
 // ends it with the goroutine. It sends fn's error, or the call's, to done.
 func (p *plan) ownThread(fn func() error, done chan<- error) {
-	var err error
-	defer func() { done <- err }() // also after a runtime.Goexit in fn
-	runtime.LockOSThread()         // never unlocked
+	runtime.LockOSThread() // never unlocked, but for the main thread
 	if unix.Gettid() == unix.Getpid() {
 		// The main thread: the runtime parks it for good instead of
 		// ending it, and /proc/self shows its working directory, root
 		// and namespaces. Keep it out: while this goroutine holds it,
-		// another one runs on another thread.
+		// another one locks a thread, which so cannot be the main
+		// thread, and makes the call. The main thread is let go as soon
+		// as that one is locked, and the answer goes straight to the
+		// caller: through this goroutine, it would wait for the
+		// runtime to give the main thread back to it.
 		if testHookMainThread != nil {
 			testHookMainThread()
 		}
-		inner := make(chan error, 1)
-		go p.ownThread(fn, inner)
-		err = <-inner
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread() // never unlocked
+			close(locked)
+			p.onOwnThread(fn, done)
+		}()
+		<-locked
 		runtime.UnlockOSThread()
 		return
 	}
+	p.onOwnThread(fn, done)
+}
+
+// onOwnThread is ownThread on a thread other than the main one, to which
+// the goroutine is locked for good.
+func (p *plan) onOwnThread(fn func() error, done chan<- error) {
+	var err error
+	defer func() { done <- err }() // also after a runtime.Goexit in fn
 	tid := unix.Gettid()
 	normal := false
 	defer func() {

@@ -30,6 +30,11 @@
 //     it. SIGINT and SIGQUIT, which a terminal sends to the whole
 //     foreground process group, are left to the program; other signals
 //     are passed on to it.
+//   - The program always runs as a child (nsenter executes it in place
+//     unless it joins a PID namespace). When the program stops, by ^Z at
+//     the terminal or by itself, this command stops too, with the same
+//     signal, so that the shell sees its job stopped; continued (fg), it
+//     continues the program, as nsenter does when it forks.
 //   - -Z (SELinux) and --wdns's nsenter 2.38 aliases are not taken.
 //
 // # A static binary

@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -351,8 +353,21 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gons-nsenter: %v\n", err)
 		os.Exit(1)
 	}
-	// The terminal sends these to the program too; others are passed on.
-	signal.Ignore(unix.SIGINT, unix.SIGQUIT)
+	// The terminal sends SIGINT and SIGQUIT to the program too: they are
+	// caught and dropped rather than ignored, so that the program, whose
+	// caught signals execve resets, gets them as it would without this
+	// command; unless they were ignored already, as for a background
+	// command of a shell without job control. Others are passed on.
+	drop := make(chan os.Signal, 8)
+	for _, s := range []os.Signal{unix.SIGINT, unix.SIGQUIT} {
+		if !signal.Ignored(s) {
+			signal.Notify(drop, s)
+		}
+	}
+	go func() {
+		for range drop {
+		}
+	}()
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGPIPE)
 	if err := c.Start(); err != nil {
@@ -364,6 +379,7 @@ func main() {
 			c.Process.Signal(s)
 		}
 	}()
+	go followStops(c.Process.Pid)
 	err = c.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -381,4 +397,48 @@ func main() {
 		fmt.Fprintf(os.Stderr, "gons-nsenter: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// followStops makes this process stop when its child, the program or the
+// relay, stops, with the child's signal, and continues the child when
+// this process is continued, as nsenter does when it forks: a shell then
+// sees its job stopped when the program stops by itself, and gives the
+// user the terminal back; fg, which continues this process, resumes the
+// program too. ^Z, which the terminal sends to both, stops this process
+// by itself; a stop of the child found once this process goes on again,
+// after fg continued both, is not followed.
+func followStops(pid int) {
+	runtime.LockOSThread() // see Tgkill below
+	stat := "/proc/" + strconv.Itoa(pid) + "/stat"
+	for {
+		var info childInfo
+		err := unix.Waitid(unix.P_PID, pid, (*unix.Siginfo)(unsafe.Pointer(&info)), unix.WSTOPPED, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return // the child ended
+		}
+		// pid (comm) state ...: the child may have been continued since.
+		b, _ := os.ReadFile(stat)
+		if i := strings.LastIndexByte(string(b), ')'); i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			continue
+		}
+		// To this thread, which so stops before it goes on: a signal
+		// to the process may be taken by another thread, and this one
+		// would continue the child first.
+		unix.Tgkill(os.Getpid(), unix.Gettid(), unix.Signal(info.Status))
+		unix.Kill(pid, unix.SIGCONT)
+	}
+}
+
+// childInfo is the siginfo_t that waitid(2) fills in for a child: the
+// union after the first three fields is aligned as a pointer, as in C.
+type childInfo struct {
+	Signo, Errno, Code int32
+	_                  [0]uintptr
+	Pid                int32
+	Uid                uint32
+	Status             int32 // the exit status, or the signal
+	_                  [128]byte
 }

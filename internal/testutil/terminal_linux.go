@@ -193,11 +193,17 @@ func WaitState(ok func(states []byte) bool, pids ...int) []byte {
 }
 
 // Descendants returns the children of process pid, their children and so
-// on, parents first.
+// on, parents first. A child of any thread counts: a Go program forks
+// from whichever thread runs the goroutine.
 func Descendants(pid int) []int {
 	var all []int
 	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
-		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", queue[0], queue[0]))
+		var b []byte
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", queue[0]))
+		for _, task := range tasks {
+			c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", queue[0], task.Name()))
+			b = append(append(b, c...), ' ')
+		}
 		for _, f := range strings.Fields(string(b)) {
 			if child, err := strconv.Atoi(f); err == nil {
 				all = append(all, child)

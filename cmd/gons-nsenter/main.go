@@ -405,8 +405,10 @@ func main() {
 // sees its job stopped when the program stops by itself, and gives the
 // user the terminal back; fg, which continues this process, resumes the
 // program too. ^Z, which the terminal sends to both, stops this process
-// by itself; a stop of the child found once this process goes on again,
-// after fg continued both, is not followed.
+// by itself: a stop signal pending for it when the child's stop is
+// reported is left to do that, since stopping here too would stop it a
+// second time after fg; so is a stop of the child found once this
+// process goes on again, after fg continued both.
 func followStops(pid int) {
 	runtime.LockOSThread() // see Tgkill below
 	stat := "/proc/" + strconv.Itoa(pid) + "/stat"
@@ -419,9 +421,10 @@ func followStops(pid int) {
 		if err != nil {
 			return // the child ended
 		}
-		// pid (comm) state ...: the child may have been continued since.
-		b, _ := os.ReadFile(stat)
-		if i := strings.LastIndexByte(string(b), ')'); i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+		// A stop signal on its way to this process (the terminal's,
+		// sent to the whole group) stops it without help. Once it
+		// took it, this thread stops too, before it reads on.
+		if stopPending() || !stopped(stat) {
 			continue
 		}
 		// To this thread, which so stops before it goes on: a signal
@@ -430,6 +433,32 @@ func followStops(pid int) {
 		unix.Tgkill(os.Getpid(), unix.Gettid(), unix.Signal(info.Status))
 		unix.Kill(pid, unix.SIGCONT)
 	}
+}
+
+// stopped reports whether the process whose /proc/PID/stat is stat is
+// stopped (pid (comm) state ...).
+func stopped(stat string) bool {
+	b, _ := os.ReadFile(stat)
+	i := strings.LastIndexByte(string(b), ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'T'
+}
+
+// stopPending reports whether a stop signal of the terminal (SIGTSTP,
+// SIGTTIN, SIGTTOU) is pending for this process: the shared pending set,
+// ShdPnd in /proc/self/status.
+func stopPending() bool {
+	b, _ := os.ReadFile("/proc/self/status")
+	_, v, ok := strings.Cut(string(b), "\nShdPnd:\t")
+	if !ok {
+		return false
+	}
+	v, _, _ = strings.Cut(v, "\n")
+	set, err := strconv.ParseUint(v, 16, 64)
+	if err != nil {
+		return false
+	}
+	const mask = 1<<(unix.SIGTSTP-1) | 1<<(unix.SIGTTIN-1) | 1<<(unix.SIGTTOU-1)
+	return set&mask != 0
 }
 
 // childInfo is the siginfo_t that waitid(2) fills in for a child: the

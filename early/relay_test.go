@@ -77,30 +77,6 @@ func program(pid int, bin string) int {
 	return 0
 }
 
-// describe says what a process's state (testutil.ProcState) means to a
-// user.
-func describe(state byte) string {
-	switch state {
-	case 0, 'Z', 'X':
-		return "ended"
-	case 'T', 't':
-		return "stopped"
-	}
-	return "running"
-}
-
-// all returns a condition for testutil.WaitState: every state is want.
-func all(want string) func([]byte) bool {
-	return func(states []byte) bool {
-		for _, s := range states {
-			if describe(s) != want {
-				return false
-			}
-		}
-		return true
-	}
-}
-
 // waitReport waits until the probe's report shows on the terminal, to its
 // end: the probe fails if the terminal hangs up while it writes.
 func waitReport(term *testutil.Terminal) (string, bool) {
@@ -155,27 +131,27 @@ func jobControl(t *testing.T, bin, cmdline string) []string {
 	out, ok := term.Wait(testutil.Prompt)
 	if !ok {
 		st := testutil.WaitState(func([]byte) bool { return true }, job, prog)
-		return append(seen, fmt.Sprintf("^Z: no prompt; job %s, program %s", describe(st[0]), describe(st[1])))
+		return append(seen, fmt.Sprintf("^Z: no prompt; job %s, program %s", testutil.Describe(st[0]), testutil.Describe(st[1])))
 	}
 	if m := jobReport.FindStringSubmatch(out); m != nil {
 		seen = append(seen, "^Z: bash reports the job "+m[1])
 	} else {
 		seen = append(seen, "^Z: no job report in "+out)
 	}
-	st := testutil.WaitState(all("stopped"), job, prog)
-	seen = append(seen, fmt.Sprintf("after ^Z: job %s, program %s", describe(st[0]), describe(st[1])))
+	st := testutil.WaitState(testutil.AllAre("stopped"), job, prog)
+	seen = append(seen, fmt.Sprintf("after ^Z: job %s, program %s", testutil.Describe(st[0]), testutil.Describe(st[1])))
 	status("^Z")
 
 	term.Type(t, "fg\n")
-	st = testutil.WaitState(all("running"), job, prog)
-	seen = append(seen, fmt.Sprintf("after fg: job %s, program %s", describe(st[0]), describe(st[1])))
+	st = testutil.WaitState(testutil.AllAre("running"), job, prog)
+	seen = append(seen, fmt.Sprintf("after fg: job %s, program %s", testutil.Describe(st[0]), testutil.Describe(st[1])))
 
 	term.Type(t, "\x03") // ^C
 	if _, ok := term.Wait(testutil.Prompt); !ok {
 		return append(seen, "^C: no prompt")
 	}
-	st = testutil.WaitState(all("ended"), job, prog)
-	seen = append(seen, fmt.Sprintf("after ^C: job %s, program %s", describe(st[0]), describe(st[1])))
+	st = testutil.WaitState(testutil.AllAre("ended"), job, prog)
+	seen = append(seen, fmt.Sprintf("after ^C: job %s, program %s", testutil.Describe(st[0]), testutil.Describe(st[1])))
 	status("^C")
 	return seen
 }
@@ -237,14 +213,14 @@ func TestPidStopContinue(t *testing.T) {
 	if err := cmd.Process.Signal(unix.SIGTSTP); err != nil {
 		t.Fatal(err)
 	}
-	if st := testutil.WaitState(all("stopped"), relay, prog); !all("stopped")(st) {
-		t.Fatalf("after SIGTSTP to the relay: relay %s, program %s; want both stopped", describe(st[0]), describe(st[1]))
+	if st := testutil.WaitState(testutil.AllAre("stopped"), relay, prog); !testutil.AllAre("stopped")(st) {
+		t.Fatalf("after SIGTSTP to the relay: relay %s, program %s; want both stopped", testutil.Describe(st[0]), testutil.Describe(st[1]))
 	}
 	if err := cmd.Process.Signal(unix.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	if st := testutil.WaitState(all("running"), relay, prog); !all("running")(st) {
-		t.Fatalf("after SIGCONT to the relay: relay %s, program %s; want both running", describe(st[0]), describe(st[1]))
+	if st := testutil.WaitState(testutil.AllAre("running"), relay, prog); !testutil.AllAre("running")(st) {
+		t.Fatalf("after SIGCONT to the relay: relay %s, program %s; want both running", testutil.Describe(st[0]), testutil.Describe(st[1]))
 	}
 	if err := cmd.Process.Signal(unix.SIGUSR1); err != nil {
 		t.Fatal(err)
@@ -283,8 +259,8 @@ func hangup(t *testing.T, bin string, env []string, args ...string) []string {
 	case <-time.After(testutil.Deadline):
 		seen = append(seen, "session leader: still running")
 	}
-	st := testutil.WaitState(all("ended"), prog)
-	return append(seen, "program "+describe(st[0]))
+	st := testutil.WaitState(testutil.AllAre("ended"), prog)
+	return append(seen, "program "+testutil.Describe(st[0]))
 }
 
 // TestPidHangup checks that when the relay leads the session of a

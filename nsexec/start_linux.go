@@ -291,16 +291,7 @@ func (c *Cmd) Start() error {
 			return nil
 		case started && err == nil:
 			// The record could not reach this process: the pipe has it.
-			for _, f := range toClose {
-				f.Close()
-			}
-			toClose = nil
-			if err := readFailure(r); err != nil {
-				c.failedForked()
-				c.Process, c.wait = nil, nil
-				return err
-			}
-			return nil
+			return c.report(r, &toClose)
 		case started && !(check != 0 && errors.Is(err, unix.EUSERS)):
 			return err
 		case started:
@@ -323,16 +314,7 @@ func (c *Cmd) Start() error {
 			return err
 		}
 		if started {
-			for _, f := range toClose {
-				f.Close()
-			}
-			toClose = nil
-			if err := readFailure(r); err != nil {
-				c.failedForked()
-				c.Process, c.wait = nil, nil
-				return err
-			}
-			return nil
+			return c.report(r, &toClose)
 		}
 	}
 
@@ -377,6 +359,23 @@ func (c *Cmd) Start() error {
 	toClose = nil
 	if err := readFailure(r); err != nil {
 		inner.Wait()
+		c.Process, c.wait = nil, nil
+		return err
+	}
+	return nil
+}
+
+// report closes this process's ends of what the child started with
+// (toClose, emptied), and reads the child's report from the error pipe r:
+// nil once the program runs, or the step that failed, with the child
+// reaped.
+func (c *Cmd) report(r int, toClose *[]*os.File) error {
+	for _, f := range *toClose {
+		f.Close()
+	}
+	*toClose = nil
+	if err := readFailure(r); err != nil {
+		c.failedForked()
 		c.Process, c.wait = nil, nil
 		return err
 	}

@@ -300,32 +300,9 @@ func TestDiffersPrivilege(t *testing.T) {
 		return
 	}
 	requireSwitching(t)
-	// A copy of the test binary that nobody may run, run as nobody.
-	dir, err := os.MkdirTemp("", "gons-differs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	exe := filepath.Join(dir, "reexec.test")
-	b, err := os.ReadFile("/proc/self/exe")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^TestDiffersPrivilege$", "-test.v")
-	cmd.Dir = dir
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); k != "GOCOVERDIR" {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	// A copy of the test binary, run as nobody.
+	cmd := testutil.AsNobody(t, "-test.run=^TestDiffersPrivilege$", "-test.v")
 	cmd.Env = append(cmd.Env, "GONS_TEST_DIFFERS_NOBODY=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	t.Logf("as nobody:\n%s", out)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,32 +63,9 @@ func TestTargetShared(t *testing.T) {
 		}
 	})
 	t.Run("nobody", func(t *testing.T) {
-		// A copy of the test binary that nobody may run, run as nobody.
-		dir, err := os.MkdirTemp("", "gons-unpriv")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer os.RemoveAll(dir)
-		exe := filepath.Join(dir, "reexec.test")
-		b, err := os.ReadFile("/proc/self/exe")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(exe, b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(exe, "-test.run=^TestTargetShared$", "-test.v")
-		cmd.Dir = dir
-		for _, kv := range os.Environ() {
-			if k, _, _ := strings.Cut(kv, "="); k != "GOCOVERDIR" {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
+		// A copy of the test binary, run as nobody.
+		cmd := testutil.AsNobody(t, "-test.run=^TestTargetShared$", "-test.v")
 		cmd.Env = append(cmd.Env, "GONS_TEST_UNPRIVILEGED=1")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 		out, err := cmd.CombinedOutput()
 		t.Logf("as nobody:\n%s", out)
 		if err != nil {

@@ -20,30 +20,6 @@ var (
 	lastStatus = regexp.MustCompile(`status=([0-9]+)`)
 )
 
-// describe says what a process's state (testutil.ProcState) means to a
-// user.
-func describe(state byte) string {
-	switch state {
-	case 0, 'Z', 'X':
-		return "ended"
-	case 'T', 't':
-		return "stopped"
-	}
-	return "running"
-}
-
-// all returns a condition for testutil.WaitState: every state is want.
-func all(want string) func([]byte) bool {
-	return func(states []byte) bool {
-		for _, s := range states {
-			if describe(s) != want {
-				return false
-			}
-		}
-		return true
-	}
-}
-
 // jobControl types cmdline into an interactive bash on a new terminal,
 // then ^Z (unless the program stops by itself: selfStop), fg and ^C, and
 // returns what a user sees after each: bash's job report, the exit
@@ -86,9 +62,9 @@ func jobControl(t *testing.T, cmdline string, selfStop bool) []string {
 		t.Fatalf("no program under bash for %q; the terminal shows %q", cmdline, term.Output())
 	}
 	state := func(s []byte) string {
-		d := "job " + describe(s[0])
+		d := "job " + testutil.Describe(s[0])
 		if len(s) > 1 {
-			d += ", program " + describe(s[1])
+			d += ", program " + testutil.Describe(s[1])
 		}
 		return d
 	}
@@ -108,16 +84,16 @@ func jobControl(t *testing.T, cmdline string, selfStop bool) []string {
 	} else {
 		seen = append(seen, stop+": no job report in "+out)
 	}
-	seen = append(seen, "after "+stop+": "+state(testutil.WaitState(all("stopped"), procs...)))
+	seen = append(seen, "after "+stop+": "+state(testutil.WaitState(testutil.AllAre("stopped"), procs...)))
 	status(stop)
 	term.Type(t, "fg\n")
-	seen = append(seen, "after fg: "+state(testutil.WaitState(all("running"), procs...)))
+	seen = append(seen, "after fg: "+state(testutil.WaitState(testutil.AllAre("running"), procs...)))
 	term.Type(t, "\x03") // ^C
 	if _, ok := term.Wait(testutil.Prompt); !ok {
 		st := testutil.WaitState(func([]byte) bool { return true }, procs...)
 		return append(seen, "^C: no prompt; "+state(st))
 	}
-	seen = append(seen, "after ^C: "+state(testutil.WaitState(all("ended"), procs...)))
+	seen = append(seen, "after ^C: "+state(testutil.WaitState(testutil.AllAre("ended"), procs...)))
 	status("^C")
 	return seen
 }

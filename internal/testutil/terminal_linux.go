@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,6 +179,31 @@ func ProcState(pid int) byte {
 	return 0
 }
 
+// Describe says what a process state (see [ProcState]) means to a user
+// at a terminal: "ended", "stopped" or "running".
+func Describe(state byte) string {
+	switch state {
+	case 0, 'Z', 'X':
+		return "ended"
+	case 'T', 't':
+		return "stopped"
+	}
+	return "running"
+}
+
+// AllAre returns a condition for [WaitState]: every state is described as
+// want (see [Describe]).
+func AllAre(want string) func(states []byte) bool {
+	return func(states []byte) bool {
+		for _, s := range states {
+			if Describe(s) != want {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // WaitState waits up to [Deadline] until ok holds for the states of the
 // processes pids (see [ProcState]), and returns their last states.
 func WaitState(ok func(states []byte) bool, pids ...int) []byte {
@@ -212,4 +238,38 @@ func Descendants(pid int) []int {
 		}
 	}
 	return all
+}
+
+// AsNobody returns a command that runs args with a copy of the running
+// test binary, in a directory of its own that nobody may enter, as
+// nobody (uid and gid 65534, no supplementary groups), with the caller's
+// environment less GOCOVERDIR, where nobody could not write. The
+// directory goes when the test ends.
+func AsNobody(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "gons-nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	exe := filepath.Join(dir, filepath.Base(os.Args[0]))
+	b, err := os.ReadFile("/proc/self/exe")
+	if err == nil {
+		err = os.WriteFile(exe, b, 0o755)
+	}
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "GOCOVERDIR" {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	return cmd
 }

@@ -3,8 +3,8 @@
 /*
  * The direct start of package nsexec: the calling thread clones itself
  * with CLONE_VM | CLONE_VFORK, as os/exec and posix_spawn(3) start their
- * children, and the child runs the exec step (exec_linux.c) on a stack in
- * this file's frame. The parent thread is suspended until the child
+ * children, and the child runs the exec step (exec_linux.c) on a stack of
+ * this file's. The parent thread is suspended until the child
  * executes the program or exits, so the child inherits exactly what an
  * os/exec child of the same thread would.
  *
@@ -164,22 +164,29 @@ static int differs(const struct gons_direct *d)
 	return 0;
 }
 
-/* The child's stack, in this frame: the parent waits in clone(2) while the child uses it. */
+/*
+ * The child's stack. Not in the caller's frame: a cgo call runs on the
+ * calling thread's own stack, which a thread that C code created may have
+ * made small. One is enough, as starts take turns (directMu in
+ * direct_linux.go), and the parent waits in clone(2) while the child uses
+ * it; in .bss, it costs the binary nothing and a process only the pages a
+ * start touches.
+ */
 #define STACK_SIZE (64 * 1024)
+static char child_stack[STACK_SIZE] __attribute__((aligned(16)));
 
 int gons_direct_start(struct gons_direct *d)
 {
 #if !defined(__x86_64__) && !defined(__aarch64__) && !(defined(__riscv) && __riscv_xlen == 64)
 	return GONS_DIRECT_DECLINED; /* struct ksigaction is another there */
 #endif
-	char stack[STACK_SIZE] __attribute__((aligned(16)));
 	unsigned long long all = ~0ull, old;
 
 	if (d->check != 0 && differs(d))
 		return GONS_DIRECT_DECLINED;
 	/* No handler of the runtime may run in the child before it resets them. */
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(all));
-	int pid = clone(child, stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, d);
+	int pid = clone(child, child_stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, d);
 	int err = errno;
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
 	if (pid < 0) {

@@ -22,7 +22,8 @@ import (
 )
 
 // directMu serializes direct starts: their children share this process's
-// memory, and with it the exec step's group table and path buffer.
+// memory, and with it the exec step's group table and path buffer, and
+// the one stack they run on (direct_linux.c).
 var directMu sync.Mutex
 
 // forceDirect makes the direct start take what it declines and skip the

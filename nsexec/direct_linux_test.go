@@ -367,3 +367,20 @@ func TestDirectTargetRace(t *testing.T) {
 		t.Fatalf("%q %v, route %s", out, err, nsexec.Route(c))
 	}
 }
+
+// TestDirectFromSmallCThread starts a program from a thread that C code
+// created with a 64 KiB stack, through a cgo callback (testdata/cthread):
+// a cgo call runs on the calling thread's own stack, so a start must not
+// put the child's stack there.
+func TestDirectFromSmallCThread(t *testing.T) {
+	testutil.RequireCgo(t)
+	bin := t.TempDir() + "/cthread"
+	build := exec.Command(testutil.GoTool(t), "build", "-buildvcs=false", "-o", bin, "./testdata/cthread")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("a start from a small C thread: %v\n%.2000s", err, out)
+	}
+}

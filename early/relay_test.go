@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -89,11 +88,6 @@ func waitReport(term *testutil.Terminal) (string, bool) {
 	return out, ok
 }
 
-var (
-	jobReport  = regexp.MustCompile(`\[1\]\+ +([A-Z][a-z]+(?: \([a-z ]+\))?)`)
-	lastStatus = regexp.MustCompile(`status=([0-9]+)`)
-)
-
 // jobControl types cmdline, which runs the probe bin with -wait, into an
 // interactive bash on a new terminal, then ^Z, fg and ^C, and returns what
 // a user sees after each: bash's job report, the exit status, whether
@@ -103,15 +97,7 @@ func jobControl(t *testing.T, bin, cmdline string) []string {
 	term := testutil.NewTerminal(t)
 	shell := term.Shell(t, nil)
 	var seen []string
-	status := func(after string) {
-		term.Type(t, "echo status=$?\n")
-		out, _ := term.Wait(testutil.Prompt)
-		m := lastStatus.FindStringSubmatch(out)
-		if m == nil {
-			m = []string{"", "none"}
-		}
-		seen = append(seen, "status after "+after+": "+m[1])
-	}
+	status := func(after string) { seen = append(seen, "status after "+after+": "+term.Status(t)) }
 
 	term.Type(t, cmdline+"\n")
 	if out, ok := waitReport(term); !ok {
@@ -133,8 +119,8 @@ func jobControl(t *testing.T, bin, cmdline string) []string {
 		st := testutil.WaitState(func([]byte) bool { return true }, job, prog)
 		return append(seen, fmt.Sprintf("^Z: no prompt; job %s, program %s", testutil.Describe(st[0]), testutil.Describe(st[1])))
 	}
-	if m := jobReport.FindStringSubmatch(out); m != nil {
-		seen = append(seen, "^Z: bash reports the job "+m[1])
+	if report, ok := testutil.JobReport(out); ok {
+		seen = append(seen, "^Z: bash reports the job "+report)
 	} else {
 		seen = append(seen, "^Z: no job report in "+out)
 	}

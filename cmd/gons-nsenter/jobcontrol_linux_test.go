@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,11 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gonsproject/gons/internal/testutil"
-)
-
-var (
-	jobReport  = regexp.MustCompile(`\[1\]\+ +([A-Z][a-z]+(?: \([a-z ]+\))?)`)
-	lastStatus = regexp.MustCompile(`status=([0-9]+)`)
 )
 
 // jobControl types cmdline into an interactive bash on a new terminal,
@@ -31,15 +25,7 @@ func jobControl(t *testing.T, cmdline string, selfStop bool) []string {
 	term := testutil.NewTerminal(t)
 	shell := term.Shell(t, nil)
 	var seen []string
-	status := func(after string) {
-		term.Type(t, "echo status=$?\n")
-		out, _ := term.Wait(testutil.Prompt)
-		m := lastStatus.FindStringSubmatch(out)
-		if m == nil {
-			m = []string{"", "none"}
-		}
-		seen = append(seen, "status after "+after+": "+m[1])
-	}
+	status := func(after string) { seen = append(seen, "status after "+after+": "+term.Status(t)) }
 	term.Type(t, cmdline+"\n")
 	// The job, and the program: itself, or its last descendant.
 	var procs []int
@@ -79,8 +65,8 @@ func jobControl(t *testing.T, cmdline string, selfStop bool) []string {
 		st := testutil.WaitState(func([]byte) bool { return true }, procs...)
 		return append(seen, stop+": no prompt; "+state(st))
 	}
-	if m := jobReport.FindStringSubmatch(out); m != nil {
-		seen = append(seen, stop+": bash reports the job "+m[1])
+	if report, ok := testutil.JobReport(out); ok {
+		seen = append(seen, stop+": bash reports the job "+report)
 	} else {
 		seen = append(seen, stop+": no job report in "+out)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,6 +156,34 @@ func (c *Terminal) Wait(s string) (string, bool) {
 			return string(rest), false
 		}
 	}
+}
+
+// exitStatus finds what "echo status=$?" printed.
+var exitStatus = regexp.MustCompile(`status=([0-9]+)`)
+
+// Status types "echo status=$?" at the shell on the terminal and returns
+// the exit status it printed, or "none" when it printed none.
+func (c *Terminal) Status(t testing.TB) string {
+	t.Helper()
+	c.Type(t, "echo status=$?\n")
+	out, _ := c.Wait(Prompt)
+	if m := exitStatus.FindStringSubmatch(out); m != nil {
+		return m[1]
+	}
+	return "none"
+}
+
+// jobReport finds bash's report of job 1, such as "Stopped" or
+// "Stopped (signal)".
+var jobReport = regexp.MustCompile(`\[1\]\+ +([A-Z][a-z]+(?: \([a-z ]+\))?)`)
+
+// JobReport returns bash's report of job 1 in out, and true; or false
+// when out holds none.
+func JobReport(out string) (string, bool) {
+	if m := jobReport.FindStringSubmatch(out); m != nil {
+		return m[1], true
+	}
+	return "", false
 }
 
 // Output returns everything the terminal showed so far.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -186,7 +187,7 @@ func TestDirectConcurrent(t *testing.T) {
 	if after := openFDs(t); after != before {
 		t.Fatalf("descriptors: %d before, %d after", before, after)
 	}
-	if z := zombies(t); len(z) > 0 {
+	if z := zombies(); len(z) > 0 {
 		t.Fatalf("zombies: %v", z)
 	}
 }
@@ -201,22 +202,8 @@ func openFDs(t *testing.T) int {
 }
 
 // zombies lists this process's children that ended and were not reaped.
-func zombies(t *testing.T) []string {
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var z []string
-	for _, task := range tasks {
-		b, _ := os.ReadFile("/proc/self/task/" + task.Name() + "/children")
-		for _, child := range strings.Fields(string(b)) {
-			st, _ := os.ReadFile("/proc/" + child + "/stat")
-			if i := strings.LastIndexByte(string(st), ')'); i > 0 && strings.HasPrefix(string(st[i:]), ") Z") {
-				z = append(z, child)
-			}
-		}
-	}
-	return z
+func zombies() []int {
+	return slices.DeleteFunc(testutil.Children(os.Getpid()), func(pid int) bool { return testutil.ProcState(pid) != 'Z' })
 }
 
 // A signal that this process handles in Go, delivered while direct

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/reexec"
 )
 
@@ -39,17 +41,9 @@ func openFDs(t *testing.T) []string {
 // children lists the children of every thread of this process.
 func children(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("/proc/self/task/*/children")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var pids []string
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // the thread ended
-		}
-		pids = append(pids, strings.Fields(string(b))...)
+	for _, pid := range testutil.Children(os.Getpid()) {
+		pids = append(pids, strconv.Itoa(pid))
 	}
 	return notServer(pids)
 }

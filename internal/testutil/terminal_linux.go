@@ -253,20 +253,29 @@ func WaitState(ok func(states []byte) bool, pids ...int) []byte {
 func Descendants(pid int) []int {
 	var all []int
 	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
-		var b []byte
-		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", queue[0]))
-		for _, task := range tasks {
-			c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", queue[0], task.Name()))
-			b = append(append(b, c...), ' ')
-		}
-		for _, f := range strings.Fields(string(b)) {
-			if child, err := strconv.Atoi(f); err == nil {
-				all = append(all, child)
-				queue = append(queue, child)
-			}
-		}
+		kids := Children(queue[0])
+		all = append(all, kids...)
+		queue = append(queue, kids...)
 	}
 	return all
+}
+
+// Children returns the children of every thread of process pid, those
+// that ended and were not reaped included.
+func Children(pid int) []int {
+	var b []byte
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, task.Name()))
+		b = append(append(b, c...), ' ')
+	}
+	var kids []int
+	for _, f := range strings.Fields(string(b)) {
+		if child, err := strconv.Atoi(f); err == nil {
+			kids = append(kids, child)
+		}
+	}
+	return kids
 }
 
 // AsNobody returns a command that runs args with a copy of the running

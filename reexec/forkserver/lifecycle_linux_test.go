@@ -133,11 +133,9 @@ func fds(t *testing.T, pid int) map[string]string {
 // children returns the children of process pid, zombies included.
 func children(t *testing.T, pid int) []string {
 	t.Helper()
-	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	var pids []string
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		pids = append(pids, strings.Fields(string(b))...)
+	for _, kid := range testutil.Children(pid) {
+		pids = append(pids, strconv.Itoa(kid))
 	}
 	return pids
 }

@@ -171,6 +171,24 @@ static void reply(int chan, pid_t pid, int err, int pidfd)
 }
 
 /*
+ * Answers a request once the clone returned: closes the request's
+ * descriptors, of which the child has its copies, replies with the child
+ * (pid > 0) and its pidfd, or with err, the clone's errno, and closes the
+ * pidfd, which the program now holds.
+ */
+static void cloned(int chan, pid_t pid, int err, int pidfd, const int *fds, int nfds)
+{
+	close_all(fds, nfds);
+	if (pid <= 0) {
+		reply(chan, 0, err, -1);
+		return;
+	}
+	reply(chan, pid, 0, pidfd);
+	if (pidfd >= 0)
+		syscall(SYS_close, pidfd);
+}
+
+/*
  * Moves the n descriptors of fds to 0..n-1, where the child expects them
  * (its standard streams, then those exec.Cmd's ExtraFiles would give it),
  * not close-on-exec, and closes every other descriptor. Returns 0, or -1
@@ -517,13 +535,7 @@ static void serve_exec(const struct server *s, char *buf, ssize_t n, int *fds, i
 		if (pid == 0)
 			exec_child(s, fds, nfds, env, name, ptrs);
 	}
-	int err = errno;
-	close_all(fds, nfds);
-	if (pid <= 0)
-		pidfd = -1;
-	reply(s->chan, pid > 0 ? pid : 0, pid > 0 ? 0 : err, pidfd);
-	if (pidfd >= 0)
-		syscall(SYS_close, pidfd);
+	cloned(s->chan, pid, errno, pidfd, fds, nfds);
 }
 
 /*
@@ -557,13 +569,7 @@ static int serve(const struct server *s)
 				_exit(127);
 			return 0;
 		}
-		int err = errno;
-		close_all(fds, nfds);
-		if (pid <= 0)
-			pidfd = -1;
-		reply(s->chan, pid > 0 ? pid : 0, pid > 0 ? 0 : err, pidfd);
-		if (pidfd >= 0)
-			syscall(SYS_close, pidfd);
+		cloned(s->chan, pid, errno, pidfd, fds, nfds);
 	}
 }
 

@@ -21,9 +21,9 @@ import (
 func TestReusedPID(t *testing.T) { bothWays(t, testReusedPID) }
 
 // A pidfd names one process for good: when its PID belongs to another
-// process by the time the child joins, the child refuses (ESRCH, or the
-// pidfd's inode, which is not the new process's). It runs in a fresh PID
-// namespace, where ns_last_pid chooses the next PID.
+// process by the time the child joins, the child refuses (ESRCH, or, as
+// early would refuse a PID:INODE check, ErrReusedPID). It runs in a fresh
+// PID namespace, where ns_last_pid chooses the next PID.
 func testReusedPID(t *testing.T) {
 	testutil.RequireRoot(t)
 	if os.Getenv("NSEXEC_TEST_IN_PIDNS") == "" {

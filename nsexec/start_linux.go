@@ -46,9 +46,6 @@ var nsTypes = map[string]bool{
 	"pid": true, "time": true, "user": true, "uts": true,
 }
 
-// pidfsMagic is the file system magic of pidfds on Linux 6.9 and later.
-const pidfsMagic = 0x50494446
-
 // startErr is an error of Start before anything ran, about the Cmd.
 func startErr(c *Cmd, format string, args ...any) error {
 	return &status.Error{Op: "exec", Path: c.Path, Err: fmt.Errorf(format, args...)}
@@ -170,13 +167,9 @@ func (c *Cmd) target(env []string, files []*os.File) ([]string, []*os.File, *os.
 		pidfd = os.NewFile(uintptr(fd), "pidfd")
 		own = pidfd
 	}
-	target := strconv.Itoa(t.PID)
-	var fs unix.Statfs_t
-	var st unix.Stat_t
-	if unix.Fstatfs(int(pidfd.Fd()), &fs) == nil && fs.Type == pidfsMagic && unix.Fstat(int(pidfd.Fd()), &st) == nil {
-		target += ":" + strconv.FormatUint(st.Ino, 10)
-	}
-	env = append(env, "gons_target="+target, "gons_target_fd="+strconv.Itoa(3+len(files)))
+	// The pidfd names the process for good: a PID:INODE check of that
+	// same descriptor's inode would add nothing to it.
+	env = append(env, "gons_target="+strconv.Itoa(t.PID), "gons_target_fd="+strconv.Itoa(3+len(files)))
 	if len(types) > 0 {
 		env = append(env, "gons_target_ns="+strings.Join(types, ","))
 	}

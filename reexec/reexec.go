@@ -216,11 +216,10 @@ func Namespaces(ns []Namespace) Option {
 // Target opens a pidfd of the process ([pidfd_open(2)], Linux 5.3) when
 // the run is called (for [Command], when Command is called) and hands it
 // to the child (gons_target_fd), whose constructor joins through that
-// pidfd, with the PID and, on Linux 6.9 and later (pidfs), the pidfd's
-// inode (gons_target=PID:INODE) as checks: the child joins the process
-// named at the call or none. If that process ended before the child
-// started, the child refuses with ESRCH or [status.ErrReusedPID], even if
-// its PID now belongs to another process. Package early joins the
+// pidfd, with the PID (gons_target) as a check: the child joins the
+// process named at the call or none. If that process ended before the
+// child started, the child refuses with ESRCH, even if its PID now
+// belongs to another process. Package early joins the
 // namespaces all at once through the pidfd where the kernel allows it
 // (Linux 5.8), so a process that exits meanwhile is never half joined.
 // Target needs pidfd_open(2): on kernels before Linux 5.3 the run fails

@@ -38,19 +38,15 @@ var nsTypes = map[string]bool{
 	"pid": true, "time": true, "user": true, "uts": true,
 }
 
-// pidfsMagic is the file system magic of pidfds on Linux 6.9 and later,
-// whose inode numbers tell processes apart.
-const pidfsMagic = 0x50494446
-
 // childEnv returns the child's environment: the parent's without any
 // gons_* or reexec variables, the extra variables, and the namespace,
 // directory and credential variables. mnt is whether the child joins a
 // mount namespace.
-func childEnv(o *options, targetInode uint64) (env []string, mnt bool, err error) {
+func childEnv(o *options) (env []string, mnt bool, err error) {
 	env = append(inheritedEnv(), o.env...)
 	switch {
 	case o.target != 0:
-		if env, mnt, err = targetEnv(env, o, targetInode); err != nil {
+		if env, mnt, err = targetEnv(env, o); err != nil {
 			return nil, false, err
 		}
 	case len(o.namespaces) > 0:
@@ -108,7 +104,7 @@ func inheritedEnv() []string {
 
 // targetEnv adds the variables that make the child join the namespaces of
 // o.target. mnt is whether that includes the mount namespace.
-func targetEnv(env []string, o *options, inode uint64) (_ []string, mnt bool, err error) {
+func targetEnv(env []string, o *options) (_ []string, mnt bool, err error) {
 	if len(o.namespaces) > 0 {
 		return nil, false, fmt.Errorf("Target and Namespaces: %w", status.ErrConflict)
 	}
@@ -125,35 +121,20 @@ func targetEnv(env []string, o *options, inode uint64) (_ []string, mnt bool, er
 		seen[typ] = true
 		types = append(types, typ)
 	}
-	target := strconv.Itoa(o.target)
-	if inode != 0 {
-		target += ":" + strconv.FormatUint(inode, 10)
-	}
-	env = append(env, "gons_target="+target)
+	env = append(env, "gons_target="+strconv.Itoa(o.target))
 	if len(types) > 0 {
 		env = append(env, "gons_target_ns="+strings.Join(types, ","))
 	}
 	return env, len(types) == 0 || seen["mnt"], nil
 }
 
-// openTarget opens a pidfd of pid and returns it with its inode where the
-// inode identifies the process (pidfs, Linux 6.9), 0 elsewhere.
-func openTarget(pid int) (*os.File, uint64, error) {
+// openTarget opens a pidfd of pid.
+func openTarget(pid int) (*os.File, error) {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		return nil, 0, fmt.Errorf("Target: process %d: %w", pid, os.NewSyscallError("pidfd_open", err))
+		return nil, fmt.Errorf("Target: process %d: %w", pid, os.NewSyscallError("pidfd_open", err))
 	}
-	f := os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(pid))
-	var fs unix.Statfs_t
-	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != pidfsMagic {
-		return f, 0, nil
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("Target: process %d: %w", pid, os.NewSyscallError("fstat", err))
-	}
-	return f, st.Ino, nil
+	return os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(pid)), nil
 }
 
 func run(ctx context.Context, name string, o *options) error {
@@ -281,17 +262,16 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 		}
 	}
 	var pidfd *os.File
-	var inode uint64
 	if o.target != 0 {
 		var err error
-		if pidfd, inode, err = openTarget(o.target); err != nil {
+		if pidfd, err = openTarget(o.target); err != nil {
 			return nil, fail("target", err) // as nsthread names it
 		}
 		if len(o.targetNS) == 0 {
 			c.anyTarget = o.target
 		}
 	}
-	env, mnt, err := childEnv(o, inode)
+	env, mnt, err := childEnv(o)
 	if err != nil {
 		if pidfd != nil {
 			pidfd.Close()
@@ -303,8 +283,7 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	files := append([]*os.File{nil}, extra...) // the socket first
 	if pidfd != nil {
 		// The pidfd itself, so that the child joins the process named
-		// at the call even where the kernel cannot tell pidfds apart
-		// by inode.
+		// at the call or none.
 		env = append(env, "gons_target_fd="+strconv.Itoa(childFD+len(files)))
 		files = append(files, pidfd)
 	}

@@ -65,9 +65,9 @@ func TestTargetReusedPID(t *testing.T) {
 	}
 
 	out, err := cmd.CombinedOutput()
-	// The child holds a pidfd of the process that is gone (ESRCH), and
-	// where that is not checked, the inode of that pidfd, which is not
-	// the reusing process's (ErrReusedPID).
+	// The child holds a pidfd of the process that is gone (ESRCH); a
+	// gons_target=PID:INODE check, as early takes it from a caller that
+	// passes no pidfd, would refuse it too (ErrReusedPID).
 	var e *reexec.Error
 	var se *status.Error
 	if !errors.As(err, &e) || e.Op != "switch" || !errors.As(err, &se) || se.Op != "target" ||

@@ -92,7 +92,7 @@
 // the signal mask the program started with, and gives RLIMIT_NOFILE back
 // as os/exec does, so that no handler of the Go runtime ever runs in it.
 // Starts by this route run one at a time (their children share the exec
-// step's buffers). The kernel refuses a process that shares its memory a
+// step's buffers and one stack). The kernel refuses a process that shares its memory a
 // time namespace (EUSERS), and a PID namespace entered with a fork needs
 // a relay that cannot share it: Start takes another route for a time
 // namespace named, a PID namespace named without NoFork, a Target without

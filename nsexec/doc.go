@@ -34,6 +34,22 @@
 // (GONS_EXEC, with a pipe at its descriptor), runs the steps and executes
 // the program: two execs, as with nsenter.
 //
+// A [Target] without a Pidfd takes a lighter step than early's: the pidfd
+// is Start's own, opened of that PID, so early's check that it is a pidfd
+// of the process is left out, and of the types asked for only mnt, pid,
+// user and time, whose own namespace must not be joined, are compared with
+// the caller's before the one setns(2) of the pidfd. Joining one's own
+// cgroup, ipc, net or uts namespace changes nothing. Compared with early's
+// step (TestTargetLighterStep, TestTargetUnprivileged):
+//
+//	same     the namespaces the program runs in; the caller's own left as they are
+//	same     a zombie, a kernel thread, a target that exits or whose PID is
+//	         reused: ESRCH, never a join in part
+//	same     the errors: where the one setns(2) fails (EPERM without the
+//	         privilege over one's own namespace), early's step runs from the
+//	         start, joins what differs and reports what fails as it does
+//	differs  the system calls: by Types net, 4 instead of 14
+//
 // # Errors and exit statuses
 //
 // Everything before the program runs happens before Start returns: a

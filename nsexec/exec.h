@@ -14,6 +14,7 @@ enum {
 	GONS_EXEC_NOGROUPS = 2, /* leave the supplementary groups as they are */
 	GONS_EXEC_NOFORK = 4,   /* a PID namespace joined: no fork, only the program's children enter it */
 	GONS_EXEC_BYFD = 8,     /* execute progfd, opened by the caller, not a path */
+	GONS_EXEC_TARGET = 16,  /* join the namespaces of target through tfd, a pidfd the caller opened */
 };
 
 #define GONS_EXEC_MAX_GROUPS 65536 /* NGROUPS_MAX */
@@ -24,17 +25,31 @@ struct gons_exec {
 	int flags;  /* GONS_EXEC_* */
 	int progfd; /* the program, with GONS_EXEC_BYFD */
 	unsigned uid, gid;
-	int ngroups; /* the groups are in exec_linux.c's table */
+	int target, tfd; /* with GONS_EXEC_TARGET: the PID, and the pidfd the caller opened of it */
+	unsigned ttypes; /* with GONS_EXEC_TARGET: bits (1 << type), the types to join */
+	int ngroups;     /* the groups are in exec_linux.c's table */
 };
 
-/* Parses the marker's value into x. Returns 0, or -1 when malformed. */
+/*
+ * Parses the marker's value, "ERRFD,FLAGS,PROGFD,UID,GID[,TARGET,TFD,TTYPES][,GROUP...]"
+ * (TARGET... with GONS_EXEC_TARGET), into x. Returns 0, or -1 when malformed.
+ */
 int gons_exec_parse(const char *s, struct gons_exec *x);
 
 /*
- * Runs early's steps for the gons_* variables of env, takes the
- * credentials, removes the gons_* entries from env, forks into a PID
- * namespace joined unless x says not to, and executes name with argv and
- * env. Never returns: a failure is written to x->errfd and the process
+ * Joins the namespaces of the types types (bits 1 << type; all of them:
+ * every one the kernel has) of process pid, through pidfd, which the
+ * caller opened of it (target_linux.c): early's gons_join_target, lighter.
+ * Leaves pidfd open. Returns and leaves *pid_self as gons_switch does;
+ * failures are in rec.
+ */
+int gons_exec_target(int pid, int pidfd, unsigned types, struct gons_record *rec, int *pid_self);
+
+/*
+ * Runs the Target step of x, then early's steps for the gons_* variables
+ * of env, takes the credentials, removes the gons_* entries from env,
+ * forks into a PID namespace joined unless x says not to, and executes
+ * name with argv and env. Never returns: a failure is written to x->errfd and the process
  * exits.
  */
 void gons_exec_run(char **env, const char *name, char *const *argv, const struct gons_exec *x,

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,17 +74,31 @@ static int number(const char **s, unsigned long long max, unsigned long long *n)
 }
 
 /*
- * Parses the marker's value, "ERRFD,FLAGS,PROGFD,UID,GID[,GROUP...]", into
- * x and exec_groups. Returns 0, or -1 when it is malformed.
+ * Parses the marker's value (exec.h) into x and exec_groups. Returns 0, or
+ * -1 when it is malformed.
  */
 int gons_exec_parse(const char *s, struct gons_exec *x)
 {
-	unsigned long long v[5];
+	/* The maximum of each number; the target's three follow with the flag only. */
+	static const unsigned long long max[8] = {
+		0x7fffffff, 0x7fffffff, 0x7fffffff, 0xfffffffe,
+		0xfffffffe, 0x7fffffff, 0x7fffffff, (1u << GONS_NTYPES) - 1
+	};
+	unsigned long long v[8] = { 0 };
 
-	for (int i = 0; i < 5; i++)
-		if (number(&s, i < 3 ? 0x7fffffff : 0xfffffffe, &v[i]) < 0)
+	for (int i = 0; i < 8; i++)
+		if ((i < 5 || (v[1] & GONS_EXEC_TARGET)) && number(&s, max[i], &v[i]) < 0)
 			return -1;
-	*x = (struct gons_exec){ .errfd = v[0], .flags = v[1], .progfd = v[2], .uid = v[3], .gid = v[4] };
+	if ((v[1] & GONS_EXEC_TARGET) && (v[5] == 0 || v[7] == 0))
+		return -1;
+	*x = (struct gons_exec){ .errfd = v[0],
+		                 .flags = v[1],
+		                 .progfd = v[2],
+		                 .uid = v[3],
+		                 .gid = v[4],
+		                 .target = v[5],
+		                 .tfd = v[6],
+		                 .ttypes = v[7] };
 	while (*s != '\0') {
 		if (x->ngroups == GONS_EXEC_MAX_GROUPS || number(&s, 0xfffffffe, &v[0]) < 0)
 			return -1;
@@ -255,7 +270,19 @@ void gons_exec_run(char **env, const char *name, char *const *argv, const struct
 
 	if (rec->op != GONS_OP_NONE)
 		fail(x, rec); /* the fork server's child, which could not take its descriptors */
-	int pid = gons_steps(env, rec, &pid_self);
+	int pid = 0, none = -1;
+	/* A setuid program joins nothing: early's steps refuse it (gons_steps) first. */
+	if ((x->flags & GONS_EXEC_TARGET) && !getauxval(AT_SECURE)) {
+		pid = gons_exec_target(x->target, x->tfd, x->ttypes, rec, &pid_self);
+		gons_close(x->tfd);
+	}
+	/*
+	 * Root and working directory. With the flag, env sets neither
+	 * gons_target nor a path, and early's steps join nothing; they would
+	 * close a *pid_self they did not open.
+	 */
+	if (rec->op == GONS_OP_NONE)
+		pid |= gons_steps(env, rec, (x->flags & GONS_EXEC_TARGET) ? &none : &pid_self);
 	if (rec->op == GONS_OP_NONE && (x->flags & GONS_EXEC_CRED))
 		credentials(x, rec);
 	if (rec->op != GONS_OP_NONE) {

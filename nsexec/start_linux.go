@@ -30,6 +30,7 @@ const (
 	flagNoGroups = C.GONS_EXEC_NOGROUPS
 	flagNoFork   = C.GONS_EXEC_NOFORK
 	flagByFD     = C.GONS_EXEC_BYFD
+	flagTarget   = C.GONS_EXEC_TARGET
 )
 
 // recordSize is the size of the record the child writes on failure.
@@ -40,11 +41,14 @@ const recordSize = C.sizeof_struct_gons_record
 //go:linkname decodeRecord github.com/gonsproject/gons/status.decodeRecord
 func decodeRecord(p unsafe.Pointer) error
 
-// nsTypes are the namespace types.
-var nsTypes = map[string]bool{
-	"cgroup": true, "ipc": true, "mnt": true, "net": true,
-	"pid": true, "time": true, "user": true, "uts": true,
+// nsTypes are the namespace types, by name, as gons.h numbers them.
+var nsTypes = map[string]int{
+	"cgroup": C.GONS_CGROUP, "ipc": C.GONS_IPC, "mnt": C.GONS_MNT, "net": C.GONS_NET,
+	"pid": C.GONS_PID, "time": C.GONS_TIME, "user": C.GONS_USER, "uts": C.GONS_UTS,
 }
+
+// allTypes are the bits (1 << type) of every type.
+const allTypes = 1<<C.GONS_NTYPES - 1
 
 // startErr is an error of Start before anything ran, about the Cmd.
 func startErr(c *Cmd, format string, args ...any) error {
@@ -110,8 +114,9 @@ func (c *Cmd) nsVars(env []string) ([]string, error) {
 	var order []string
 	for _, ns := range c.Namespaces {
 		typ := strings.TrimPrefix(ns.Type, "!")
+		_, known := nsTypes[typ]
 		switch {
-		case !nsTypes[typ]:
+		case !known:
 			return nil, startErr(c, "Namespaces: type %q: %w", ns.Type, status.ErrUnknownType)
 		case seen[typ]:
 			return nil, startErr(c, "Namespaces: %s listed more than once: %w", typ, status.ErrDuplicate)
@@ -134,46 +139,57 @@ func (c *Cmd) nsVars(env []string) ([]string, error) {
 	return env, nil
 }
 
-// target adds the variables of Target to env, the pidfd to files, and
-// returns what to close once the child started.
-func (c *Cmd) target(env []string, files []*os.File) ([]string, []*os.File, *os.File, error) {
+// target validates Target and adds its pidfd to files. When the caller
+// passed the pidfd, it adds the variables of early's Target step to env;
+// when target opened it itself, of Target's PID, it returns the marker's
+// part instead (",PID,FD,TYPES", with flagTarget), for the exec step's
+// lighter step, which skips checks that the pidfd names the process
+// (target_linux.c). It returns what to close once the child started.
+func (c *Cmd) target(env []string, files []*os.File) (_ []string, _ []*os.File, own *os.File, marker string, err error) {
 	t := c.Target
 	if t.PID <= 0 {
-		return nil, nil, nil, startErr(c, "Target: %d is not a process ID: %w", t.PID, unix.EINVAL)
+		return nil, nil, nil, "", startErr(c, "Target: %d is not a process ID: %w", t.PID, unix.EINVAL)
 	}
-	seen := map[string]bool{}
-	var types []string
+	mask := 0
 	for _, typ := range t.Types {
 		typ = strings.TrimPrefix(typ, "!")
+		n, known := nsTypes[typ]
 		switch {
-		case !nsTypes[typ]:
-			return nil, nil, nil, startErr(c, "Target: type %q: %w", typ, status.ErrUnknownType)
-		case seen[typ]:
-			return nil, nil, nil, startErr(c, "Target: %s listed more than once: %w", typ, status.ErrDuplicate)
+		case !known:
+			return nil, nil, nil, "", startErr(c, "Target: type %q: %w", typ, status.ErrUnknownType)
+		case mask&(1<<n) != 0:
+			return nil, nil, nil, "", startErr(c, "Target: %s listed more than once: %w", typ, status.ErrDuplicate)
 		}
-		seen[typ] = true
-		types = append(types, typ)
+		mask |= 1 << n
 	}
-	if t.Types != nil && len(types) == 0 {
-		return nil, nil, nil, startErr(c, "Target: no types: %w", status.ErrSyntax)
+	if t.Types != nil && mask == 0 {
+		return nil, nil, nil, "", startErr(c, "Target: no types: %w", status.ErrSyntax)
 	}
-	pidfd, own := t.Pidfd, (*os.File)(nil)
-	if pidfd == nil {
-		fd, err := unix.PidfdOpen(t.PID, 0)
-		if err != nil {
-			return nil, nil, nil, &status.Error{Op: "target", Err: fmt.Errorf("process %d: %w", t.PID,
-				os.NewSyscallError("pidfd_open", err))}
+	fd := 3 + len(files)
+	if pidfd := t.Pidfd; pidfd != nil {
+		// The pidfd names the process for good: a PID:INODE check of that
+		// same descriptor's inode would add nothing to it.
+		env = append(env, "gons_target="+strconv.Itoa(t.PID), "gons_target_fd="+strconv.Itoa(fd))
+		if mask != 0 {
+			var types []string
+			for _, typ := range t.Types {
+				types = append(types, strings.TrimPrefix(typ, "!"))
+			}
+			env = append(env, "gons_target_ns="+strings.Join(types, ","))
 		}
-		pidfd = os.NewFile(uintptr(fd), "pidfd")
-		own = pidfd
+		return env, append(files, pidfd), nil, "", nil
 	}
-	// The pidfd names the process for good: a PID:INODE check of that
-	// same descriptor's inode would add nothing to it.
-	env = append(env, "gons_target="+strconv.Itoa(t.PID), "gons_target_fd="+strconv.Itoa(3+len(files)))
-	if len(types) > 0 {
-		env = append(env, "gons_target_ns="+strings.Join(types, ","))
+	pfd, err := unix.PidfdOpen(t.PID, 0)
+	if err != nil {
+		return nil, nil, nil, "", &status.Error{Op: "target", Err: fmt.Errorf("process %d: %w", t.PID,
+			os.NewSyscallError("pidfd_open", err))}
 	}
-	return env, append(files, pidfd), own, nil
+	own = os.NewFile(uintptr(pfd), "pidfd")
+	if mask == 0 {
+		mask = allTypes
+	}
+	marker = "," + strconv.Itoa(t.PID) + "," + strconv.Itoa(fd) + "," + strconv.Itoa(mask)
+	return env, append(files, own), own, marker, nil
 }
 
 // hostBinary opens the program as the caller sees it.
@@ -230,17 +246,20 @@ func (c *Cmd) Start() error {
 	errfd := 3 + len(files)
 	files = append(files, w)
 	var pidfd *os.File
+	var tmarker string
+	flags := 0
 	if c.Target != nil {
 		var own *os.File
-		if env, files, own, err = c.target(env, files); err != nil {
+		if env, files, own, tmarker, err = c.target(env, files); err != nil {
 			return err
 		}
 		pidfd = files[errfd-2]
 		if own != nil {
 			toClose = append(toClose, own)
+			flags |= flagTarget
 		}
 	}
-	flags, progfd := 0, 0
+	progfd := 0
 	if c.HostBinary {
 		f, err := c.hostBinary()
 		if err != nil {
@@ -254,7 +273,8 @@ func (c *Cmd) Start() error {
 	if c.NoFork {
 		flags |= flagNoFork
 	}
-	var cred string
+	// The marker: ERRFD,FLAGS,PROGFD,UID,GID[,TARGET,TFD,TTYPES][,GROUP...] (exec.h).
+	ids, groups := ",0,0", ""
 	if cr := c.Credential; cr != nil {
 		flags |= flagCred
 		if cr.NoSetGroups {
@@ -266,16 +286,14 @@ func (c *Cmd) Start() error {
 		if cr.Uid == ^uint32(0) || cr.Gid == ^uint32(0) {
 			return startErr(c, "Credential: uid %d, gid %d: (uid_t)-1 means no change: %w", cr.Uid, cr.Gid, unix.EINVAL)
 		}
+		ids = "," + strconv.FormatUint(uint64(cr.Uid), 10) + "," + strconv.FormatUint(uint64(cr.Gid), 10)
 		var b strings.Builder
-		b.WriteString("," + strconv.FormatUint(uint64(cr.Uid), 10) + "," + strconv.FormatUint(uint64(cr.Gid), 10))
 		for _, g := range cr.Groups {
 			b.WriteString("," + strconv.FormatUint(uint64(g), 10))
 		}
-		cred = b.String()
-	} else {
-		cred = ",0,0"
+		groups = b.String()
 	}
-	env = append(env, "GONS_EXEC="+strconv.Itoa(errfd)+","+strconv.Itoa(flags)+","+strconv.Itoa(progfd)+cred)
+	env = append(env, "GONS_EXEC="+strconv.Itoa(errfd)+","+strconv.Itoa(flags)+","+strconv.Itoa(progfd)+ids+tmarker+groups)
 
 	if check, ok := c.directRoute(); ok {
 		started, unshared, err := c.startDirect(env, files, pidfd, check)

@@ -48,7 +48,7 @@
 //	same     the errors: where the one setns(2) fails (EPERM without the
 //	         privilege over one's own namespace), early's step runs from the
 //	         start, joins what differs and reports what fails as it does
-//	differs  the system calls: by Types net, 4 instead of 14
+//	differs  the system calls before the execve: by Types net, 3 instead of 15
 //
 // # Errors and exit statuses
 //

@@ -23,8 +23,8 @@ int gons_target_alive(int pidfd, struct gons_record *rec)
 	 * (EPERM without the right to look at the target's memory, ENOSYS),
 	 * signal 0 checks existence; EPERM there means it exists.
 	 */
-	if ((syscall(SYS_process_madvise, pidfd, NULL, 0, GONS_MADV_COLD, 0) < 0 && errno == ESRCH) ||
-	    (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH)) {
+	if (syscall(SYS_process_madvise, pidfd, NULL, 0, GONS_MADV_COLD, 0) < 0 &&
+	    (errno == ESRCH || (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0 && errno == ESRCH))) {
 		gons_fail(rec, GONS_OP_TARGET, -1, ESRCH, NULL);
 		return 0;
 	}

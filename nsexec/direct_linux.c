@@ -130,19 +130,18 @@ static int child(void *arg)
 	gons_exec_forked(d->env, d->name, d->argv, &d->rec);
 }
 
-/* Reads the namespace of type t that a child of this thread would start in. */
-static int thread_ns(int t, struct gons_ns_id *id)
+/*
+ * Returns the inode of the namespace of type t that a child of this thread
+ * would start in, or 0 when unknown.
+ */
+static unsigned long long thread_ns(int t)
 {
 	static const char *const path[GONS_NTYPES] = {
 		[GONS_PID] = "/proc/thread-self/ns/pid_for_children",
 		[GONS_TIME] = "/proc/thread-self/ns/time_for_children",
 	};
-	struct gons_statx stx;
 
-	if (path[t] == NULL || syscall(SYS_statx, AT_FDCWD, path[t], 0, GONS_STATX_INO, &stx) < 0)
-		return -1;
-	*id = (struct gons_ns_id){ stx.dev_major, stx.dev_minor, stx.ino };
-	return 0;
+	return path[t] != NULL ? gons_ns_link(path[t]) : 0;
 }
 
 /*
@@ -153,13 +152,14 @@ static int thread_ns(int t, struct gons_ns_id *id)
 static int differs(const struct gons_direct *d)
 {
 	char dir[32];
-	struct gons_ns_id self, target;
+	struct gons_ns_id target;
+	unsigned long long self;
 
 	gons_stpcpy(gons_utoa(gons_stpcpy(dir, "/proc/"), d->pid), "/ns/");
 	for (int t = 0; t < GONS_NTYPES; t++)
 		if ((d->check & (1u << t)) &&
-		    (thread_ns(t, &self) < 0 || gons_ns_id_by_pid(d->pidfd, dir, t, &target) < 0 ||
-		     !gons_same_ns(&self, &target)))
+		    ((self = thread_ns(t)) == 0 || gons_ns_id_by_pid(d->pidfd, dir, t, &target) < 0 ||
+		     target.ino != self))
 			return 1;
 	return 0;
 }

@@ -46,6 +46,15 @@ int gons_exec_parse(const char *s, struct gons_exec *x);
 int gons_exec_target(int pid, int pidfd, unsigned types, struct gons_record *rec, int *pid_self);
 
 /*
+ * Returns the inode of the namespace the link path of /proc names,
+ * "TYPE:[INODE]", or 0 when unknown (target_linux.c). Reading the link
+ * spares the nsfs file that opening it (or PIDFD_GET_<TYPE>_NAMESPACE)
+ * makes, which costs a few microseconds more; nsfs numbers every
+ * namespace apart.
+ */
+unsigned long long gons_ns_link(const char *path);
+
+/*
  * Runs the Target step of x, then early's steps for the gons_* variables
  * of env, takes the credentials, removes the gons_* entries from env,
  * forks into a PID namespace joined unless x says not to, and executes

@@ -35,20 +35,12 @@
 /* The types compared with the caller's own before a join. */
 #define COMPARED ((1u << GONS_MNT) | (1u << GONS_PID) | (1u << GONS_USER) | (1u << GONS_TIME))
 
-/*
- * Returns the inode of the caller's namespace of type t from the link
- * /proc/self/ns/TYPE, "TYPE:[INODE]", or 0 when unknown. Reading the link
- * spares the nsfs file that opening it (or PIDFD_GET_<TYPE>_NAMESPACE)
- * makes, which costs a few microseconds more. /proc/self is this process
- * in any procfs, or not there (ENOENT).
- */
-static unsigned long long own_ns(int t)
+unsigned long long gons_ns_link(const char *path)
 {
-	char path[32], link[48];
+	char link[48];
 	unsigned long long ino = 0;
-
-	gons_stpcpy(gons_stpcpy(path, "/proc/self/ns/"), gons_var_names[t]);
 	long n = syscall(SYS_readlinkat, AT_FDCWD, path, link, sizeof(link) - 1);
+
 	if (n <= 0)
 		return 0;
 	link[n] = '\0';
@@ -60,6 +52,19 @@ static unsigned long long own_ns(int t)
 	while (*++p >= '0' && *p <= '9')
 		ino = ino * 10 + (*p - '0');
 	return *p == ']' ? ino : 0;
+}
+
+/*
+ * Returns the inode of the caller's namespace of type t, or 0 when
+ * unknown. /proc/self is this process in any procfs, or not there
+ * (ENOENT).
+ */
+static unsigned long long own_ns(int t)
+{
+	char path[32];
+
+	gons_stpcpy(gons_stpcpy(path, "/proc/self/ns/"), gons_var_names[t]);
+	return gons_ns_link(path);
 }
 
 /*

@@ -19,25 +19,32 @@ import (
 
 // targetProbe prints what a Target step decides: the working directory
 // (which a join of a mnt namespace resets), the host name, the namespaces,
-// and the PID (1 behind a relay).
+// and the PID (another than the Process's behind a relay, which a PID
+// namespace joined forks).
 var targetProbe = []string{"sh", "-c", "pwd; hostname; readlink /proc/self/ns/cgroup /proc/self/ns/ipc " +
 	"/proc/self/ns/mnt /proc/self/ns/net /proc/self/ns/pid /proc/self/ns/time /proc/self/ns/user " +
 	"/proc/self/ns/uts; echo $$"}
 
-// targetBothSteps runs prog with Target{pid, types} twice: by the exec
-// step's lighter Target step, with the pidfd Start opens, and by early's,
-// with a pidfd the caller passes. It fails the test where the two differ
-// in output, route or error, and returns the output (without the PID
-// line, which differs from run to run) and the error.
-func targetBothSteps(t *testing.T, pid int, types []string, prog []string) (string, error) {
+// targetBothSteps runs targetProbe with Target{pid, types}, and Dir dir,
+// twice: by the exec step's lighter Target step, with the pidfd Start
+// opens, and by early's, with a pidfd the caller passes. It fails the test
+// where the two differ in output, relay, route or error, and returns the
+// output, with "relay" for the PID line where the program ran behind one,
+// and the error.
+func targetBothSteps(t *testing.T, pid int, types []string, dir string) (string, error) {
 	t.Helper()
 	run := func(pidfd *os.File) (string, string, error) {
-		c := nsexec.Command(prog[0], prog[1:]...)
+		c := nsexec.Command(targetProbe[0], targetProbe[1:]...)
 		c.Target = &nsexec.Target{PID: pid, Pidfd: pidfd, Types: types}
+		c.Dir = dir
 		out, err := c.Output()
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) > 1 && lines[len(lines)-1] != "1" {
-			lines = lines[:len(lines)-1] // a PID of no interest
+		if err == nil {
+			if n := len(lines) - 1; lines[n] == strconv.Itoa(c.Process.Pid) {
+				lines = lines[:n]
+			} else {
+				lines[n] = "relay"
+			}
 		}
 		return strings.Join(lines, "\n"), nsexec.Route(c), err
 	}
@@ -62,25 +69,37 @@ func TestTargetLighterStep(t *testing.T) { bothWays(t, testTargetLighterStep) }
 // step than early's (target_linux.c); it decides as early's does, row by
 // row: differing namespaces joined, the caller's own left as they are (a
 // mnt namespace would reset the working directory, a PID namespace fork
-// a relay, a user namespace fail), a zombie and a kernel thread refused
-// with ESRCH.
+// a relay, a user namespace fail), Dir taken after the joins, a zombie
+// and a kernel thread refused with ESRCH.
 func testTargetLighterStep(t *testing.T) {
 	testutil.RequireRoot(t)
 	holder := testutil.Holder(t, []string{"--net", "--uts", "--ipc", "--mount"}, "hostname lighter")
 	self := os.Getpid()
 	for _, types := range [][]string{nil, {"net", "uts"}, {"mnt", "net", "user", "pid"}} {
-		out, err := targetBothSteps(t, holder, types, targetProbe)
+		out, err := targetBothSteps(t, holder, types, "")
 		if err != nil || !strings.Contains(out, nsLink(t, strconv.Itoa(holder), "net")) {
 			t.Fatalf("holder %q: %q, %v", types, out, err)
 		}
+	}
+	// Then the working directory, in the mount namespace joined, and
+	// the fork into a PID namespace after it.
+	out, err := targetBothSteps(t, holder, []string{"mnt", "uts"}, "/mnt")
+	if err != nil || !strings.HasPrefix(out, "/mnt\nlighter\n") {
+		t.Fatalf("holder, Dir /mnt: %q, %v", out, err)
+	}
+	pidHolder := testutil.Holder(t, []string{"--pid", "--mount-proc"}, "")
+	out, err = targetBothSteps(t, pidHolder, []string{"pid"}, "/tmp")
+	if err != nil || !strings.HasPrefix(out, "/tmp\n") || !strings.HasSuffix(out, "\nrelay") ||
+		!strings.Contains(out, nsLink(t, strconv.Itoa(pidHolder), "pid")) {
+		t.Fatalf("PID namespace, Dir /tmp: %q, %v", out, err)
 	}
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, types := range [][]string{nil, {"mnt", "user", "pid", "net"}} {
-		out, err := targetBothSteps(t, self, types, targetProbe)
-		if err != nil || !strings.HasPrefix(out, wd+"\n") || strings.HasSuffix(out, "\n1") {
+		out, err := targetBothSteps(t, self, types, "")
+		if err != nil || !strings.HasPrefix(out, wd+"\n") || strings.HasSuffix(out, "\nrelay") {
 			t.Fatalf("own namespaces %q: %q, %v; want the working directory %s kept, no relay", types, out, err, wd)
 		}
 	}
@@ -91,7 +110,7 @@ func testTargetLighterStep(t *testing.T) {
 	defer zombie.Wait()
 	testutil.WaitState(func(s []byte) bool { return s[0] == 'Z' }, zombie.Process.Pid)
 	for _, types := range [][]string{nil, {"net"}, {"mnt"}} {
-		if _, err := targetBothSteps(t, zombie.Process.Pid, types, targetProbe); !errors.Is(err, unix.ESRCH) {
+		if _, err := targetBothSteps(t, zombie.Process.Pid, types, ""); !errors.Is(err, unix.ESRCH) {
 			t.Fatalf("zombie %q: got %v, want ESRCH", types, err)
 		}
 	}
@@ -99,7 +118,7 @@ func testTargetLighterStep(t *testing.T) {
 		testutil.Unavailable(t, "PID 2 is not kthreadd here (%q, %v): not the initial PID namespace", comm, err)
 	}
 	for _, types := range [][]string{nil, {"net"}} {
-		if _, err := targetBothSteps(t, 2, types, targetProbe); !errors.Is(err, unix.ESRCH) {
+		if _, err := targetBothSteps(t, 2, types, ""); !errors.Is(err, unix.ESRCH) {
 			t.Fatalf("kernel thread %q: got %v, want ESRCH", types, err)
 		}
 	}
@@ -142,7 +161,7 @@ func testTargetUnprivileged(t *testing.T) {
 		testutil.Unavailable(t, "a user namespace as nobody: %v", err)
 	}
 	pid := strconv.Itoa(h.Process.Pid)
-	out, err := targetBothSteps(t, h.Process.Pid, nil, targetProbe)
+	out, err := targetBothSteps(t, h.Process.Pid, nil, "")
 	if err != nil || !strings.Contains(out, "\nunprivileged\n") || !strings.Contains(out, nsLink(t, pid, "user")) ||
 		!strings.Contains(out, nsLink(t, "self", "net")) {
 		t.Fatalf("got %q, %v; want the target's user and uts namespaces, the caller's net", out, err)

@@ -84,6 +84,22 @@ func writeFrame(w io.Writer, tag byte, payload []byte) error {
 	return err
 }
 
+// newFrame returns the start of a frame of tag, with room for a payload
+// of up to size bytes to be appended: a frame built in place, written at
+// once with no copy into a buffer of its own (see sealFrame).
+func newFrame(tag byte, size int) []byte {
+	b := make([]byte, frameHeader, frameHeader+size)
+	b[0] = tag
+	return b
+}
+
+// sealFrame sets the length in the header of frame b, made by newFrame,
+// to what follows the header, and returns b.
+func sealFrame(b []byte) []byte {
+	binary.BigEndian.PutUint64(b[1:frameHeader], uint64(len(b)-frameHeader))
+	return b
+}
+
 // readFrame reads one frame. It refuses a header that announces more than
 // maxPayload, and allocates the payload as it arrives, so that a header
 // that announces more than is sent costs no more than what was sent.

@@ -110,14 +110,32 @@ const (
 	callAlone = 1 << iota
 )
 
-// encodeCall returns the payload of a call's frame: the ID and the name
-// as in a request (see encodeRequest), the flags, then the JSON parameter.
-func encodeCall(id uint64, flags byte, name string, param []byte) []byte {
-	b := make([]byte, 0, 2*binary.MaxVarintLen64+1+len(name)+len(param))
+// callFrame returns a call's frame, whose payload is the ID and the name
+// as in a request (see encodeRequest), the flags, then the JSON
+// parameter.
+func callFrame(id uint64, flags byte, name string, param []byte) []byte {
+	b := newFrame(tagCall, callSize(name, param)+binaryMaxID)
 	b = binary.AppendUvarint(b, id)
 	b = appendString(b, name)
 	b = append(b, flags)
-	return append(b, param...)
+	return sealFrame(append(b, param...))
+}
+
+// binaryMaxID bounds what the ID adds to a call's or an answer's payload.
+const binaryMaxID = binary.MaxVarintLen64
+
+// callSize is the size of a call's payload, less the ID.
+func callSize(name string, param []byte) int {
+	return varintLen(uint64(len(name))) + len(name) + 1 + len(param)
+}
+
+// varintLen is the size of v as a minimal unsigned varint.
+func varintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
 }
 
 // decodeCall decodes a call's payload.
@@ -138,11 +156,12 @@ func decodeCall(b []byte) (id uint64, flags byte, name string, param []byte, err
 	return id, d.b[0], name, d.b[1:], nil
 }
 
-// encodeAnswer returns the payload of a value or failure frame: the ID,
-// then the JSON result or wireError.
-func encodeAnswer(id uint64, body []byte) []byte {
-	b := make([]byte, 0, binary.MaxVarintLen64+len(body))
-	return append(binary.AppendUvarint(b, id), body...)
+// answerFrame returns a value or failure frame (tag), whose payload is
+// the ID, then the JSON result or wireError.
+func answerFrame(tag byte, id uint64, body []byte) []byte {
+	b := newFrame(tag, binaryMaxID+len(body))
+	b = binary.AppendUvarint(b, id)
+	return sealFrame(append(b, body...))
 }
 
 // decodeAnswer decodes the payload of a value or failure frame.
@@ -184,14 +203,15 @@ func serveStanding(conn *os.File) int {
 		return 2
 	}
 	sc := &standingChild{r: bufio.NewReaderSize(conn, readChunk), status: make(chan int, 1), bell: bell != nil}
-	sc.send = func(tag byte, payload []byte) {
+	sc.send = func(frame []byte) {
 		sc.wmu.Lock()
-		defer sc.wmu.Unlock()
-		if err := writeFrame(conn, tag, payload); err != nil {
+		_, err := conn.Write(frame)
+		sc.wmu.Unlock()
+		if err != nil {
 			fmt.Fprintf(os.Stderr, "reexec: standing child: sending an answer: %v\n", err)
 		}
 	}
-	sc.send(tagDone, nil)
+	sc.send(sealFrame(newFrame(tagDone, 0)))
 	if bell != nil {
 		go sc.ring(bell)
 	}
@@ -203,10 +223,10 @@ func serveStanding(conn *os.File) int {
 type standingChild struct {
 	rmu    sync.Mutex // held by the goroutine that reads calls
 	r      io.Reader
-	wmu    sync.Mutex // one answer at a time
-	send   func(tag byte, payload []byte)
-	status chan int // the exit status, once the parent closed its side (0) or broke the protocol
-	bell   bool     // calls may be served alone
+	wmu    sync.Mutex         // one answer at a time
+	send   func(frame []byte) // writes a whole frame
+	status chan int           // the exit status, once the parent closed its side (0) or broke the protocol
+	bell   bool               // calls may be served alone
 }
 
 // read reads calls, as long as no other goroutine does.
@@ -279,7 +299,7 @@ func (sc *standingChild) serve(id uint64, name string, param []byte, reader bool
 			}
 		}
 		if err == nil {
-			sc.send(tagValue, encodeAnswer(id, result))
+			sc.send(answerFrame(tagValue, id, result))
 			return
 		}
 		kind := kindAction
@@ -287,7 +307,7 @@ func (sc *standingChild) serve(id uint64, name string, param []byte, reader bool
 			kind, err = w.kind, w.err
 		}
 		b, _ := json.Marshal(toWire(kind, err))
-		sc.send(tagFailure, encodeAnswer(id, b))
+		sc.send(answerFrame(tagFailure, id, b))
 	}()
 	a := lookup(name)
 	switch {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -73,6 +74,10 @@ type Standing struct {
 	rend  chan struct{} // closed once reading has ended: the socket's end or a broken protocol
 	rd    frames        // what was read and not yet handed out; the holder of rtok's
 	rdone bool          // reading has ended; the holder of rtok's
+	// dl: a read deadline may be set on the socket (a stall's, or one
+	// in the past from a caller's ctx), which the next read clears
+	// first; most reads have none to clear.
+	dl atomic.Bool
 
 	mu      sync.Mutex
 	next    uint64
@@ -186,7 +191,10 @@ func (s *Standing) lead(ctx context.Context, id uint64, ch <-chan answer) (answe
 		// A read that the end of ctx interrupts returns a deadline
 		// error; one that a late run of this interrupts, in a later
 		// holder, reads on (see readAnswer).
-		stop := context.AfterFunc(ctx, func() { s.c.conn.SetReadDeadline(longAgo) })
+		stop := context.AfterFunc(ctx, func() {
+			s.dl.Store(true)
+			s.c.conn.SetReadDeadline(longAgo)
+		})
 		defer stop()
 	}
 	for {
@@ -245,14 +253,16 @@ func (s *Standing) readAnswer(ctx context.Context) (uint64, answer, bool) {
 			return 0, answer{}, false
 		}
 		// Half a frame may stall no longer than stall; none may wait
-		// for ever. Reset at each read: a deadline in the past, set
-		// for an earlier holder's ctx, is not this one's.
+		// for ever. Reset before a read whenever one may have been
+		// set (dl): a deadline in the past, set for an earlier
+		// holder's ctx, is not this one's.
 		partial := s.rd.partial()
 		var armed time.Time
 		if partial {
 			armed = time.Now()
+			s.dl.Store(true)
 			s.c.conn.SetReadDeadline(armed.Add(stall))
-		} else {
+		} else if s.dl.Swap(false) {
 			s.c.conn.SetReadDeadline(time.Time{})
 		}
 		if ctx.Err() != nil {
@@ -263,6 +273,7 @@ func (s *Standing) readAnswer(ctx context.Context) (uint64, answer, bool) {
 		switch {
 		case n > 0 || err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.dl.Store(true) // set by an earlier holder's ctx, say
 			if partial && time.Since(armed) >= stall {
 				s.breakOff(fmt.Errorf("a frame stalled half-way for %v: %w", stall, err))
 			}
@@ -415,8 +426,7 @@ func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, er
 	if err != nil {
 		return nil, fail("param", err)
 	}
-	payload := encodeCall(0, 0, name, p) // its size, give or take the ID
-	if uint64(len(payload))+binaryMaxID > maxPayload {
+	if uint64(callSize(name, p))+binaryMaxID > maxPayload {
 		return nil, fail("param", fmt.Errorf("%w of %d bytes", errFrameTooLarge, maxPayload))
 	}
 	ch := make(chan answer, 1)
@@ -449,7 +459,7 @@ func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, er
 		// before a large frame fills the socket. A full bell has rung.
 		unix.Write(s.bell, []byte{0})
 	}
-	_ = writeFrame(s.c.conn, tagCall, encodeCall(id, flags, name, p))
+	_, _ = s.c.conn.Write(callFrame(id, flags, name, p))
 	s.wmu.Unlock()
 	// A child that cannot read the call is gone: reap says so.
 	for {
@@ -469,9 +479,6 @@ func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, er
 		}
 	}
 }
-
-// binaryMaxID bounds what the ID adds to a call's frame.
-const binaryMaxID = 10
 
 // ended forgets call id, once it returned, and arms the idle timer.
 func (s *Standing) ended(id uint64) {

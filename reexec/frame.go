@@ -111,6 +111,11 @@ func readFrame(r io.Reader) (byte, []byte, error) {
 		}
 		return 0, nil, fmt.Errorf("reading a frame header: %w", err)
 	}
+	return readPayload(r, hdr)
+}
+
+// readPayload reads the payload of the frame whose header is hdr.
+func readPayload(r io.Reader, hdr [frameHeader]byte) (byte, []byte, error) {
 	n := binary.BigEndian.Uint64(hdr[1:])
 	if n > maxPayload {
 		return 0, nil, fmt.Errorf("frame %q of %d bytes: %w of %d bytes", hdr[0], n, errFrameTooLarge, maxPayload)
@@ -156,7 +161,7 @@ func expectFrame(r io.Reader, tags ...byte) (byte, []byte, error) {
 // readRequest reads what the parent sends: the request and the parameter
 // (nil when there is none).
 func readRequest(r io.Reader) (*request, []byte, error) {
-	_, b, err := expectFrame(r, tagRequest)
+	b, rest, err := readRequestFrame(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,7 +169,7 @@ func readRequest(r io.Reader) (*request, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("malformed request: %w", err)
 	}
-	tag, param, err := expectFrame(r, tagParam, tagNoParam)
+	tag, param, err := expectFrame(rest, tagParam, tagNoParam)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,16 +182,67 @@ func readRequest(r io.Reader) (*request, []byte, error) {
 	return req, param, nil
 }
 
+// readRequestFrame reads the request's frame and returns its payload and
+// the reader of the parameter's frame. The parent writes both frames at
+// once (see writeRequest), so a request of up to readChunk bytes is read
+// with the parameter's header in one read rather than two; the reader
+// returned then starts with what that read took of the next frame.
+func readRequestFrame(r io.Reader) (payload []byte, rest io.Reader, err error) {
+	var hdr [frameHeader]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if err == io.EOF {
+			return nil, nil, errNoFrame
+		}
+		return nil, nil, fmt.Errorf("reading a frame header: %w", err)
+	}
+	n := binary.BigEndian.Uint64(hdr[1:])
+	if hdr[0] != tagRequest || n > readChunk {
+		tag, payload, err := readPayload(r, hdr)
+		if err == nil && tag != tagRequest {
+			err = fmt.Errorf("unexpected frame %q (%d bytes), want one of %q", tag, len(payload), []byte{tagRequest})
+		}
+		return payload, r, err
+	}
+	buf := make([]byte, n+frameHeader)
+	got, err := io.ReadFull(r, buf)
+	if uint64(got) < n {
+		return nil, nil, fmt.Errorf("reading frame %q of %d bytes: %w", hdr[0], n, eofIsUnexpected(err))
+	}
+	if uint64(got) == n {
+		// Nothing of the next frame: reading it again says why.
+		return buf[:n], r, nil
+	}
+	return buf[:n:n], io.MultiReader(bytes.NewReader(buf[n:got]), r), nil
+}
+
 // writeRequest writes the request and the parameter (none when paramSet
 // is false).
 func writeRequest(w io.Writer, req *request, param []byte, paramSet bool) error {
-	if err := writeFrame(w, tagRequest, encodeRequest(req)); err != nil {
+	enc := encodeRequest(req)
+	tag := byte(tagParam)
+	if !paramSet {
+		tag, param = tagNoParam, nil
+	}
+	if len(enc)+len(param) <= readChunk {
+		// Both frames in one write, as the child reads them (see
+		// readRequest): one system call on each side, not two.
+		b := make([]byte, 0, 2*frameHeader+len(enc)+len(param))
+		b = appendFrame(b, tagRequest, enc)
+		b = appendFrame(b, tag, param)
+		_, err := w.Write(b)
 		return err
 	}
-	if !paramSet {
-		return writeFrame(w, tagNoParam, nil)
+	if err := writeFrame(w, tagRequest, enc); err != nil {
+		return err
 	}
-	return writeFrame(w, tagParam, param)
+	return writeFrame(w, tag, param)
+}
+
+// appendFrame appends a frame of tag and payload to b.
+func appendFrame(b []byte, tag byte, payload []byte) []byte {
+	b = append(b, tag)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(payload)))
+	return append(b, payload...)
 }
 
 // A request's payload is binary, not JSON: the child decodes it first

@@ -125,3 +125,34 @@ func TestRequestRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// The request and the parameter's header are read together; a parent that
+// stops after the request, or half-way through the parameter's header,
+// or that sends another frame first, is told apart as before.
+func TestReadRequestEnds(t *testing.T) {
+	var whole bytes.Buffer
+	writeRequest(&whole, &request{Name: "x", Depth: 1}, []byte(`{"a":1}`), true)
+	reqLen := frameHeader + len(encodeRequest(&request{Name: "x", Depth: 1}))
+	for _, tt := range []struct {
+		name string
+		in   []byte
+		want error  // for errors.Is, or nil
+		msg  string // else in the message
+	}{
+		{"nothing", nil, errNoFrame, ""},
+		{"request only", whole.Bytes()[:reqLen], errNoFrame, ""},
+		{"half a header", whole.Bytes()[:reqLen+4], io.ErrUnexpectedEOF, "reading a frame header"},
+		{"half a parameter", whole.Bytes()[:whole.Len()-2], io.ErrUnexpectedEOF, "reading frame 'P'"},
+		{"half a request", whole.Bytes()[:reqLen-1], io.ErrUnexpectedEOF, "reading frame 'A'"},
+		{"another frame", append([]byte{tagParam, 0, 0, 0, 0, 0, 0, 0, 1, '1'}, whole.Bytes()...), nil, "unexpected frame 'P'"},
+	} {
+		_, _, err := readRequest(bytes.NewReader(tt.in))
+		if err == nil || tt.want != nil && !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: got %v, want %v with %q", tt.name, err, tt.want, tt.msg)
+		}
+	}
+	req, param, err := readRequest(bytes.NewReader(whole.Bytes()))
+	if err != nil || req.Name != "x" || string(param) != `{"a":1}` {
+		t.Errorf("whole: got %+v, %q, %v", req, param, err)
+	}
+}

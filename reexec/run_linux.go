@@ -3,6 +3,7 @@ package reexec
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -316,6 +317,23 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	return c, nil
 }
 
+// inlineRequest bounds the request, parameter included, that start writes
+// itself rather than from a goroutine: a fresh socket's buffer takes that
+// much at once (its send buffer is far larger, see unix(7)), so the write
+// never waits for the child to read.
+const inlineRequest = 16 << 10
+
+// requestSize bounds the bytes that writeRequest writes for req and param.
+func requestSize(req *request, param []byte) int {
+	n := 2*frameHeader + 1 + 3*binary.MaxVarintLen64 + len(req.Name) + len(param)
+	for _, list := range [][]string{req.Args, req.Env} {
+		for _, s := range list {
+			n += binary.MaxVarintLen64 + len(s)
+		}
+	}
+	return n
+}
+
 // socketPair returns the two ends of a protocol socket, one socket both
 // ways. The parent's end is non-blocking so that deadlines can unblock
 // it; the child's end stays blocking.
@@ -395,13 +413,20 @@ func (c *child) start() error {
 		}
 		return c.fail("start", err)
 	}
-	c.io.Add(2)
-	go func() {
-		defer c.io.Done()
-		// A child that dies before reading makes this fail; that is
-		// reported through its exit, not here.
+	// A child that dies before reading makes the request's write fail;
+	// that is reported through its exit, not here.
+	if requestSize(&c.req, c.param) <= inlineRequest {
+		// The socket's buffer takes it at once: no goroutine, and no
+		// thread woken to run one.
 		_ = writeRequest(c.conn, &c.req, c.param, c.paramSet)
-	}()
+	} else {
+		c.io.Add(1)
+		go func() {
+			defer c.io.Done()
+			_ = writeRequest(c.conn, &c.req, c.param, c.paramSet)
+		}()
+	}
+	c.io.Add(1)
 	go func() {
 		defer c.io.Done()
 		c.readOutcome()

@@ -45,7 +45,18 @@ var ErrUnavailable = errors.New("no fork server")
 // it cloned for the request, and reaped. A child it cloned may have seen
 // the request's descriptors before it was killed: the caller must not
 // give the exec'd child it starts instead the same protocol socket.
-var ErrAbandoned = fmt.Errorf("%w: it took a request and did not answer", ErrUnavailable)
+var ErrAbandoned error = &abandoned{}
+
+// abandoned is ErrAbandoned's type: an error that wraps ErrUnavailable,
+// built without package fmt, whose use at initialisation would cost every
+// process of the program, each reexec child among them, the page faults
+// of its printer before main.
+type abandoned struct{}
+
+func (*abandoned) Error() string {
+	return ErrUnavailable.Error() + ": it took a request and did not answer"
+}
+func (*abandoned) Unwrap() error { return ErrUnavailable }
 
 // ErrTooLarge is returned by [Spawn] for a request the server cannot take;
 // the caller starts that child by exec.

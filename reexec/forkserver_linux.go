@@ -115,6 +115,10 @@ func isStartupVar(k string) bool { return slices.Contains(startupVars, k) || isL
 // execOnly makes every call exec, for tests that compare the two ways.
 var execOnly atomic.Bool
 
+// differed is set while the last check of what a child inherits found a
+// difference (see startForked).
+var differed atomic.Bool
+
 // forkServer starts a child through the fork server (startForked), or is
 // nil: package reexec/forkserver, which starts the server, sets it through
 // enableForkServer. A program without the server then does not link the
@@ -231,8 +235,22 @@ func startForked(c *child) error {
 	if !ok || tooBigForExec(c.cmd.Env) {
 		return nil
 	}
-	if !inheritsAsExec(spawn.PID()) {
-		return nil // the server's child would inherit other state
+	// The check of what the child inherits runs while the server clones
+	// it (see spawn.Request.Check), unless the last one found a
+	// difference: a program that changed its state for good then pays
+	// the check alone, not a clone too, at each call.
+	server := spawn.PID()
+	check := func() bool {
+		same := inheritsAsExec(server)
+		differed.Store(!same)
+		return same
+	}
+	checked := false
+	if differed.Load() {
+		if !check() {
+			return nil // the server's child would inherit other state
+		}
+		checked = true
 	}
 	f := &forked{}
 	fds, held, err := f.streams(c.cmd)
@@ -250,9 +268,19 @@ func startForked(c *child) error {
 		return os.NewSyscallError("open .", err)
 	}
 	defer unix.Close(dir)
-	ch, err := spawn.Spawn(c.ctx, &spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir})
+	req := &spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir}
+	if !checked {
+		req.Check = check
+	}
+	ch, err := spawn.Spawn(c.ctx, req)
 	if err != nil {
 		closeAll(f.pipes)
+		if errors.Is(err, spawn.ErrRefused) {
+			// The server's child would have inherited other state: it
+			// was killed before it ran anything of the program's, and
+			// reaped, and never read the socket.
+			return nil
+		}
 		if errors.Is(err, spawn.ErrAbandoned) {
 			// The server may have cloned a child that holds the
 			// socket (killed since): the exec'd child gets a fresh

@@ -395,19 +395,44 @@ func (c *child) start() error {
 		}
 		return c.fail("start", err)
 	}
-	c.io.Add(2)
-	go func() {
-		defer c.io.Done()
-		// A child that dies before reading makes this fail; that is
-		// reported through its exit, not here.
-		_ = writeRequest(c.conn, &c.req, c.param, c.paramSet)
-	}()
+	// A child that dies before reading makes the write fail; that is
+	// reported through its exit, not here. A small request goes out at
+	// once, in one write that the socket's empty buffer takes whole: a
+	// child of the fork server waits for it before its runtime starts
+	// (see startForked). A larger one is written as the child reads it.
+	if msg := smallRequest(&c.req, c.param, c.paramSet); msg != nil {
+		_, _ = c.conn.Write(msg)
+		c.io.Add(1)
+	} else {
+		c.io.Add(2)
+		go func() {
+			defer c.io.Done()
+			_ = writeRequest(c.conn, &c.req, c.param, c.paramSet)
+		}()
+	}
 	go func() {
 		defer c.io.Done()
 		c.readOutcome()
 	}()
 	return nil
 }
+
+// smallRequest returns the frames that writeRequest writes, in one
+// buffer, when they fit in smallFrames bytes, nil when they do not.
+func smallRequest(req *request, param []byte, paramSet bool) []byte {
+	if len(param) > smallFrames {
+		return nil
+	}
+	var b bytes.Buffer
+	if writeRequest(&b, req, param, paramSet) != nil || b.Len() > smallFrames {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// smallFrames bounds the request that start writes at once: far less than
+// a socket's buffer holds (wmem_default, some 200 KiB).
+const smallFrames = 4096
 
 // readOutcome reads what the child sends. A child that breaks the
 // protocol, with a frame over the limit, of the wrong kind or one that

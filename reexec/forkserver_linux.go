@@ -246,12 +246,11 @@ func startForked(c *child) error {
 		differed.Store(!same)
 		return same
 	}
-	checked := false
 	if differed.Load() {
 		if !check() {
 			return nil // the server's child would inherit other state
 		}
-		checked = true
+		check = nil
 	}
 	f := &forked{}
 	fds, held, err := f.streams(c.cmd)
@@ -269,13 +268,17 @@ func startForked(c *child) error {
 		return os.NewSyscallError("open .", err)
 	}
 	defer unix.Close(dir)
-	req := &spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir}
-	if !checked {
-		req.Check = check
+	// The child reads its environment from the request.
+	c.req.Forked = true
+	if slices.Equal(rest, startup.env) {
+		c.req.SameEnv = true
+	} else {
+		c.req.Env = rest
 	}
-	ch, err := spawn.Spawn(c.ctx, req)
+	ch, err := spawn.Spawn(c.ctx, &spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir, Check: check})
 	if err != nil {
 		closeAll(f.pipes)
+		c.req.Forked, c.req.SameEnv, c.req.Env = false, false, nil
 		if errors.Is(err, spawn.ErrRefused) {
 			// The server's child would have inherited other state: it
 			// was killed before it ran anything of the program's, and
@@ -293,17 +296,12 @@ func startForked(c *child) error {
 		}
 		return err
 	}
+	// The child waits for its request before its runtime starts: it goes
+	// out first thing, now that the child is the call's (see sendRequest).
+	c.sendRequest()
 	if f.proc, f.pidfd, err = childProcess(ch); err != nil {
 		closeAll(f.pipes)
 		return err
-	}
-	// The child reads its environment from the request, which the
-	// caller sends once this returns.
-	c.req.Forked = true
-	if slices.Equal(rest, startup.env) {
-		c.req.SameEnv = true
-	} else {
-		c.req.Env = rest
 	}
 	c.fork = f
 	f.stopped = make(chan struct{})

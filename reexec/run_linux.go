@@ -225,6 +225,7 @@ type child struct {
 	req      request
 	param    []byte
 	paramSet bool
+	sent     bool // the request is written (see sendRequest)
 
 	io sync.WaitGroup
 	// What the child sent, read by the reader goroutine; valid after
@@ -397,11 +398,9 @@ func (c *child) start() error {
 	}
 	// A child that dies before reading makes the write fail; that is
 	// reported through its exit, not here. A small request goes out at
-	// once, in one write that the socket's empty buffer takes whole: a
-	// child of the fork server waits for it before its runtime starts
-	// (see startForked). A larger one is written as the child reads it.
-	if msg := smallRequest(&c.req, c.param, c.paramSet); msg != nil {
-		_, _ = c.conn.Write(msg)
+	// once (see sendRequest); a larger one is written as the child reads
+	// it.
+	if c.sent || c.sendRequest() {
 		c.io.Add(1)
 	} else {
 		c.io.Add(2)
@@ -415,6 +414,20 @@ func (c *child) start() error {
 		c.readOutcome()
 	}()
 	return nil
+}
+
+// sendRequest writes the request at once, in one write that the socket's
+// empty buffer takes whole, if it is small, and reports whether it did: a
+// child of the fork server waits for it before its runtime starts (see
+// startForked).
+func (c *child) sendRequest() bool {
+	msg := smallRequest(&c.req, c.param, c.paramSet)
+	if msg == nil {
+		return false
+	}
+	_, _ = c.conn.Write(msg)
+	c.sent = true
+	return true
 }
 
 // smallRequest returns the frames that writeRequest writes, in one

@@ -115,6 +115,10 @@ func isStartupVar(k string) bool { return slices.Contains(startupVars, k) || isL
 // execOnly makes every call exec, for tests that compare the two ways.
 var execOnly atomic.Bool
 
+// differed is set while the last check of what a child inherits found a
+// difference (see startForked).
+var differed atomic.Bool
+
 // forkServer starts a child through the fork server (startForked), or is
 // nil: package reexec/forkserver, which starts the server, sets it through
 // enableForkServer. A program without the server then does not link the
@@ -208,6 +212,7 @@ func tooBigForExec(env []string) bool {
 // process, which waits for it as exec.Cmd would.
 type forked struct {
 	proc    *os.Process
+	pidfd   *os.File      // the server's pidfd of the child, in the runtime's poller; nil: none
 	stopped chan struct{} // closed once the child is reaped: ends killWith
 	copiers []func()      // copy the child's output, once it started
 	copying atomic.Int32  // copiers still running
@@ -231,8 +236,21 @@ func startForked(c *child) error {
 	if !ok || tooBigForExec(c.cmd.Env) {
 		return nil
 	}
-	if !inheritsAsExec(spawn.PID()) {
-		return nil // the server's child would inherit other state
+	// The check of what the child inherits runs while the server clones
+	// it (see spawn.Request.Check), unless the last one found a
+	// difference: a program that changed its state for good then pays
+	// the check alone, not a clone too, at each call.
+	server := spawn.PID()
+	check := func() bool {
+		same := inheritsAsExec(server)
+		differed.Store(!same)
+		return same
+	}
+	if differed.Load() {
+		if !check() {
+			return nil // the server's child would inherit other state
+		}
+		check = nil
 	}
 	f := &forked{}
 	fds, held, err := f.streams(c.cmd)
@@ -250,9 +268,23 @@ func startForked(c *child) error {
 		return os.NewSyscallError("open .", err)
 	}
 	defer unix.Close(dir)
-	ch, err := spawn.Spawn(c.ctx, &spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir})
+	// The child reads its environment from the request.
+	c.req.Forked = true
+	if slices.Equal(rest, startup.env) {
+		c.req.SameEnv = true
+	} else {
+		c.req.Env = rest
+	}
+	ch, err := spawn.Spawn(c.ctx, &spawn.Request{Vars: vars, FDs: fds, Socket: childFD, Dir: dir, Check: check})
 	if err != nil {
 		closeAll(f.pipes)
+		c.req.Forked, c.req.SameEnv, c.req.Env = false, false, nil
+		if errors.Is(err, spawn.ErrRefused) {
+			// The server's child would have inherited other state: it
+			// was killed before it ran anything of the program's, and
+			// reaped, and never read the socket.
+			return nil
+		}
 		if errors.Is(err, spawn.ErrAbandoned) {
 			// The server may have cloned a child that holds the
 			// socket (killed since): the exec'd child gets a fresh
@@ -264,17 +296,12 @@ func startForked(c *child) error {
 		}
 		return err
 	}
-	if f.proc, err = childProcess(ch); err != nil {
+	// The child waits for its request before its runtime starts: it goes
+	// out first thing, now that the child is the call's (see sendRequest).
+	c.sendRequest()
+	if f.proc, f.pidfd, err = childProcess(ch); err != nil {
 		closeAll(f.pipes)
 		return err
-	}
-	// The child reads its environment from the request, which the
-	// caller sends once this returns.
-	c.req.Forked = true
-	if slices.Equal(rest, startup.env) {
-		c.req.SameEnv = true
-	} else {
-		c.req.Env = rest
 	}
 	c.fork = f
 	f.stopped = make(chan struct{})
@@ -297,30 +324,56 @@ func startForked(c *child) error {
 	return nil
 }
 
-// childProcess returns the process of a child that the server started.
-// Its pidfd, made by the server's clone, names the child whatever waits
-// elsewhere in the program do; os.FindProcess opens a pidfd of its own by
-// PID, which names the same process as long as the child is not reaped,
-// as checked after it. So the child is killed and waited for through a
-// pidfd, never by a PID that may have been reused (where the kernel has
-// pidfds: Linux 5.3).
-func childProcess(ch spawn.Child) (*os.Process, error) {
+// childProcess returns the process of a child that the server started,
+// and its pidfd from the server as a file in the runtime's poller, nil
+// where there is none. That pidfd, made by the server's clone, names the
+// child whatever waits elsewhere in the program do; os.FindProcess opens
+// a pidfd of its own by PID, which names the same process as long as the
+// child is not reaped, as checked after it. So the child is killed and
+// waited for through a pidfd, never by a PID that may have been reused
+// (where the kernel has pidfds: Linux 5.3).
+func childProcess(ch spawn.Child) (*os.Process, *os.File, error) {
 	p, _ := os.FindProcess(ch.PID) // never fails on Linux
 	if ch.PidFD < 0 {
-		return p, nil
+		return p, nil, nil
 	}
-	defer unix.Close(ch.PidFD)
 	var info unix.Siginfo
 	err := unix.Waitid(unix.P_PIDFD, ch.PidFD, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
 	for err == unix.EINTR {
 		err = unix.Waitid(unix.P_PIDFD, ch.PidFD, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
 	}
 	if err != nil {
+		unix.Close(ch.PidFD)
 		p.Release()
-		return nil, fmt.Errorf("the child %d was reaped elsewhere in the program (a wait for any child?): %w",
+		return nil, nil, fmt.Errorf("the child %d was reaped elsewhere in the program (a wait for any child?): %w",
 			ch.PID, os.NewSyscallError("waitid", err))
 	}
-	return p, nil
+	if unix.SetNonblock(ch.PidFD, true) != nil {
+		unix.Close(ch.PidFD)
+		return p, nil, nil
+	}
+	return p, os.NewFile(uintptr(ch.PidFD), "pidfd"), nil
+}
+
+// awaitExit returns once the child has exited, as its pidfd says through
+// the runtime's poller, which wakes for it as for the end of the child's
+// output: no thread blocks in a wait, and the reap that follows returns
+// at once. Without a pidfd it returns at once.
+func (f *forked) awaitExit() {
+	if f.pidfd == nil {
+		return
+	}
+	rc, err := f.pidfd.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		// No child in a waitable state leaves Signo 0; an error (the
+		// child reaped elsewhere) is for the reap to report.
+		return err != unix.EINTR && (err != nil || info.Signo != 0)
+	})
 }
 
 // streams returns the descriptors of the child's standard input, output
@@ -403,8 +456,12 @@ func (f *forked) killWith(ctx context.Context) {
 // exec.Cmd.Wait does with WaitDelay grace: what a process the action
 // started still holds open is cut off after that, with exec.ErrWaitDelay.
 func (f *forked) wait() error {
+	f.awaitExit()
 	state, err := f.proc.Wait()
 	close(f.stopped)
+	if f.pidfd != nil {
+		f.pidfd.Close()
+	}
 	select {
 	case <-f.copied:
 	default:

@@ -3,7 +3,6 @@ package reexec
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,6 +225,7 @@ type child struct {
 	req      request
 	param    []byte
 	paramSet bool
+	sent     bool // the request is written (see sendRequest)
 
 	io sync.WaitGroup
 	// What the child sent, read by the reader goroutine; valid after
@@ -317,23 +317,6 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 	return c, nil
 }
 
-// inlineRequest bounds the request, parameter included, that start writes
-// itself rather than from a goroutine: a fresh socket's buffer takes that
-// much at once (its send buffer is far larger, see unix(7)), so the write
-// never waits for the child to read.
-const inlineRequest = 16 << 10
-
-// requestSize bounds the bytes that writeRequest writes for req and param.
-func requestSize(req *request, param []byte) int {
-	n := 2*frameHeader + 1 + 3*binary.MaxVarintLen64 + len(req.Name) + len(param)
-	for _, list := range [][]string{req.Args, req.Env} {
-		for _, s := range list {
-			n += binary.MaxVarintLen64 + len(s)
-		}
-	}
-	return n
-}
-
 // socketPair returns the two ends of a protocol socket, one socket both
 // ways. The parent's end is non-blocking so that deadlines can unblock
 // it; the child's end stays blocking.
@@ -413,26 +396,56 @@ func (c *child) start() error {
 		}
 		return c.fail("start", err)
 	}
-	// A child that dies before reading makes the request's write fail;
-	// that is reported through its exit, not here.
-	if requestSize(&c.req, c.param) <= inlineRequest {
-		// The socket's buffer takes it at once: no goroutine, and no
-		// thread woken to run one.
-		_ = writeRequest(c.conn, &c.req, c.param, c.paramSet)
-	} else {
+	// A child that dies before reading makes the write fail; that is
+	// reported through its exit, not here. A small request goes out at
+	// once (see sendRequest); a larger one is written as the child reads
+	// it.
+	if c.sent || c.sendRequest() {
 		c.io.Add(1)
+	} else {
+		c.io.Add(2)
 		go func() {
 			defer c.io.Done()
 			_ = writeRequest(c.conn, &c.req, c.param, c.paramSet)
 		}()
 	}
-	c.io.Add(1)
 	go func() {
 		defer c.io.Done()
 		c.readOutcome()
 	}()
 	return nil
 }
+
+// sendRequest writes the request at once, in one write that the socket's
+// empty buffer takes whole, if it is small, and reports whether it did: a
+// child of the fork server waits for it before its runtime starts (see
+// startForked).
+func (c *child) sendRequest() bool {
+	msg := smallRequest(&c.req, c.param, c.paramSet)
+	if msg == nil {
+		return false
+	}
+	_, _ = c.conn.Write(msg)
+	c.sent = true
+	return true
+}
+
+// smallRequest returns the frames that writeRequest writes, in one
+// buffer, when they fit in smallFrames bytes, nil when they do not.
+func smallRequest(req *request, param []byte, paramSet bool) []byte {
+	if len(param) > smallFrames {
+		return nil
+	}
+	var b bytes.Buffer
+	if writeRequest(&b, req, param, paramSet) != nil || b.Len() > smallFrames {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// smallFrames bounds the request that start writes at once: far less than
+// a socket's buffer holds (wmem_default, some 200 KiB).
+const smallFrames = 4096
 
 // readOutcome reads what the child sends. A child that breaks the
 // protocol, with a frame over the limit, of the wrong kind or one that

@@ -94,6 +94,13 @@
 // since. Each call that may fork compares, on the calling thread with its
 // goroutine locked, every property that fork(2) and execve(2) carry over
 // with the server's, and goes through exec at the first difference. The
+// comparison runs while the server clones the child, which takes its
+// descriptors and then waits, before the steps and before any code of the
+// program runs, until the call sends it its request: a child that the
+// comparison refuses is killed there and reaped, and the call execs. Once
+// a comparison found a difference, the next call compares before it asks
+// the server, so that a program that changed its state for good does not
+// pay for a clone as well at each call. The
 // server's state is read once, at the first such call, from the server
 // itself (/proc/PID and the system calls that take a PID: what its
 // children inherit); what a thread can only read of itself (marked
@@ -198,7 +205,8 @@
 //     program and compares what its two children inherit.
 //   - The check reads /proc/thread-self/status, seven namespace links
 //     and some thirty system calls: see BenchmarkForkDiffers in package
-//     reexec for what it costs, next to a round trip of about 1.8 ms.
+//     reexec for what it costs, next to a round trip of about 1.8 ms; it
+//     runs while the server clones the child.
 //
 // # Lifecycle
 //

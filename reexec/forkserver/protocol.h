@@ -26,7 +26,10 @@ struct gons_fs_hdr {
  * A spawn request. Its descriptors: the child's 0 to nfds-1 in order
  * (standard input, output and error, then what exec.Cmd.ExtraFiles would
  * pass), then the program's working directory. After the fields, the
- * gons_* variables of the child, each "name=value" and a NUL.
+ * gons_* variables of the child, each "name=value" and a NUL. The child
+ * takes its descriptors, then waits until its socket (descriptor socket)
+ * has data before it runs the steps for the variables and starts the
+ * program's runtime; it exits when the socket ends without any.
  */
 struct gons_fs_spawn {
 	struct gons_fs_hdr hdr;

@@ -11,9 +11,11 @@
  * cloned with CLONE_PARENT, so that the program, not the server, is its
  * parent: the program waits for it as for any child, its parent-death
  * signal follows the program, and the server has no children to reap. The
- * child takes its descriptors from the request, runs the steps an exec'd
- * child runs in early's constructor, with the request's gons_* variables,
- * and returns from the constructor into the start of the Go runtime.
+ * child takes its descriptors from the request, waits for the program's
+ * go-ahead (its request on reexec's socket, sent once the program has
+ * checked what the child inherits), runs the steps an exec'd child runs in
+ * early's constructor, with the request's gons_* variables, and returns
+ * from the constructor into the start of the Go runtime.
  *
  * No allocation, no stdio: the request is received into a buffer on the
  * stack, and the child's spec points into it until the steps are done.
@@ -21,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stddef.h>
 #include <signal.h>
@@ -218,6 +221,25 @@ static int install(const int *fds, int n)
 }
 
 /*
+ * Waits until the protocol socket, fd, has data: the program sends the
+ * child its request once it has checked that the child inherits what an
+ * exec'd one would, a check it runs while the server clones (reexec's
+ * startForked). So nothing of the program's runs, nor do the steps, in a
+ * child that the check refuses: the program kills it here. Returns 0, or
+ * -1 when the program closed the socket without sending anything.
+ */
+static int await_request(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n;
+
+	do
+		n = poll(&p, 1, -1);
+	while (n < 0 && errno == EINTR);
+	return n == 1 && (p.revents & POLLIN) ? 0 : -1;
+}
+
+/*
  * The request's gons_* variables, NUL-terminated strings packed in vars
  * of len bytes, as an environment array in env (at most GONS_FS_MAX_VARS
  * entries and a NULL). Returns 0, or -1 when they do not fit.
@@ -252,7 +274,8 @@ static void steps(char **env, struct gons_record *rec)
 /*
  * The child, right after the clone: it dies with the program, unblocks
  * the signals the program had unblocked, takes its descriptors and
- * directory, starts from a clean record, and runs the steps. It then
+ * directory, waits for the program's go-ahead (see await_request),
+ * starts from a clean record, and runs the steps. It then
  * returns into the constructor and the Go runtime, which reads the
  * record, the socket's number in it. Returns 0, or -1 when the child
  * cannot go on and must exit.
@@ -273,6 +296,8 @@ static int child(const struct server *s, struct gons_fs_spawn *req, char *vars, 
 	gons_forkserver_child = 1;
 	/* The last descriptor is the program's working directory at the call. */
 	if (syscall(SYS_fchdir, fds[nfds - 1]) < 0 || install(fds, nfds - 1) < 0)
+		return -1;
+	if (await_request(req->socket) < 0)
 		return -1;
 	if (split_vars(vars, len, env) < 0)
 		return -1;

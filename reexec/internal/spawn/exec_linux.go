@@ -61,6 +61,6 @@ func SpawnExec(ctx context.Context, req *ExecRequest) (pid, pidfd int, err error
 		}
 	}
 	rights := unix.UnixRights(append(req.FDs[:len(req.FDs):len(req.FDs)], req.Dir)...)
-	ch, err := roundTrip(ctx, msg, rights)
+	ch, err := roundTrip(ctx, msg, rights, nil)
 	return ch.PID, ch.PidFD, err
 }

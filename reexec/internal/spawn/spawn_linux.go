@@ -62,6 +62,11 @@ func (*abandoned) Unwrap() error { return ErrUnavailable }
 // the caller starts that child by exec.
 var ErrTooLarge = errors.New("request too large for the fork server")
 
+// ErrRefused is returned by [Spawn] when the request's Check refused the
+// child, which was killed before it ran anything but the taking of its
+// descriptors, and reaped: the caller starts it by exec.
+var ErrRefused = errors.New("the fork server's child was refused")
+
 var server = struct {
 	mu      sync.Mutex
 	conn    *os.File // the program's end of the channel, non-blocking; nil: none, or given up
@@ -107,7 +112,8 @@ func PID() int {
 	return server.pid
 }
 
-// Spawned returns how many children the server has started.
+// Spawned returns how many children the server has started, not counting
+// those that a request's Check refused.
 func Spawned() int {
 	server.mu.Lock()
 	defer server.mu.Unlock()
@@ -120,6 +126,12 @@ type Request struct {
 	FDs    []int    // its descriptors 0, 1, 2 and on, in order
 	Socket int      // which of FDs is reexec's protocol socket
 	Dir    int      // a descriptor of the working directory it starts in
+	// Check, if set, runs once the request is sent, while the server
+	// clones the child, which waits before its steps until its protocol
+	// socket has data (see protocol.h): the caller writes there only
+	// once Spawn has returned the child. When Check returns false, the
+	// child is killed and reaped, and Spawn returns [ErrRefused].
+	Check func() bool
 }
 
 // Child is a child the server started: a child of this process.
@@ -139,8 +151,9 @@ type Child struct {
 // by the background read. Spawn returns [ErrUnavailable] when there is no server
 // or it has gone, which it then gives up too (also when the system
 // refuses the server's clone, which it would for every request), and
-// [ErrTooLarge] for a request over the server's limits; another failure
-// of the server's fork comes back as an [os.SyscallError].
+// [ErrTooLarge] for a request over the server's limits, and [ErrRefused]
+// when req.Check refused the child; another failure of the server's fork
+// comes back as an [os.SyscallError].
 func Spawn(ctx context.Context, req *Request) (Child, error) {
 	none := Child{PidFD: -1}
 	msg, err := encode(req)
@@ -148,12 +161,13 @@ func Spawn(ctx context.Context, req *Request) (Child, error) {
 		return none, err
 	}
 	rights := unix.UnixRights(append(req.FDs[:len(req.FDs):len(req.FDs)], req.Dir)...)
-	return roundTrip(ctx, msg, rights)
+	return roundTrip(ctx, msg, rights, req.Check)
 }
 
-// roundTrip sends a request, msg with the descriptors of rights, and
-// reads the reply, as Spawn describes; SpawnExec shares it.
-func roundTrip(ctx context.Context, msg, rights []byte) (Child, error) {
+// roundTrip sends a request, msg with the descriptors of rights, runs
+// check, if set, and reads the reply, as Spawn describes; SpawnExec
+// shares it.
+func roundTrip(ctx context.Context, msg, rights []byte, check func() bool) (Child, error) {
 	none := Child{PidFD: -1}
 	select {
 	case turn <- struct{}{}:
@@ -202,6 +216,9 @@ func roundTrip(ctx context.Context, msg, rights []byte) (Child, error) {
 		giveUp()
 		return none, ErrUnavailable
 	}
+	// The server clones meanwhile; the child holds until the caller
+	// writes its request.
+	refused := check != nil && !check()
 	ch, err := readReply(rc)
 	unwatch()
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -226,7 +243,17 @@ func roundTrip(ctx context.Context, msg, rights []byte) (Child, error) {
 	if err != nil && ctx.Err() != nil {
 		return none, ctx.Err() // the server was given up
 	}
-	return ch, err
+	if err != nil {
+		return none, err
+	}
+	if refused {
+		ch.reap()
+		server.mu.Lock()
+		server.spawned-- // counted as it came (see readReply): it never started
+		server.mu.Unlock()
+		return none, ErrRefused
+	}
+	return ch, nil
 }
 
 // ctxErr returns the error of ctx, which has ended: its deadline may

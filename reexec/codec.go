@@ -100,13 +100,11 @@ func encodeValue(c *codec, v any) ([]byte, error) {
 }
 
 // decodeValue decodes b, compact or JSON, into v, a pointer to a value of
-// c's type (to any value if c is nil); JSON strictly (see decodeStrict).
+// c's type; JSON strictly (see decodeStrict). Without a codec, b is
+// JSON.
 func decodeValue(c *codec, b []byte, v any) error {
-	if len(b) == 0 || b[0] != compactMark {
+	if c == nil || len(b) == 0 || b[0] != compactMark {
 		return decodeStrict(b, v)
-	}
-	if c == nil {
-		return errors.New("a compact value for a type that is not plain")
 	}
 	rv := reflect.ValueOf(v).Elem()
 	rest, err := c.decode(b[1:], rv)
@@ -243,4 +241,29 @@ func (c *codec) decode(b []byte, v reflect.Value) ([]byte, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("kind %s is not plain", c.kind)
+}
+
+// decodeResult decodes the result b of action name into o's Result
+// target. A typed action run by name, with [Result] rather than through
+// its Func, sends a plain result in the compact form all the same: it is
+// decoded as the action's result type, then re-encoded as JSON (which
+// gives the JSON the action would have sent) for the target, whatever its
+// type.
+func decodeResult(name string, o *options, b []byte) error {
+	if o.rc != nil {
+		return decodeValue(o.rc, b, o.result)
+	}
+	a := lookup(name)
+	if a == nil || a.rc == nil || len(b) == 0 || b[0] != compactMark {
+		return decodeStrict(b, o.result)
+	}
+	v := reflect.New(a.rt)
+	if err := decodeValue(a.rc, b, v.Interface()); err != nil {
+		return err
+	}
+	j, err := json.Marshal(v.Elem().Interface())
+	if err != nil {
+		return err
+	}
+	return decodeStrict(j, o.result)
 }

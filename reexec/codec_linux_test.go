@@ -92,3 +92,35 @@ func TestCodecEcho(t *testing.T) {
 	})
 	check(t, "InProcess", func(v echoValue) (echoValue, error) { return plainEcho.Run(ctx, v, reexec.InProcess()) })
 }
+
+// TestCodecByName runs the action of TestCodecEcho by name, with Param
+// and Result, into the result type and into others: the result comes
+// back as JSON would bring it, and a target that JSON refuses is refused.
+func TestCodecByName(t *testing.T) {
+	v := echoValue{I: -5, F: math.Copysign(0, -1), S: "by name", In: echoInner{F32: 1.5}}
+	ctx := context.Background()
+	forEachPath(t, func(t *testing.T) {
+		for _, opts := range [][]reexec.Option{nil, {reexec.InProcess()}} {
+			var same echoValue
+			if err := reexec.RunReexecActionContext(ctx, plainEcho.Name(), append(opts, reexec.Param(v), reexec.Result(&same))...); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := fmt.Sprintf("%#v", same), fmt.Sprintf("%#v", v); g != w {
+				t.Errorf("into %T: %s, want %s", same, g, w)
+			}
+			var m map[string]any
+			if err := reexec.RunReexecActionContext(ctx, plainEcho.Name(), append(opts, reexec.Param(v), reexec.Result(&m))...); err != nil {
+				t.Fatal(err)
+			}
+			if m["S"] != "by name" || m["I"] != float64(-5) || !math.Signbit(m["F"].(float64)) {
+				t.Errorf("into a map: %v", m)
+			}
+			var fewer struct{ I int64 }
+			err := reexec.RunReexecActionContext(ctx, plainEcho.Name(), append(opts, reexec.Param(v), reexec.Result(&fewer))...)
+			var e *reexec.Error
+			if !errors.As(err, &e) || e.Op != "result" || !strings.Contains(err.Error(), `unknown field "U"`) {
+				t.Errorf("into a struct of fewer fields: %v, want Op result and an unknown field", err)
+			}
+		}
+	})
+}

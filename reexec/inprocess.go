@@ -111,7 +111,7 @@ func inProcess(ctx context.Context, name string, o *options) (bool, error) {
 	default:
 		return true, fail(kindSwitch, err)
 	}
-	if err := decodeValue(o.rc, result, o.result); err != nil {
+	if err := decodeResult(name, o, result); err != nil {
 		return true, fail(kindResult, fmt.Errorf("malformed: %w", err))
 	}
 	return true, nil

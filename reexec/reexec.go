@@ -34,6 +34,10 @@ type entry struct {
 	// run decodes the parameter (nil: none was given), calls the typed
 	// function and returns its encoded result.
 	run func(param []byte) ([]byte, error)
+	// rc is the codec of a typed function's result, if plain, and rt
+	// the result's type (see decodeResult).
+	rc *codec
+	rt reflect.Type
 	// serve, in the entry of a standing child alone, takes over the
 	// protocol socket and returns the exit status (see standing.go).
 	serve func(conn *os.File) int
@@ -115,7 +119,7 @@ func RegisterFunc[P, R any](name string, fn func(P) (R, error)) *Func[P, R] {
 			return nil, &wireErr{kind: kindResult, err: err}
 		}
 		return b, nil
-	}})
+	}, rc: rc, rt: reflect.TypeFor[R]()})
 	return &Func[P, R]{name: name, pc: pc, rc: rc}
 }
 

@@ -171,7 +171,7 @@ func run(ctx context.Context, name string, o *options) error {
 	if len(bytes.TrimSpace(result)) == 0 {
 		return c.fail("result", ErrNoResult)
 	}
-	if err := decodeValue(o.rc, result, o.result); err != nil {
+	if err := decodeResult(name, o, result); err != nil {
 		return c.fail("result", fmt.Errorf("malformed: %w", err))
 	}
 	return nil

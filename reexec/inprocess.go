@@ -2,7 +2,6 @@ package reexec
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -70,7 +69,7 @@ func inProcess(ctx context.Context, name string, o *options) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return true, fail("context", err)
 	}
-	param, err := json.Marshal(o.param)
+	param, err := encodeValue(o.pc, o.param)
 	if err != nil {
 		return true, fail("param", err)
 	}
@@ -112,7 +111,7 @@ func inProcess(ctx context.Context, name string, o *options) (bool, error) {
 	default:
 		return true, fail(kindSwitch, err)
 	}
-	if err := decodeStrict(result, o.result); err != nil {
+	if err := decodeResult(name, o, result); err != nil {
 		return true, fail(kindResult, fmt.Errorf("malformed: %w", err))
 	}
 	return true, nil
@@ -129,6 +128,7 @@ func threadOption(o *options) ([]nsthread.Option, bool) {
 	}
 	rest.namespaces, rest.target, rest.targetNS, rest.dir = nil, 0, nil, ""
 	rest.param, rest.paramSet, rest.result, rest.inProcess = nil, false, nil, false
+	rest.pc, rest.rc = nil, nil
 	if !reflect.DeepEqual(rest, none) {
 		return nil, false
 	}

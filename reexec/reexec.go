@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -33,6 +34,10 @@ type entry struct {
 	// run decodes the parameter (nil: none was given), calls the typed
 	// function and returns its encoded result.
 	run func(param []byte) ([]byte, error)
+	// rc is the codec of a typed function's result, if plain, and rt
+	// the result's type (see decodeResult).
+	rc *codec
+	rt reflect.Type
 	// serve, in the entry of a standing child alone, takes over the
 	// protocol socket and returns the exit status (see standing.go).
 	serve func(conn *os.File) int
@@ -77,7 +82,8 @@ func Register(name string, action func()) {
 // Func is a typed action registered with [RegisterFunc]. Its [Func.Run]
 // method runs it in a child.
 type Func[P, R any] struct {
-	name string
+	name   string
+	pc, rc *codec // of P and R, if plain (see codec.go)
 }
 
 // RegisterFunc registers fn under name and returns the handle to run it
@@ -86,7 +92,9 @@ type Func[P, R any] struct {
 //
 // The parameter and the result travel as JSON over a socket of their own,
 // so fn may print, log or run libraries that write to standard output
-// without corrupting them. The parameter is decoded strictly: unknown
+// without corrupting them; those of a plain type travel in a compact
+// form that decodes to the same value (see "Two kinds of actions" in the
+// package documentation). The parameter is decoded strictly: unknown
 // fields are an error. An error returned by fn comes back to the parent
 // with its message, and with its [syscall.Errno], if it wraps one, so
 // that errors.Is works across the process boundary.
@@ -94,10 +102,11 @@ func RegisterFunc[P, R any](name string, fn func(P) (R, error)) *Func[P, R] {
 	if fn == nil {
 		panic(fmt.Sprintf("reexec: action %q registered as nil", name))
 	}
+	pc, rc := plainCodec(reflect.TypeFor[P]()), plainCodec(reflect.TypeFor[R]())
 	register(name, &entry{run: func(param []byte) ([]byte, error) {
 		var p P
 		if param != nil {
-			if err := decodeStrict(param, &p); err != nil {
+			if err := decodeValue(pc, param, &p); err != nil {
 				return nil, &wireErr{kind: kindParam, err: err}
 			}
 		}
@@ -105,13 +114,13 @@ func RegisterFunc[P, R any](name string, fn func(P) (R, error)) *Func[P, R] {
 		if err != nil {
 			return nil, err
 		}
-		b, err := json.Marshal(r)
+		b, err := encodeValue(rc, r)
 		if err != nil {
 			return nil, &wireErr{kind: kindResult, err: err}
 		}
 		return b, nil
-	}})
-	return &Func[P, R]{name: name}
+	}, rc: rc, rt: reflect.TypeFor[R]()})
+	return &Func[P, R]{name: name, pc: pc, rc: rc}
 }
 
 // Name returns the name the action was registered under.
@@ -131,6 +140,7 @@ func (f *Func[P, R]) Run(ctx context.Context, param P, opts ...Option) (R, error
 		return r, &Error{Action: f.name, Op: "option", Err: errors.New("the Param and Result options are not for Func.Run")}
 	}
 	o.param, o.paramSet, o.result = param, true, &r
+	o.pc, o.rc = f.pc, f.rc
 	if done, err := inProcess(ctx, f.name, o); done {
 		return r, err
 	}
@@ -179,6 +189,7 @@ type options struct {
 	inProcess   bool          // InProcess: run a typed action through nsthread where it can
 	idle        time.Duration // IdleTimeout, for Start alone
 	resultFirst bool          // ResultFirst
+	pc, rc      *codec        // of a Func's parameter and result, if plain
 }
 
 func collect(name string, opts []Option) (*options, error) {

@@ -171,7 +171,7 @@ func run(ctx context.Context, name string, o *options) error {
 	if len(bytes.TrimSpace(result)) == 0 {
 		return c.fail("result", ErrNoResult)
 	}
-	if err := decodeStrict(result, o.result); err != nil {
+	if err := decodeResult(name, o, result); err != nil {
 		return c.fail("result", fmt.Errorf("malformed: %w", err))
 	}
 	return nil
@@ -258,7 +258,7 @@ func newChild(ctx context.Context, name string, o *options, args []string) (*chi
 		req: request{Name: name, Args: args, Depth: depth + 1}, paramSet: o.paramSet}
 	if o.paramSet {
 		var err error
-		if c.param, err = json.Marshal(o.param); err != nil {
+		if c.param, err = encodeValue(o.pc, o.param); err != nil {
 			return nil, fail("param", err)
 		}
 	}

@@ -22,7 +22,7 @@ import (
 //	child:  'S', then 'D' ready or 'E' error (the switch failed)
 //	then, in any order and any number:
 //	parent: 'C' call: ID, action name, flags, parameter
-//	child:  'V' value: ID, JSON result; or 'F' failure: ID, JSON wireError
+//	child:  'V' value: ID, result (JSON or compact); or 'F' failure: ID, JSON wireError
 //
 // The child serves each call on a goroutine of its own and answers calls
 // in the order they end; a call sent while no other was outstanding may
@@ -91,11 +91,11 @@ func (f *Func[P, R]) RunIn(ctx context.Context, s *Standing, param P) (R, error)
 	if s == nil {
 		return r, &Error{Action: f.name, Op: "option", Err: errors.New("RunIn: a nil *Standing")}
 	}
-	b, err := s.call(ctx, f.name, param)
+	b, err := s.call(ctx, f.name, f.pc, param)
 	if err != nil {
 		return r, err
 	}
-	if err := decodeStrict(b, &r); err != nil {
+	if err := decodeValue(f.rc, b, &r); err != nil {
 		return r, &Error{Action: f.name, Op: "result", Err: fmt.Errorf("malformed: %w", err)}
 	}
 	return r, nil
@@ -111,7 +111,7 @@ const (
 )
 
 // callFrame returns a call's frame, whose payload is the ID and the name
-// as in a request (see encodeRequest), the flags, then the JSON
+// as in a request (see encodeRequest), the flags, then the
 // parameter.
 func callFrame(id uint64, flags byte, name string, param []byte) []byte {
 	b := newFrame(tagCall, callSize(name, param)+binaryMaxID)
@@ -157,7 +157,7 @@ func decodeCall(b []byte) (id uint64, flags byte, name string, param []byte, err
 }
 
 // answerFrame returns a value or failure frame (tag), whose payload is
-// the ID, then the JSON result or wireError.
+// the ID, then the result (JSON or compact, see codec.go) or the JSON wireError.
 func answerFrame(tag byte, id uint64, body []byte) []byte {
 	b := newFrame(tag, binaryMaxID+len(body))
 	b = binary.AppendUvarint(b, id)

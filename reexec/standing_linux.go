@@ -414,15 +414,16 @@ func (s *Standing) reap() {
 	close(s.reaped)
 }
 
-// call sends a call and waits for its answer: the result's JSON.
-func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, error) {
+// call sends a call, its parameter encoded with pc (see encodeValue),
+// and waits for its answer: the encoded result.
+func (s *Standing) call(ctx context.Context, name string, pc *codec, param any) ([]byte, error) {
 	fail := func(op string, err error) error {
 		return &Error{Action: name, Op: op, Err: err, Stderr: s.stderr.String()}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fail("context", err)
 	}
-	p, err := json.Marshal(param)
+	p, err := encodeValue(pc, param)
 	if err != nil {
 		return nil, fail("param", err)
 	}

@@ -22,7 +22,7 @@ func (s *Standing) Close() error { return nil }
 // PID returns 0 outside Linux.
 func (s *Standing) PID() int { return 0 }
 
-func (s *Standing) call(ctx context.Context, name string, param any) ([]byte, error) {
+func (s *Standing) call(ctx context.Context, name string, pc *codec, param any) ([]byte, error) {
 	return nil, &Error{Action: name, Op: "start", Err: errors.ErrUnsupported}
 }
 

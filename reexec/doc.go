@@ -36,7 +36,7 @@
 //
 // A parameter or result whose type is plain travels in a compact binary
 // form instead, at a few per cent of JSON's cost, and arrives as the
-// JSON round trip would give it. Plain are bool, the integer types but
+// JSON round trip would give it. Plain are bool, the integer types except
 // uintptr, float32, float64, string, and structs whose exported fields
 // are all plain, none embedded and none with a tag; no type on the way
 // may have a MarshalJSON, UnmarshalJSON, MarshalText or UnmarshalText

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,7 +75,6 @@ func TestTargetLighterStep(t *testing.T) { bothWays(t, testTargetLighterStep) }
 func testTargetLighterStep(t *testing.T) {
 	testutil.RequireRoot(t)
 	holder := testutil.Holder(t, []string{"--net", "--uts", "--ipc", "--mount"}, "hostname lighter")
-	self := os.Getpid()
 	for _, types := range [][]string{nil, {"net", "uts"}, {"mnt", "net", "user", "pid"}} {
 		out, err := targetBothSteps(t, holder, types, "")
 		if err != nil || !strings.Contains(out, nsLink(t, strconv.Itoa(holder), "net")) {
@@ -97,8 +97,19 @@ func testTargetLighterStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A process in the calling thread's own namespaces, started from it
+	// and targeted from it: the process's main thread, which /proc/PID
+	// shows, may be in others (a test that locked it there: the runtime
+	// never ends the main thread).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	own := exec.Command("sleep", "1000")
+	if err := own.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { own.Process.Kill(); own.Wait() }()
 	for _, types := range [][]string{nil, {"mnt", "user", "pid", "net"}} {
-		out, err := targetBothSteps(t, self, types, "")
+		out, err := targetBothSteps(t, own.Process.Pid, types, "")
 		if err != nil || !strings.HasPrefix(out, wd+"\n") || strings.HasSuffix(out, "\nrelay") {
 			t.Fatalf("own namespaces %q: %q, %v; want the working directory %s kept, no relay", types, out, err, wd)
 		}

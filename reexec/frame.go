@@ -69,14 +69,14 @@ var errFrameTooLarge = errors.New("frame exceeds the limit")
 var errNoFrame = errors.New("the peer closed the socket")
 
 func writeFrame(w io.Writer, tag byte, payload []byte) error {
+	if len(payload) <= readChunk {
+		// One write: a small frame arrives whole or not at all.
+		_, err := w.Write(appendFrame(make([]byte, 0, frameHeader+len(payload)), tag, payload))
+		return err
+	}
 	var hdr [frameHeader]byte
 	hdr[0] = tag
 	binary.BigEndian.PutUint64(hdr[1:], uint64(len(payload)))
-	if len(payload) <= readChunk {
-		// One write: a small frame arrives whole or not at all.
-		_, err := w.Write(append(hdr[:], payload...))
-		return err
-	}
 	if _, err := w.Write(hdr[:]); err != nil {
 		return err
 	}

@@ -27,7 +27,11 @@ func jobControl(t *testing.T, cmdline string, selfStop bool) []string {
 	var seen []string
 	status := func(after string) { seen = append(seen, "status after "+after+": "+term.Status(t)) }
 	term.Type(t, cmdline+"\n")
-	// The job, and the program: itself, or its last descendant.
+	// The job, and the program: itself, or the deepest descendant that
+	// is the program (sleep, or the shell stopped by itself). Not merely
+	// the last descendant: a Go program's first start of a process
+	// clones a short-lived probe of its own (os's pidfd check), which
+	// may be listed after the program.
 	var procs []int
 	for i := 0; i < 1000 && len(procs) == 0; i++ {
 		all := testutil.Descendants(shell.Process.Pid)
@@ -35,8 +39,8 @@ func jobControl(t *testing.T, cmdline string, selfStop bool) []string {
 			exe, _ := os.Readlink("/proc/" + strconv.Itoa(p) + "/exe")
 			if exe == sleepPath || selfStop && testutil.ProcState(p) == 'T' {
 				procs = []int{all[0]}
-				if last := all[len(all)-1]; last != all[0] {
-					procs = append(procs, last)
+				if p != all[0] {
+					procs = append(procs, p)
 				}
 			}
 		}

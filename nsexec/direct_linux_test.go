@@ -114,8 +114,7 @@ func TestDirectInheritsAsOSExec(t *testing.T) {
 
 	// The rest on a thread of its own, which ends with the goroutine.
 	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
+	go testutil.OnDiscardedThread(func() {
 		errc <- func() error {
 			if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
 				return err
@@ -145,7 +144,7 @@ func TestDirectInheritsAsOSExec(t *testing.T) {
 			}
 			return nil
 		}()
-	}()
+	})
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -96,8 +95,8 @@ func TestForkServerFallsBackWhereTheThreadSeesMore(t *testing.T) {
 	path := filepath.Join(dir, "net")
 	errc := make(chan error, 1)
 	var forked bool
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	// The thread ends with the goroutine.
+	go testutil.OnDiscardedThread(func() {
 		if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
 			errc <- err
 			return
@@ -123,7 +122,7 @@ func TestForkServerFallsBackWhereTheThreadSeesMore(t *testing.T) {
 		err := c.Run()
 		forked = nsexec.Forked(c)
 		errc <- err
-	}()
+	})
 	if err := <-errc; err != nil || forked {
 		t.Fatalf("forked %v: %v", forked, err)
 	}

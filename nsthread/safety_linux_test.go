@@ -299,10 +299,8 @@ func TestLockedCaller(t *testing.T) {
 	pid := holder(t, "gons-locked")
 	other := holder(t, "gons-other")
 	done := make(chan error)
-	go func() {
-		// Never unlocked: this thread is in another namespace and ends
-		// with the goroutine.
-		runtime.LockOSThread()
+	// This thread is in another namespace and ends with the goroutine.
+	go testutil.OnDiscardedThread(func() {
 		done <- func() error {
 			fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/uts", other), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
@@ -331,7 +329,7 @@ func TestLockedCaller(t *testing.T) {
 			}
 			return nil
 		}()
-	}()
+	})
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

@@ -386,8 +386,7 @@ func TestLockedCallerThread(t *testing.T) {
 		err               error
 	}
 	done := make(chan result)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread is discarded
+	go testutil.OnDiscardedThread(func() { // the thread is discarded
 		var r result
 		defer func() { done <- r }()
 		if r.err = unix.Unshare(unix.CLONE_NEWNET); r.err != nil {
@@ -401,7 +400,7 @@ func TestLockedCallerThread(t *testing.T) {
 		r.childNetns = strings.TrimSpace(string(out))
 		r.cmd = reexec.Command(context.Background(), "sleep-plain", nil)
 		r.err = r.cmd.Start()
-	}()
+	})
 	r := <-done
 	if testutil.NotSupported(r.err) {
 		testutil.Unavailable(t, "unshare(CLONE_NEWNET): %v", r.err)

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/testutil"
 	"github.com/gonsproject/gons/reexec"
 )
 
@@ -41,9 +41,8 @@ func TestThreadPIDNamespace(t *testing.T) {
 				ns   string // the namespace the thread's children start in
 			}
 			done := make(chan outcome, 1)
-			go func() {
-				// Never unlocked: the thread ends with the goroutine.
-				runtime.LockOSThread()
+			// The thread ends with the goroutine.
+			go testutil.OnDiscardedThread(func() {
 				var o outcome
 				defer func() { done <- o }()
 				if err := switchPIDNS(pid); err != nil {
@@ -55,7 +54,7 @@ func TestThreadPIDNamespace(t *testing.T) {
 					_, err := appendTo.Run(context.Background(), appendParam{path, call})
 					o.errs = append(o.errs, err)
 				}
-			}()
+			})
 			o := <-done
 			want := map[int]int{}
 			if how == "unshare" {

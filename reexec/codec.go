@@ -130,16 +130,13 @@ func (c *codec) encode(b []byte, v reflect.Value) ([]byte, bool) {
 		return binary.AppendVarint(b, v.Int()), true
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return binary.AppendUvarint(b, v.Uint()), true
-	case reflect.Float32:
+	case reflect.Float32, reflect.Float64:
 		f := v.Float()
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, false
 		}
-		return binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(f))), true
-	case reflect.Float64:
-		f := v.Float()
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, false
+		if c.kind == reflect.Float32 {
+			return binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(f))), true
 		}
 		return binary.LittleEndian.AppendUint64(b, math.Float64bits(f)), true
 	case reflect.String:
@@ -197,26 +194,25 @@ func (c *codec) decode(b []byte, v reflect.Value) ([]byte, error) {
 		}
 		v.SetUint(x)
 		return b[n:], nil
-	case reflect.Float32:
-		if len(b) < 4 {
+	case reflect.Float32, reflect.Float64:
+		size := 8
+		if c.kind == reflect.Float32 {
+			size = 4
+		}
+		if len(b) < size {
 			return nil, errShort
 		}
-		f := float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+		var f float64
+		if size == 4 {
+			f = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+		} else {
+			f = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, errNotFinite
 		}
 		v.SetFloat(f)
-		return b[4:], nil
-	case reflect.Float64:
-		if len(b) < 8 {
-			return nil, errShort
-		}
-		f := math.Float64frombits(binary.LittleEndian.Uint64(b))
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, errNotFinite
-		}
-		v.SetFloat(f)
-		return b[8:], nil
+		return b[size:], nil
 	case reflect.String:
 		n, k := binary.Uvarint(b)
 		if k <= 0 {

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gonsproject/gons/internal/pidfdprobe"
 	"github.com/gonsproject/gons/internal/preinit" // the constructor that calls the exec step
 	"github.com/gonsproject/gons/status"
 )
@@ -223,6 +224,7 @@ func (c *Cmd) Start() error {
 	if err := c.check(); err != nil {
 		return err
 	}
+	pidfdprobe.Run() // before the child exists, not beside it
 	env, err := c.nsVars(c.env())
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gonsproject/gons/internal/forkhook"
+	"github.com/gonsproject/gons/internal/pidfdprobe"
 	"github.com/gonsproject/gons/reexec/internal/hook"
 	"github.com/gonsproject/gons/reexec/internal/spawn"
 )
@@ -252,6 +253,7 @@ func startForked(c *child) error {
 		}
 		check = nil
 	}
+	pidfdprobe.Run() // before the child exists, not beside it
 	f := &forked{}
 	fds, held, err := f.streams(c.cmd)
 	defer closeFDs(held)

@@ -50,23 +50,7 @@ func testReusedPID(t *testing.T) {
 	defer pidfd.Close()
 	target.Process.Kill()
 	target.Wait()
-	var reused bool
-	for range 20 {
-		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0); err != nil {
-			testutil.Unavailable(t, "setting the next PID: %v", err)
-		}
-		c := exec.Command("sleep", "1000")
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
-		if reused = c.Process.Pid == pid; reused {
-			break
-		}
-	}
-	if !reused {
-		t.Fatalf("could not get PID %d again", pid)
-	}
+	testutil.ReusePID(t, pid)
 	c := nsexec.Command("echo", "the reused PID was joined")
 	c.Target = &nsexec.Target{PID: pid, Pidfd: pidfd}
 	out, err := c.Output()

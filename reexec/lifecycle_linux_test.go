@@ -227,7 +227,7 @@ func TestReaperPIDReuse(t *testing.T) {
 	if pid := <-reaped; pid != server {
 		t.Fatalf("the reaper reaped %d, want the server %d", pid, server)
 	}
-	other := reusePID(t, server)
+	other := testutil.ReusePID(t, server)
 	if _, err := echo.Run(context.Background(), payload{N: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -238,29 +238,6 @@ func TestReaperPIDReuse(t *testing.T) {
 	if err := other.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("the process %d that took the server's PID ended with %v, want killed here", server, err)
 	}
-}
-
-// reusePID starts a sleep(1) that has PID pid, in this PID namespace,
-// through ns_last_pid; the test ends it.
-func reusePID(t *testing.T, pid int) *exec.Cmd {
-	t.Helper()
-	for range 20 { // a thread the runtime starts meanwhile takes a PID too
-		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0); err != nil {
-			testutil.Unavailable(t, "ns_last_pid: %v", err)
-		}
-		cmd := exec.Command("sleep", "1000")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if cmd.Process.Pid == pid {
-			t.Cleanup(func() { cmd.Process.Kill() })
-			return cmd
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
-	t.Fatalf("no process took PID %d", pid)
-	return nil
 }
 
 // endLockedThreads ends n threads: each locked by a goroutine that then

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -45,24 +44,7 @@ func TestTargetReusedPID(t *testing.T) {
 
 	target.Process.Kill()
 	target.Wait()
-	var reuser *exec.Cmd
-	for range 20 {
-		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0); err != nil {
-			testutil.Unavailable(t, "setting the next PID: %v", err)
-		}
-		c := exec.Command("sleep", "1000")
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
-		if c.Process.Pid == pid {
-			reuser = c
-			break
-		}
-	}
-	if reuser == nil {
-		t.Fatalf("could not get PID %d again", pid)
-	}
+	testutil.ReusePID(t, pid)
 
 	out, err := cmd.CombinedOutput()
 	// The child holds a pidfd of the process that is gone (ESRCH); a

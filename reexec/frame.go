@@ -75,9 +75,7 @@ func writeFrame(w io.Writer, tag byte, payload []byte) error {
 		return err
 	}
 	var hdr [frameHeader]byte
-	hdr[0] = tag
-	binary.BigEndian.PutUint64(hdr[1:], uint64(len(payload)))
-	if _, err := w.Write(hdr[:]); err != nil {
+	if _, err := w.Write(appendHeader(hdr[:0], tag, len(payload))); err != nil {
 		return err
 	}
 	_, err := w.Write(payload)
@@ -240,9 +238,13 @@ func writeRequest(w io.Writer, req *request, param []byte, paramSet bool) error 
 
 // appendFrame appends a frame of tag and payload to b.
 func appendFrame(b []byte, tag byte, payload []byte) []byte {
-	b = append(b, tag)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(payload)))
-	return append(b, payload...)
+	return append(appendHeader(b, tag, len(payload)), payload...)
+}
+
+// appendHeader appends the header of a frame of tag with a payload of n
+// bytes to b.
+func appendHeader(b []byte, tag byte, n int) []byte {
+	return binary.BigEndian.AppendUint64(append(b, tag), uint64(n))
 }
 
 // A request's payload is binary, not JSON: the child decodes it first

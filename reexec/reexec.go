@@ -34,10 +34,10 @@ type entry struct {
 	// run decodes the parameter (nil: none was given), calls the typed
 	// function and returns its encoded result.
 	run func(param []byte) ([]byte, error)
-	// rc is the codec of a typed function's result, if plain, and rt
-	// the result's type (see decodeResult).
-	rc *codec
-	rt reflect.Type
+	// pc and rc are the codecs of a typed function's parameter and
+	// result, if plain, and rt the result's type (see decodeResult).
+	pc, rc *codec
+	rt     reflect.Type
 	// serve, in the entry of a standing child alone, takes over the
 	// protocol socket and returns the exit status (see standing.go).
 	serve func(conn *os.File) int
@@ -82,8 +82,8 @@ func Register(name string, action func()) {
 // Func is a typed action registered with [RegisterFunc]. Its [Func.Run]
 // method runs it in a child.
 type Func[P, R any] struct {
-	name   string
-	pc, rc *codec // of P and R, if plain (see codec.go)
+	name string
+	a    *entry // its registry entry, with the codecs of P and R
 }
 
 // RegisterFunc registers fn under name and returns the handle to run it
@@ -102,11 +102,12 @@ func RegisterFunc[P, R any](name string, fn func(P) (R, error)) *Func[P, R] {
 	if fn == nil {
 		panic(fmt.Sprintf("reexec: action %q registered as nil", name))
 	}
-	pc, rc := plainCodec(reflect.TypeFor[P]()), plainCodec(reflect.TypeFor[R]())
-	register(name, &entry{run: func(param []byte) ([]byte, error) {
+	rt := reflect.TypeFor[R]()
+	a := &entry{pc: plainCodec(reflect.TypeFor[P]()), rc: plainCodec(rt), rt: rt}
+	a.run = func(param []byte) ([]byte, error) {
 		var p P
 		if param != nil {
-			if err := decodeValue(pc, param, &p); err != nil {
+			if err := decodeValue(a.pc, param, &p); err != nil {
 				return nil, &wireErr{kind: kindParam, err: err}
 			}
 		}
@@ -114,13 +115,23 @@ func RegisterFunc[P, R any](name string, fn func(P) (R, error)) *Func[P, R] {
 		if err != nil {
 			return nil, err
 		}
-		b, err := encodeValue(rc, r)
+		b, err := encodeValue(a.rc, r)
 		if err != nil {
 			return nil, &wireErr{kind: kindResult, err: err}
 		}
 		return b, nil
-	}, rc: rc, rt: reflect.TypeFor[R]()})
-	return &Func[P, R]{name: name, pc: pc, rc: rc}
+	}
+	register(name, a)
+	return &Func[P, R]{name: name, a: a}
+}
+
+// codecs returns the codecs of P and R, if plain; none for a Func that
+// RegisterFunc did not make.
+func (f *Func[P, R]) codecs() (pc, rc *codec) {
+	if f.a == nil {
+		return nil, nil
+	}
+	return f.a.pc, f.a.rc
 }
 
 // Name returns the name the action was registered under.
@@ -140,7 +151,7 @@ func (f *Func[P, R]) Run(ctx context.Context, param P, opts ...Option) (R, error
 		return r, &Error{Action: f.name, Op: "option", Err: errors.New("the Param and Result options are not for Func.Run")}
 	}
 	o.param, o.paramSet, o.result = param, true, &r
-	o.pc, o.rc = f.pc, f.rc
+	o.pc, o.rc = f.codecs()
 	if done, err := inProcess(ctx, f.name, o); done {
 		return r, err
 	}

@@ -91,11 +91,12 @@ func (f *Func[P, R]) RunIn(ctx context.Context, s *Standing, param P) (R, error)
 	if s == nil {
 		return r, &Error{Action: f.name, Op: "option", Err: errors.New("RunIn: a nil *Standing")}
 	}
-	b, err := s.call(ctx, f.name, f.pc, param)
+	pc, rc := f.codecs()
+	b, err := s.call(ctx, f.name, pc, param)
 	if err != nil {
 		return r, err
 	}
-	if err := decodeValue(f.rc, b, &r); err != nil {
+	if err := decodeValue(rc, b, &r); err != nil {
 		return r, &Error{Action: f.name, Op: "result", Err: fmt.Errorf("malformed: %w", err)}
 	}
 	return r, nil

@@ -3,8 +3,6 @@ package reexec_test
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -34,33 +32,18 @@ func TestNoProbeBesideTheChild(t *testing.T) {
 		return
 	}
 	testutil.RequireRoot(t) // strace -f of processes that change credentials
-	strace := testutil.RequireTool(t, "strace")
-	trace := filepath.Join(t.TempDir(), "trace")
-	cmd := exec.Command(strace, "-f", "-qq", "-e", "trace=clone,clone3", "-o", trace,
+	trace, out, err := testutil.TraceClones(t, append(os.Environ(), "GONS_TEST_PROBE=1"),
 		os.Args[0], "-test.run=^TestNoProbeBesideTheChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), "GONS_TEST_PROBE=1")
-	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestNoProbeBesideTheChild") {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	b, err := os.ReadFile(trace)
-	if err != nil {
-		t.Fatal(err)
+	all := strings.Join(trace, "\n")
+	// The server's clone of the call's child.
+	vfork, found := testutil.VforkAfter(trace, cloneParent.MatchString)
+	if !found {
+		t.Fatalf("no clone of the server's in the trace:\n%s", all)
 	}
-	lines := strings.Split(string(b), "\n")
-	child := -1 // the server's clone of the call's child
-	for i, l := range lines {
-		if cloneParent.MatchString(l) && !strings.Contains(l, "resumed") {
-			child = i
-			break
-		}
-	}
-	if child < 0 {
-		t.Fatalf("no clone of the server's in the trace:\n%s", b)
-	}
-	for _, l := range lines[child:] {
-		if strings.Contains(l, "CLONE_VFORK") && !strings.Contains(l, "resumed") {
-			t.Errorf("a child cloned with CLONE_VFORK after the call's child: %s\ntrace:\n%s", l, b)
-		}
+	if vfork != "" {
+		t.Errorf("a child cloned with CLONE_VFORK after the call's child: %s\ntrace:\n%s", vfork, all)
 	}
 }
